@@ -1,0 +1,23 @@
+/** Wires ViT Lens's features together; nothing else lives here. */
+import * as vscode from 'vscode';
+import { onDidActivateImage } from './host/activeImage';
+import { registerCommands } from './host/commands';
+import { settings } from './host/settings';
+import { VIEW_TYPE, VisualizePanel } from './host/visualizePanel';
+import type { PersistedState } from './shared/protocol';
+
+export function activate(context: vscode.ExtensionContext): void {
+  registerCommands(context);
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: PersistedState | undefined) => VisualizePanel.revive(context, panel, state),
+    }),
+    onDidActivateImage((uri) => {
+      const panel = VisualizePanel.active;
+      if (panel && settings().followActiveImage && panel.image?.toString() !== uri.toString()) void panel.visualize(uri);
+    }),
+    { dispose: () => VisualizePanel.active?.dispose() },
+  );
+}
+
+export function deactivate(): void {}

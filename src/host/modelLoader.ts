@@ -1,0 +1,60 @@
+/**
+ * Reads the user's ONNX model with vscode.workspace.fs (works in Remote and virtual workspaces), finds the
+ * ViT in it, instruments the attention and finds its model card. Cached by URI, mtime and size.
+ */
+import * as vscode from 'vscode';
+import { ModelFormatError, VitLensError } from '../shared/errors';
+import { CardFiles, cardFileName, PreparedModel, prepareModel } from '../shared/prepareModel';
+import { settings } from './settings';
+
+let cache: { id: string; model: PreparedModel } | undefined;
+
+export function bundledModelUri(extensionUri: vscode.Uri): vscode.Uri {
+  return vscode.Uri.joinPath(extensionUri, 'models', 'vit-demo.onnx');
+}
+
+/** The model in use: `vitLens.modelPath` (absolute, or relative to the first workspace folder), else the bundled demo. */
+export function activeModelUri(extensionUri: vscode.Uri): vscode.Uri {
+  const p = settings().modelPath;
+  if (!p) return bundledModelUri(extensionUri);
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(p)) return vscode.Uri.parse(p);
+  if (p.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(p)) return vscode.Uri.file(p);
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return folder ? vscode.Uri.joinPath(folder, p) : vscode.Uri.file(p);
+}
+
+export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
+  let stat: vscode.FileStat;
+  try {
+    stat = await vscode.workspace.fs.stat(uri);
+  } catch {
+    throw new VitLensError('file', `The model file ${uri.fsPath || uri.toString()} does not exist or cannot be read.`, 'Run "ViT Lens: Select Model…" or clear the vitLens.modelPath setting to use the bundled demo model.');
+  }
+  const id = `${uri.toString()}|${stat.mtime}|${stat.size}`;
+  if (cache?.id === id) return cache.model;
+  const limitMB = settings().maxModelSizeMB;
+  if (stat.size > limitMB * 1e6) {
+    throw new ModelFormatError(`The model is ${(stat.size / 1e6).toFixed(0)} MB, over the ${limitMB} MB that ViT Lens loads into a webview (setting vitLens.maxModelSizeMB).`);
+  }
+  const bytes = await vscode.workspace.fs.readFile(uri);
+  const fileName = uri.path.split('/').pop() ?? 'model.onnx';
+  const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName));
+  cache = { id, model: loaded };
+  return loaded;
+}
+
+async function readJson(uri: vscode.Uri): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `model.json` beside `model.onnx`, else Hugging Face's config files in the same folder. */
+async function findCardFiles(uri: vscode.Uri, fileName: string): Promise<CardFiles> {
+  const dir = vscode.Uri.joinPath(uri, '..');
+  const own = await readJson(vscode.Uri.joinPath(dir, cardFileName(fileName)));
+  if (own) return { own };
+  return { hfConfig: await readJson(vscode.Uri.joinPath(dir, 'config.json')), hfPreprocessor: await readJson(vscode.Uri.joinPath(dir, 'preprocessor_config.json')) };
+}

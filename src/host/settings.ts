@@ -1,0 +1,15 @@
+/** All settings live under `vitLens.`. */
+import * as vscode from 'vscode';
+import type { BackendSetting } from '../shared/protocol';
+
+export const SECTION = 'vitLens';
+
+export function settings() {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  return {
+    modelPath: c.get<string>('modelPath', '').trim(),
+    backend: c.get<BackendSetting>('backend', 'auto'),
+    followActiveImage: c.get<boolean>('followActiveImage', true),
+    maxModelSizeMB: c.get<number>('maxModelSizeMB', 1024),
+  };
+}

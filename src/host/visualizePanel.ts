@@ -1,0 +1,177 @@
+/**
+ * The "ViT Lens" editor panel: one per window, beside the image. It owns the webview, feeds it the model
+ * and image bytes, and turns webview failures into notifications.
+ */
+import * as vscode from 'vscode';
+import { toErrorInfo } from '../shared/errors';
+import type { HostToWebview, PersistedState, RunSummary, WebviewToHost } from '../shared/protocol';
+import { activeModelUri, loadModel } from './modelLoader';
+import { settings } from './settings';
+import { makeNonce, visualizeHtml } from './webviewHtml';
+
+export const VIEW_TYPE = 'vitLens.visualize';
+
+const IMAGE_MIME: Record<string, string> = {
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp',
+};
+
+export function imageMime(uri: vscode.Uri): string | undefined {
+  return IMAGE_MIME[uri.path.split('.').pop()?.toLowerCase() ?? ''];
+}
+
+export class VisualizePanel implements vscode.Disposable {
+  private static current: VisualizePanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private imageUri: vscode.Uri | undefined;
+  /** Model key whose bytes the webview already holds. */
+  private sentModelKey: string | undefined;
+  private ready: Promise<void>;
+  private markReady!: () => void;
+  private webgpuEnabled = false;
+  private lastSummary: RunSummary | undefined;
+  private readonly onRenderedEmitter = new vscode.EventEmitter<RunSummary>();
+  readonly onRendered = this.onRenderedEmitter.event;
+
+  static get active(): VisualizePanel | undefined {
+    return VisualizePanel.current;
+  }
+
+  static async show(context: vscode.ExtensionContext, image: vscode.Uri): Promise<VisualizePanel> {
+    let panel = VisualizePanel.current;
+    if (panel) {
+      panel.panel.reveal(vscode.ViewColumn.Beside, true);
+    } else {
+      const webviewPanel = vscode.window.createWebviewPanel(VIEW_TYPE, 'ViT Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, VisualizePanel.webviewOptions(context));
+      panel = new VisualizePanel(context, webviewPanel);
+    }
+    await panel.visualize(image);
+    return panel;
+  }
+
+  /** Re-creates the panel after a window reload (the webview's state names the image). */
+  static revive(context: vscode.ExtensionContext, webviewPanel: vscode.WebviewPanel, state: PersistedState | undefined): void {
+    webviewPanel.webview.options = VisualizePanel.webviewOptions(context);
+    const panel = new VisualizePanel(context, webviewPanel);
+    if (state?.imageUri) void panel.visualize(vscode.Uri.parse(state.imageUri));
+  }
+
+  private static webviewOptions(context: vscode.ExtensionContext): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    // Only the built bundles, the ORT binaries and the styles are served; images and models arrive as bytes.
+    return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')] };
+  }
+
+  private constructor(private readonly context: vscode.ExtensionContext, readonly panel: vscode.WebviewPanel) {
+    VisualizePanel.current = this;
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'vit-lens.svg');
+    this.ready = new Promise((r) => (this.markReady = r));
+    this.setHtml();
+    panel.onDidDispose(() => this.dispose(), null, this.disposables);
+    panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.onMessage(m), null, this.disposables);
+  }
+
+  private setHtml(): void {
+    const w = this.panel.webview;
+    const asset = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
+    this.sentModelKey = undefined;
+    this.panel.webview.html = visualizeHtml({
+      cspSource: w.cspSource,
+      scriptUri: asset('dist', 'webview', 'main.js'),
+      styleUri: asset('media', 'vitLens.css'),
+      codiconUri: asset('dist', 'webview', 'codicons', 'codicon.css'),
+      wasmWorkerUri: asset('dist', 'webview', 'worker-wasm.js'),
+      wasmBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.wasm'),
+      webgpuWorkerUri: asset('dist', 'webview', 'worker-webgpu.js'),
+      webgpuBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.asyncify.wasm'),
+    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled });
+  }
+
+  get image(): vscode.Uri | undefined {
+    return this.imageUri;
+  }
+
+  get summary(): RunSummary | undefined {
+    return this.lastSummary;
+  }
+
+  private post(msg: HostToWebview): void {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  async visualize(image: vscode.Uri): Promise<void> {
+    this.imageUri = image;
+    const name = vscode.workspace.asRelativePath(image, false);
+    this.panel.title = `ViT Lens: ${image.path.split('/').pop()}`;
+    await this.ready;
+    if (this.imageUri !== image) return;
+    this.post({ type: 'loading', text: `Loading model and ${name}…` });
+    try {
+      const [model, bytes] = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'ViT Lens: loading model and image' },
+        async () => Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]),
+      );
+      if (this.imageUri !== image) return;
+      const sendBytes = this.sentModelKey !== model.key;
+      this.sentModelKey = model.key;
+      this.post({
+        type: 'visualize',
+        backend: settings().backend,
+        model: { ...model, bytes: sendBytes ? model.bytes : undefined },
+        image: { name, uri: image.toString(), bytes, mime: imageMime(image) ?? 'image/png' },
+      });
+    } catch (e) {
+      const error = toErrorInfo(e);
+      this.post({ type: 'showError', error, image: name });
+      this.notifyError(error.message, error.hint);
+    }
+  }
+
+  private async readImage(uri: vscode.Uri): Promise<Uint8Array> {
+    try {
+      return await vscode.workspace.fs.readFile(uri);
+    } catch {
+      throw new Error(`The image ${uri.fsPath || uri.toString()} does not exist or cannot be read.`);
+    }
+  }
+
+  private notifyError(message: string, hint?: string): void {
+    const select = 'Select Model…';
+    void vscode.window.showErrorMessage(`ViT Lens: ${message}${hint ? ` ${hint}` : ''}`, select).then((c) => {
+      if (c === select) void vscode.commands.executeCommand('vitLens.selectModel');
+    });
+  }
+
+  private onMessage(m: WebviewToHost): void {
+    switch (m.type) {
+      case 'ready': {
+        const want = settings().backend !== 'wasm' && m.gpuAdapter;
+        if (want && !this.webgpuEnabled) {
+          // A GPU adapter exists and WebGPU is allowed: reload with the CSP the WebGPU build needs.
+          this.webgpuEnabled = true;
+          this.setHtml();
+          return;
+        }
+        this.markReady();
+        break;
+      }
+      case 'rendered':
+        this.lastSummary = m.summary;
+        this.onRenderedEmitter.fire(m.summary);
+        break;
+      case 'failed':
+        this.sentModelKey = undefined;
+        this.notifyError(m.error.message, m.error.hint);
+        break;
+      case 'request':
+        if (m.request.kind === 'selectModel') void vscode.commands.executeCommand('vitLens.selectModel');
+        if (m.request.kind === 'openSettings') void vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
+        break;
+    }
+  }
+
+  dispose(): void {
+    if (VisualizePanel.current === this) VisualizePanel.current = undefined;
+    this.onRenderedEmitter.dispose();
+    this.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The visualize panel's HTML and its Content Security Policy. Pure (no vscode import) so the browser
+ * tests serve exactly the page the extension serves.
+ */
+
+export interface WebviewAssets {
+  /** `webview.cspSource`: the origin the resource URIs below are served from. */
+  cspSource: string;
+  scriptUri: string;
+  styleUri: string;
+  codiconUri: string;
+  /** Worker bundles and ORT binaries; fetched by the webview and started from blob: URLs. */
+  wasmWorkerUri: string;
+  wasmBinaryUri: string;
+  webgpuWorkerUri: string;
+  webgpuBinaryUri: string;
+}
+
+export interface WebviewHtmlOptions {
+  nonce: string;
+  /**
+   * onnxruntime-web's WebGPU build calls `new Function` (embind's method callers), so it cannot run
+   * without 'unsafe-eval'. Only when the webview has reported a real GPU adapter and the user allows
+   * WebGPU does the host re-render the page with 'unsafe-eval' added; the WASM build never needs it.
+   */
+  allowWebgpuEval: boolean;
+}
+
+export function contentSecurityPolicy(cspSource: string, o: WebviewHtmlOptions): string {
+  const evalSrc = o.allowWebgpuEval ? " 'unsafe-eval'" : '';
+  return [
+    "default-src 'none'",
+    `img-src ${cspSource} blob: data:`,
+    `style-src ${cspSource}`,
+    `font-src ${cspSource}`,
+    `script-src 'nonce-${o.nonce}' ${cspSource} 'wasm-unsafe-eval'${evalSrc}`,
+    'worker-src blob:',
+    `connect-src ${cspSource}`,
+  ].join('; ');
+}
+
+export function makeNonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  const rnd = new Uint8Array(32);
+  globalThis.crypto.getRandomValues(rnd);
+  for (const b of rnd) s += chars[b % chars.length];
+  return s;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
+  const config = {
+    wasmWorkerUri: a.wasmWorkerUri,
+    wasmBinaryUri: a.wasmBinaryUri,
+    webgpuWorkerUri: a.webgpuWorkerUri,
+    webgpuBinaryUri: a.webgpuBinaryUri,
+    webgpuAllowed: o.allowWebgpuEval,
+  };
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(a.cspSource, o)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escapeHtml(a.codiconUri)}" id="vscode-codicon-stylesheet">
+<link rel="stylesheet" href="${escapeHtml(a.styleUri)}">
+<title>ViT Lens</title>
+</head>
+<body>
+<div id="vit-lens-app" data-config="${escapeHtml(JSON.stringify(config))}">
+  <header class="toolbar">
+    <span class="codicon codicon-eye" aria-hidden="true"></span>
+    <span id="image-name" class="image-name">No image yet</span>
+    <span id="backend" class="badge" title="Where the model ran"></span>
+  </header>
+  <div id="status" role="status" aria-live="polite" data-state="loading"><span class="codicon codicon-loading codicon-modifier-spin" aria-hidden="true"></span> <span id="status-text">Waiting for an image…</span></div>
+  <div id="error" role="alert" hidden></div>
+  <main class="layout">
+    <section class="viewer" aria-label="Image and attention">
+      <div class="stack" id="stack">
+        <canvas id="image" width="224" height="224" aria-hidden="true"></canvas>
+        <canvas id="heatmap" width="224" height="224" role="img" aria-label="Attention heatmap"></canvas>
+        <canvas id="grid" width="224" height="224" aria-hidden="true"></canvas>
+      </div>
+      <div class="colorbar"><span>0</span><canvas id="colorbar" width="256" height="10" aria-hidden="true"></canvas><span id="colorbar-max">max</span></div>
+    </section>
+    <section class="side">
+      <div class="controls" aria-label="Attention controls">
+        <label for="layer">Layer</label>
+        <vscode-single-select id="layer"></vscode-single-select>
+        <label for="head">Head</label>
+        <vscode-single-select id="head"></vscode-single-select>
+        <label for="opacity">Opacity</label>
+        <input id="opacity" type="range" min="0" max="1" step="0.05" value="0.6">
+        <vscode-checkbox id="show-grid" checked>Patch grid</vscode-checkbox>
+      </div>
+      <h2>Predictions</h2>
+      <ol id="predictions" aria-label="Top-5 predictions"></ol>
+      <h2>Model</h2>
+      <dl id="summary"></dl>
+      <p id="timing" class="muted"></p>
+    </section>
+  </main>
+</div>
+<script nonce="${o.nonce}" src="${escapeHtml(a.scriptUri)}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,89 @@
+/** Lookup tables over an ONNX graph: who produces and who consumes each tensor, and constant values. */
+import { OnnxGraph, OnnxNode, OnnxTensor, tensorValues } from './onnxModel';
+
+export class GraphIndex {
+  readonly producer = new Map<string, OnnxNode>();
+  readonly consumers = new Map<string, OnnxNode[]>();
+  readonly order = new Map<OnnxNode, number>();
+
+  constructor(readonly graph: OnnxGraph) {
+    graph.nodes.forEach((n, i) => {
+      this.order.set(n, i);
+      for (const o of n.outputs) if (o) this.producer.set(o, n);
+      for (const inp of n.inputs) {
+        if (!inp) continue;
+        const list = this.consumers.get(inp);
+        if (list) list.push(n);
+        else this.consumers.set(inp, [n]);
+      }
+    });
+  }
+
+  consumersOf(tensor: string): OnnxNode[] {
+    return this.consumers.get(tensor) ?? [];
+  }
+
+  /** The constant tensor behind a name: an initializer or the output of a Constant node. */
+  constant(name: string): OnnxTensor | undefined {
+    const init = this.graph.initializers.get(name);
+    if (init) return init;
+    const p = this.producer.get(name);
+    if (p?.opType === 'Constant') return p.attributes.get('value')?.t;
+    // Weights are often fed through Identity/Cast/DequantizeLinear, still constant.
+    if (p && (p.opType === 'Identity' || p.opType === 'Cast') && p.inputs[0]) return this.constant(p.inputs[0]);
+    return undefined;
+  }
+
+  isConstant(name: string): boolean {
+    if (this.constant(name)) return true;
+    const p = this.producer.get(name);
+    return !!p && p.opType === 'DequantizeLinear' && this.isConstant(p.inputs[0]);
+  }
+
+  /** A scalar constant's value, if the tensor is a one-element constant. */
+  scalar(name: string): number | undefined {
+    const t = this.constant(name);
+    if (!t || t.external) return undefined;
+    const v = tensorValues(t);
+    return v.length === 1 ? v[0] : undefined;
+  }
+
+  /** Follows single-input pass-through ops (Cast, Identity, Dropout) backwards. */
+  skipPassThroughBack(tensor: string): string {
+    let p = this.producer.get(tensor);
+    while (p && PASS_THROUGH.has(p.opType)) {
+      tensor = p.inputs[0];
+      p = this.producer.get(tensor);
+    }
+    return tensor;
+  }
+
+  /** Nodes reached forwards through pass-through ops. */
+  consumersThroughPassThrough(tensor: string): OnnxNode[] {
+    const out: OnnxNode[] = [];
+    for (const c of this.consumersOf(tensor)) {
+      if (PASS_THROUGH.has(c.opType)) out.push(...this.consumersThroughPassThrough(c.outputs[0]));
+      else out.push(c);
+    }
+    return out;
+  }
+
+  /** True when `to` can be reached from tensor `from` following data edges forwards. */
+  reaches(from: string, to: OnnxNode, limit = 100000): boolean {
+    const seen = new Set<string>();
+    const stack = [from];
+    let steps = 0;
+    while (stack.length && steps++ < limit) {
+      const t = stack.pop()!;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      for (const c of this.consumersOf(t)) {
+        if (c === to) return true;
+        for (const o of c.outputs) if (o) stack.push(o);
+      }
+    }
+    return false;
+  }
+}
+
+export const PASS_THROUGH = new Set(['Cast', 'Identity', 'Dropout']);

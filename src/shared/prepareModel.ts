@@ -1,0 +1,42 @@
+/** From model bytes to everything the webview needs: parse, detect the ViT, instrument, pick the card. */
+import { instrumentAttention } from './instrumentAttention';
+import { cardFromHuggingFace, cardFromJson, defaultCard, ModelCard } from './modelCard';
+import { readOnnxModel } from './onnx/onnxModel';
+import type { ModelPayload } from './protocol';
+import { detectVit } from './vitStructure';
+
+type Json = Record<string, unknown>;
+
+/** Card sources found beside the model file. */
+export interface CardFiles {
+  own?: Json;
+  hfConfig?: Json;
+  hfPreprocessor?: Json;
+}
+
+export type PreparedModel = ModelPayload & { bytes: Uint8Array };
+
+export function prepareModel(bytes: Uint8Array, fileName: string, key: string, cards: CardFiles = {}): PreparedModel {
+  const model = readOnnxModel(bytes);
+  const structure = detectVit(model);
+  const inst = instrumentAttention(bytes, structure, model.graph.outputs.map((o) => o.name));
+  const base = defaultCard(fileName.replace(/\.onnx$/i, ''), structure);
+  let card: ModelCard = base;
+  if (cards.own) card = cardFromJson(cards.own, base);
+  else if (cards.hfConfig || cards.hfPreprocessor) card = cardFromHuggingFace(cards.hfConfig, cards.hfPreprocessor, base);
+  return {
+    key,
+    fileName,
+    fileSize: bytes.byteLength,
+    bytes: inst.bytes,
+    structure,
+    card,
+    attentionOutputs: inst.attentionOutputs,
+    logitsOutput: inst.logitsOutput,
+  };
+}
+
+/** The card file name ViT Lens looks for beside `model.onnx`. */
+export function cardFileName(modelFileName: string): string {
+  return modelFileName.replace(/\.onnx$/i, '') + '.json';
+}

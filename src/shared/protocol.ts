@@ -1,0 +1,118 @@
+/**
+ * Every message between the extension host, the visualize webview and its inference worker.
+ * Discriminated unions in both directions; `request`/`reply` pairs go through `RequestChannel`.
+ */
+import type { ErrorInfo } from './errors';
+import type { ModelCard } from './modelCard';
+import type { VitStructure } from './vitStructure';
+
+/** The model as the webview needs it. `bytes` is omitted when the webview already holds this `key`. */
+export interface ModelPayload {
+  key: string;
+  fileName: string;
+  fileSize: number;
+  bytes?: Uint8Array;
+  structure: VitStructure;
+  card: ModelCard;
+  attentionOutputs: string[];
+  logitsOutput: string;
+}
+
+export interface ImagePayload {
+  /** Path or URI shown to the user. */
+  name: string;
+  uri: string;
+  bytes: Uint8Array;
+  mime: string;
+}
+
+export type Backend = 'webgpu' | 'wasm';
+export type BackendSetting = 'auto' | 'webgpu' | 'wasm';
+
+export interface ViewState {
+  layer: number;
+  /** -1 = mean over heads. */
+  head: number;
+  showGrid: boolean;
+  opacity: number;
+}
+
+export interface Prediction { index: number; label: string; prob: number }
+
+export interface RunSummary {
+  image: string;
+  model: string;
+  backend: Backend;
+  threads: number;
+  inferenceMs: number;
+  sessionMs: number;
+  top: Prediction[];
+}
+
+/** Host → webview. */
+export type HostToWebview =
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting }
+  | { type: 'showError'; error: ErrorInfo; image?: string }
+  | { type: 'loading'; text: string }
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: ErrorInfo };
+
+/** Webview → host. */
+export type WebviewToHost =
+  | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean }
+  | { type: 'rendered'; summary: RunSummary }
+  | { type: 'failed'; error: ErrorInfo }
+  | { type: 'request'; id: number; request: WebviewRequest };
+
+export type WebviewRequest =
+  | { kind: 'selectModel' }
+  | { kind: 'openSettings' };
+
+/** What the webview persists with setState so a reload restores the same view. */
+export interface PersistedState {
+  imageUri?: string;
+  view?: ViewState;
+}
+
+/** Webview main thread → inference worker. */
+export type ToWorker =
+  | { type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number };
+
+export interface WorkerTensor { name: string; dims: number[]; data: Float32Array }
+
+/** Inference worker → webview main thread. */
+export type FromWorker =
+  | { type: 'result'; id: number; tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number; fellBack?: string }
+  | { type: 'error'; id: number; error: ErrorInfo }
+  | { type: 'progress'; id: number; text: string };
+
+/** One outstanding-request table for a postMessage channel. */
+export class RequestChannel<Req, Reply = unknown> {
+  private next = 1;
+  private pending = new Map<number, { resolve: (v: Reply) => void; reject: (e: ErrorInfo) => void }>();
+
+  constructor(private readonly post: (id: number, request: Req) => void) {}
+
+  request(req: Req): Promise<Reply> {
+    const id = this.next++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post(id, req);
+    });
+  }
+
+  /** Settles the request `id`; returns false when it was not pending. */
+  settle(id: number, ok: boolean, value: unknown): boolean {
+    const p = this.pending.get(id);
+    if (!p) return false;
+    this.pending.delete(id);
+    if (ok) p.resolve(value as Reply);
+    else p.reject(value as ErrorInfo);
+    return true;
+  }
+
+  rejectAll(error: ErrorInfo): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}

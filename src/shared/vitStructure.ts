@@ -1,0 +1,286 @@
+/**
+ * Finds the Vision Transformer inside an ONNX graph from its topology alone (never from node or tensor
+ * names, which differ between timm, Hugging Face, torchvision and hand-written exports).
+ */
+import { FusedAttentionError, NotAViTError } from './errors';
+import { GraphIndex } from './onnx/graphIndex';
+import { OnnxModel, OnnxNode, opsetVersion } from './onnx/onnxModel';
+
+export interface AttentionTap {
+  /** 0-based block index in execution order. */
+  layer: number;
+  /** Tensor holding the attention probabilities [batch, heads, queries, keys]. */
+  tensor: string;
+  /** What was tapped, in words, for the model summary. */
+  where: string;
+}
+
+export interface VitStructure {
+  family: 'vit' | 'deit';
+  input: { name: string; channels: number; height?: number; width?: number; dynamicBatch: boolean };
+  logits: { name: string; classes?: number };
+  patchSize: number;
+  embedDim: number;
+  grid?: { rows: number; cols: number };
+  /** Tokens before the patch tokens (CLS, distillation, registers). */
+  prefixTokens: number;
+  /** Number of tokens the attention sees (prefix + patches), when static. */
+  tokens?: number;
+  layers: number;
+  /** Known statically from the attention scale, else found at run time. */
+  heads?: number;
+  norm: 'pre' | 'post' | 'unknown';
+  classifier: 'cls' | 'gap' | 'unknown';
+  attention: AttentionTap[];
+  opset?: number;
+  producer: string;
+}
+
+const LOOKED_FOR = [
+  'a 4-D image input',
+  'a patch embedding (Conv with kernel size = stride) applied to it',
+  'self-attention blocks: MatMul(Q, Kᵀ) → scale → Softmax → MatMul(·, V)',
+];
+
+const SCORE_OPS = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where', 'Cast', 'Identity']);
+
+export function detectVit(model: OnnxModel): VitStructure {
+  const g = new GraphIndex(model.graph);
+  const image = model.graph.inputs.find((i) => !model.graph.initializers.has(i.name) && (i.shape?.length ?? 4) === 4);
+  if (!image) {
+    throw new NotAViTError('The model has no 4-D image input (it takes ' + describeInputs(model) + ').', LOOKED_FOR);
+  }
+  const patchConv = findPatchEmbedding(g, image.name);
+  const taps = findAttentionSoftmaxes(g);
+  if (taps.length === 0) {
+    rejectFusedAttention(model);
+  }
+  if (!patchConv && taps.length === 0) {
+    const ops = [...new Set(model.graph.nodes.map((n) => n.opType))].slice(0, 12).join(', ');
+    throw new NotAViTError(`This model does not look like a Vision Transformer: no patch embedding and no self-attention were found (its operators: ${ops}).`, LOOKED_FOR);
+  }
+  if (!patchConv) {
+    throw new NotAViTError(`Found ${taps.length} attention block(s) but no patch embedding on the image input.`, LOOKED_FOR);
+  }
+  if (taps.length === 0) {
+    throw new NotAViTError('Found a patch embedding but no self-attention Softmax fed by MatMul(Q, Kᵀ).', LOOKED_FOR);
+  }
+
+  const weight = g.constant(patchConv.inputs[1]);
+  const kernel = patchConv.attributes.get('kernel_shape')?.ints ?? weight?.dims.slice(2) ?? [];
+  const patchSize = kernel[0];
+  const embedDim = weight?.dims[0] ?? 0;
+  const channels = weight?.dims[1] ?? 3;
+  const h = typeof image.shape?.[2] === 'number' ? image.shape[2] : undefined;
+  const w = typeof image.shape?.[3] === 'number' ? image.shape[3] : undefined;
+  const grid = h && w ? { rows: Math.floor(h / patchSize), cols: Math.floor(w / patchSize) } : undefined;
+
+  const posTokens = findPositionEmbeddingTokens(g, patchConv, embedDim);
+  const prefixFromConcat = countPrefixConcat(g, patchConv, embedDim);
+  let prefixTokens = prefixFromConcat;
+  if (posTokens !== undefined && grid && posTokens >= grid.rows * grid.cols) {
+    prefixTokens = posTokens - grid.rows * grid.cols;
+  }
+  const nPatches = grid ? grid.rows * grid.cols : posTokens !== undefined ? posTokens - prefixTokens : undefined;
+  const resolvedGrid = grid ?? (nPatches && Number.isInteger(Math.sqrt(nPatches)) ? { rows: Math.sqrt(nPatches), cols: Math.sqrt(nPatches) } : undefined);
+
+  const heads = headsFromScale(g, taps.map((t) => t.node), embedDim);
+  const outputs = model.graph.outputs;
+  const logitsInfo = outputs.find((o) => o.shape?.length === 2) ?? outputs[0];
+  const classes = typeof logitsInfo?.shape?.[1] === 'number' ? logitsInfo.shape[1] : undefined;
+
+  return {
+    family: prefixTokens === 2 ? 'deit' : 'vit',
+    input: { name: image.name, channels, height: h, width: w, dynamicBatch: typeof image.shape?.[0] !== 'number' },
+    logits: { name: logitsInfo.name, classes },
+    patchSize,
+    embedDim,
+    grid: resolvedGrid,
+    prefixTokens,
+    tokens: resolvedGrid ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined,
+    layers: taps.length,
+    heads,
+    norm: normPlacement(g, taps[0].node),
+    classifier: prefixTokens > 0 ? 'cls' : 'gap',
+    attention: taps.map((t, layer) => ({ layer, tensor: t.node.outputs[0], where: t.where })),
+    opset: opsetVersion(model),
+    producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
+  };
+}
+
+function describeInputs(model: OnnxModel): string {
+  const ins = model.graph.inputs.filter((i) => !model.graph.initializers.has(i.name));
+  return ins.map((i) => `${i.name} [${(i.shape ?? []).map((d) => d ?? '?').join('×')}]`).join(', ') || 'no inputs';
+}
+
+/** The first Conv fed (through elementwise preprocessing) by the image whose kernel equals its stride. */
+function findPatchEmbedding(g: GraphIndex, imageName: string): OnnxNode | undefined {
+  for (const n of g.graph.nodes) {
+    if (n.opType !== 'Conv') continue;
+    const k = n.attributes.get('kernel_shape')?.ints ?? g.constant(n.inputs[1])?.dims.slice(2);
+    const s = n.attributes.get('strides')?.ints;
+    if (!k || !s || k.length !== 2 || k[0] < 2 || k[0] !== s[0] || k[1] !== s[1]) continue;
+    if (n.inputs[0] === imageName || reachesFrom(g, imageName, n, 8)) return n;
+  }
+  return undefined;
+}
+
+/** Shallow forward search (the patch Conv sits right after optional normalization ops). */
+function reachesFrom(g: GraphIndex, from: string, to: OnnxNode, depth: number): boolean {
+  if (depth === 0) return false;
+  for (const c of g.consumersOf(from)) {
+    if (c === to) return true;
+    if (c.outputs.some((o) => reachesFrom(g, o, to, depth - 1))) return true;
+  }
+  return false;
+}
+
+interface SoftmaxTap { node: OnnxNode; where: string }
+
+/**
+ * Softmax nodes whose input is QKᵀ (a MatMul of two computed tensors, possibly scaled, biased or masked)
+ * and whose output is multiplied with V. The classifier's softmax (if any) fails the first test.
+ */
+function findAttentionSoftmaxes(g: GraphIndex): SoftmaxTap[] {
+  const taps: SoftmaxTap[] = [];
+  for (const n of g.graph.nodes) {
+    if (n.opType !== 'Softmax' || n.domain !== '') continue;
+    const scores = scoresMatMul(g, n.inputs[0], 6);
+    if (!scores) continue;
+    const feedsV = g.consumersThroughPassThrough(n.outputs[0]).some((c) => c.opType === 'MatMul' && !g.isConstant(c.inputs[1]) && !g.isConstant(c.inputs[0]));
+    if (!feedsV) continue;
+    const chain = describeChain(g, n.inputs[0], scores);
+    taps.push({ node: n, where: `Softmax output after MatMul(Q, Kᵀ)${chain}` });
+  }
+  return taps;
+}
+
+function scoresMatMul(g: GraphIndex, tensor: string, depth: number): OnnxNode | undefined {
+  const p = g.producer.get(tensor);
+  if (!p || depth === 0) return undefined;
+  if (p.opType === 'MatMul') {
+    return !g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1]) ? p : undefined;
+  }
+  if (!SCORE_OPS.has(p.opType)) return undefined;
+  for (const inp of p.inputs) {
+    if (!inp || g.isConstant(inp)) continue;
+    const m = scoresMatMul(g, inp, depth - 1);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+function describeChain(g: GraphIndex, tensor: string, stop: OnnxNode): string {
+  const ops: string[] = [];
+  let p = g.producer.get(tensor);
+  while (p && p !== stop) {
+    ops.unshift(p.opType);
+    const next = p.inputs.find((i) => i && !g.isConstant(i));
+    p = next ? g.producer.get(next) : undefined;
+  }
+  return ops.length ? ` → ${ops.join(' → ')}` : '';
+}
+
+/** 1/√d as a Mul on the scores or on Q (timm), or √d as a Div, gives the head dimension d. */
+function headsFromScale(g: GraphIndex, softmaxes: OnnxNode[], embedDim: number): number | undefined {
+  const n = softmaxes[0];
+  const scores = scoresMatMul(g, n.inputs[0], 6);
+  const candidates: OnnxNode[] = [];
+  let p = g.producer.get(n.inputs[0]);
+  for (let i = 0; p && p !== scores && i < 6; i++) {
+    candidates.push(p);
+    const next = p.inputs.find((x) => x && !g.isConstant(x));
+    p = next ? g.producer.get(next) : undefined;
+  }
+  if (scores) {
+    for (const inp of scores.inputs) {
+      const q = g.producer.get(inp);
+      if (q) candidates.push(q);
+    }
+  }
+  for (const c of candidates) {
+    if (c.opType !== 'Mul' && c.opType !== 'Div') continue;
+    const s = c.inputs.map((i) => g.scalar(i)).find((v) => v !== undefined);
+    if (!s || s <= 0) continue;
+    // Scale may be split as d^-1/4 on both Q and K (HF does this in some exports).
+    const d = c.opType === 'Mul' ? 1 / (s * s) : s * s;
+    for (const dim of [d, Math.sqrt(d)]) {
+      const r = Math.round(dim);
+      if (Math.abs(dim - r) < 1e-2 * r && r > 0 && embedDim % r === 0) return embedDim / r;
+    }
+  }
+  return undefined;
+}
+
+/** The token count of a [1, T, D] or [T, D] constant added to the token sequence: the position embedding. */
+function findPositionEmbeddingTokens(g: GraphIndex, patchConv: OnnxNode, embedDim: number): number | undefined {
+  const start = g.order.get(patchConv) ?? 0;
+  for (const n of g.graph.nodes.slice(start, start + 40)) {
+    if (n.opType !== 'Add') continue;
+    for (const inp of n.inputs) {
+      const t = g.constant(inp);
+      if (!t) continue;
+      const d = t.dims;
+      if (d.length === 3 && d[0] === 1 && d[2] === embedDim && d[1] > 1) return d[1];
+      if (d.length === 2 && d[1] === embedDim && d[0] > 1) return d[0];
+    }
+  }
+  return undefined;
+}
+
+/** Learned tokens concatenated in front of the patches (CLS, distillation, registers) along the token axis. */
+function countPrefixConcat(g: GraphIndex, patchConv: OnnxNode, embedDim: number): number {
+  const start = g.order.get(patchConv) ?? 0;
+  for (const n of g.graph.nodes.slice(start, start + 40)) {
+    if (n.opType !== 'Concat') continue;
+    let prefix = 0;
+    let sawComputed = false;
+    for (const inp of n.inputs) {
+      const t = constantThroughExpand(g, inp);
+      if (t && t.dims[t.dims.length - 1] === embedDim && t.dims.length >= 2) {
+        if (!sawComputed) prefix += t.dims[t.dims.length - 2];
+      } else {
+        sawComputed = true;
+      }
+    }
+    if (prefix > 0) return prefix;
+  }
+  return 0;
+}
+
+function constantThroughExpand(g: GraphIndex, name: string) {
+  const c = g.constant(name);
+  if (c) return c;
+  const p = g.producer.get(name);
+  if (p && (p.opType === 'Expand' || p.opType === 'Tile')) return g.constant(p.inputs[0]);
+  return undefined;
+}
+
+/** Pre-norm: the first block's attention input passes a normalization right before the QKV projections. */
+function normPlacement(g: GraphIndex, firstSoftmax: OnnxNode): 'pre' | 'post' | 'unknown' {
+  const scores = scoresMatMul(g, firstSoftmax.inputs[0], 6);
+  if (!scores) return 'unknown';
+  // Walk back from Q to the block input; note whether a normalization is passed before a residual Add.
+  let t = scores.inputs[0];
+  for (let i = 0; i < 20; i++) {
+    const p = g.producer.get(t);
+    if (!p) return 'unknown';
+    if (p.opType === 'LayerNormalization' || p.opType === 'BatchNormalization' || p.opType === 'SimplifiedLayerNormalization') return 'pre';
+    if (p.opType === 'Div' && g.producer.get(p.inputs[1])?.opType === 'Sqrt') return 'pre'; // decomposed LayerNorm (opset < 17)
+    if (p.opType === 'Add' && !p.inputs.some((x) => g.isConstant(x))) return 'post';
+    if (p.opType === 'Concat' || p.opType === 'Conv') return 'post';
+    t = p.inputs.find((x) => x && !g.isConstant(x)) ?? '';
+  }
+  return 'unknown';
+}
+
+/** ORT's fused operators hide the probabilities; name them so the user can re-export. */
+function rejectFusedAttention(model: OnnxModel): void {
+  const fused = model.graph.nodes.find((n) => n.opType === 'Attention' && n.domain === 'com.microsoft');
+  if (fused) {
+    throw new FusedAttentionError(
+      'This model computes attention inside com.microsoft.Attention, a fused ONNX Runtime operator that does not expose attention probabilities.',
+      'Export the model without ORT transformer optimizations (e.g. plain torch.onnx.export with eager attention, or optimum with --no-post-process / optimization level O0).',
+    );
+  }
+}

@@ -1,0 +1,96 @@
+/** Draws the preprocessed image, the attention overlay and the patch grid on three stacked canvases. */
+import { argmax } from '../shared/attentionMaps';
+import { colormapLut, ColormapName } from '../shared/colormap';
+
+export interface GridShape { rows: number; cols: number }
+
+export class HeatmapView {
+  constructor(
+    private readonly image: HTMLCanvasElement,
+    private readonly heat: HTMLCanvasElement,
+    private readonly grid: HTMLCanvasElement,
+    private readonly colorbar: HTMLCanvasElement,
+  ) {}
+
+  /** Draws the exact pixels the model saw (already cropped and resized). */
+  drawInput(rgba: Uint8ClampedArray, size: number): void {
+    for (const c of [this.image, this.heat, this.grid]) {
+      c.width = size;
+      c.height = size;
+    }
+    const ctx = this.image.getContext('2d')!;
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
+  }
+
+  /**
+   * Paints `values` (rows×cols, one per patch) normalized to their maximum, each patch a solid block so a
+   * pixel read back at a patch centre is that patch's value.
+   */
+  drawHeatmap(values: Float32Array, shape: GridShape, opacity: number, cmap: ColormapName): { max: number; argmax: number } {
+    const { width, height } = this.heat;
+    const ctx = this.heat.getContext('2d')!;
+    const img = ctx.createImageData(width, height);
+    const lut = colormapLut(cmap);
+    let max = 0;
+    for (const v of values) max = Math.max(max, v);
+    const scale = max > 0 ? 255 / max : 0;
+    const alpha = Math.round(opacity * 255);
+    const ph = height / shape.rows;
+    const pw = width / shape.cols;
+    for (let y = 0; y < height; y++) {
+      const r = Math.min(shape.rows - 1, Math.floor(y / ph));
+      for (let x = 0; x < width; x++) {
+        const c = Math.min(shape.cols - 1, Math.floor(x / pw));
+        const k = Math.round(values[r * shape.cols + c] * scale);
+        const o = (y * width + x) * 4;
+        img.data[o] = lut[k * 3];
+        img.data[o + 1] = lut[k * 3 + 1];
+        img.data[o + 2] = lut[k * 3 + 2];
+        img.data[o + 3] = alpha;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    const best = argmax(values);
+    this.heat.dataset.maxAttention = max.toPrecision(6);
+    this.heat.dataset.argmaxPatch = String(best);
+    this.heat.dataset.grid = `${shape.rows}x${shape.cols}`;
+    this.drawColorbar(cmap);
+    return { max, argmax: best };
+  }
+
+  drawGrid(shape: GridShape, visible: boolean): void {
+    const ctx = this.grid.getContext('2d')!;
+    const { width, height } = this.grid;
+    ctx.clearRect(0, 0, width, height);
+    if (!visible) return;
+    const color = getComputedStyle(document.body).getPropertyValue('--vscode-editor-foreground').trim() || 'rgba(255,255,255,0.5)';
+    ctx.strokeStyle = color;
+    ctx.globalAlpha = 0.35;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let r = 1; r < shape.rows; r++) {
+      const y = Math.round((r * height) / shape.rows) + 0.5;
+      ctx.moveTo(0, y);
+      ctx.lineTo(width, y);
+    }
+    for (let c = 1; c < shape.cols; c++) {
+      const x = Math.round((c * width) / shape.cols) + 0.5;
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, height);
+    }
+    ctx.stroke();
+  }
+
+  private drawColorbar(cmap: ColormapName): void {
+    const ctx = this.colorbar.getContext('2d')!;
+    const lut = colormapLut(cmap);
+    const img = ctx.createImageData(256, this.colorbar.height);
+    for (let y = 0; y < this.colorbar.height; y++) {
+      for (let x = 0; x < 256; x++) {
+        const o = (y * 256 + x) * 4;
+        img.data.set([lut[x * 3], lut[x * 3 + 1], lut[x * 3 + 2], 255], o);
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+}

@@ -1,0 +1,98 @@
+/** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
+import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
+import type { ErrorInfo } from '../shared/errors';
+
+export interface WebviewConfig {
+  wasmWorkerUri: string;
+  wasmBinaryUri: string;
+  webgpuWorkerUri: string;
+  webgpuBinaryUri: string;
+  webgpuAllowed: boolean;
+}
+
+export interface RunResult {
+  tensors: Map<string, WorkerTensor>;
+  backend: Backend;
+  threads: number;
+  inferenceMs: number;
+  sessionMs: number;
+  fellBack?: string;
+}
+
+export class InferenceClient {
+  private worker?: Worker;
+  private workerBackend?: Backend;
+  private next = 1;
+  private pending = new Map<number, { resolve: (r: RunResult) => void; reject: (e: ErrorInfo) => void }>();
+  /** Model keys the current worker already holds the bytes of. */
+  private sentModel?: string;
+
+  constructor(private readonly config: WebviewConfig) {}
+
+  private async ensureWorker(backend: Backend): Promise<Worker> {
+    if (this.worker && this.workerBackend === backend) return this.worker;
+    this.worker?.terminate();
+    this.sentModel = undefined;
+    const url = backend === 'webgpu' ? this.config.webgpuWorkerUri : this.config.wasmWorkerUri;
+    const code = await (await fetch(url)).blob();
+    const worker = new Worker(URL.createObjectURL(code));
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
+    worker.onerror = (e) => {
+      const error: ErrorInfo = { kind: 'inference', message: `The inference worker crashed: ${e.message || 'unknown error'}` };
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+      this.worker = undefined;
+    };
+    this.worker = worker;
+    this.workerBackend = backend;
+    return worker;
+  }
+
+  private onMessage(msg: FromWorker): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') return;
+    this.pending.delete(msg.id);
+    if (msg.type === 'error') {
+      p.reject(msg.error);
+      return;
+    }
+    p.resolve({
+      tensors: new Map(msg.tensors.map((t) => [t.name, t])),
+      backend: msg.backend,
+      threads: msg.threads,
+      inferenceMs: msg.inferenceMs,
+      sessionMs: msg.sessionMs,
+      fellBack: msg.fellBack,
+    });
+  }
+
+  /** Chooses WebGPU when allowed and an adapter exists, else WASM (threaded only when cross-origin isolated). */
+  async pickBackend(): Promise<Backend> {
+    if (!this.config.webgpuAllowed) return 'wasm';
+    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    return gpu && (await gpu.requestAdapter().catch(() => null)) ? 'webgpu' : 'wasm';
+  }
+
+  async run(modelKey: string, modelBytes: () => Uint8Array, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend): Promise<RunResult> {
+    const worker = await this.ensureWorker(backend);
+    const id = this.next++;
+    const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    const needsBytes = this.sentModel !== modelKey;
+    // The worker keeps its own copy; send a copy so the page can resend after a worker restart.
+    const bytes = needsBytes ? modelBytes().slice() : undefined;
+    const msg: ToWorker = {
+      type: 'run', id, modelKey, modelBytes: bytes, input, inputName, dims, outputs, backend,
+      wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads,
+    };
+    const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    worker.postMessage(msg, bytes ? [bytes.buffer, input.buffer] : [input.buffer]);
+    this.sentModel = modelKey;
+    try {
+      return await done;
+    } catch (e) {
+      this.sentModel = undefined;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Runs onnxruntime-web off the UI thread so the panel keeps painting during inference.
+ * One session per model key, reused across images. The same source is bundled twice: with the WASM-only
+ * build (strict CSP) and with the WebGPU build (chosen only when an adapter exists, see webviewHtml.ts).
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import { toErrorInfo } from '../shared/errors';
+import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
+
+interface WorkerScope {
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+}
+const scope = self as unknown as WorkerScope;
+
+let current: { key: string; backend: Backend; session: ort.InferenceSession; sessionMs: number } | undefined;
+let lastBytes: Uint8Array | undefined;
+
+async function createSession(bytes: Uint8Array, backend: Backend, wasmUrl: string, threads: number): Promise<ort.InferenceSession> {
+  ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: [backend],
+    graphOptimizationLevel: 'all',
+  });
+}
+
+async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  let fellBack: string | undefined;
+  let backend = msg.backend;
+  if (!current || current.key !== msg.modelKey || current.backend !== backend) {
+    const bytes = msg.modelBytes ?? (current?.key === msg.modelKey ? lastBytes : undefined);
+    if (!bytes) throw new Error('The model bytes were not sent to the worker.');
+    await current?.session.release();
+    current = undefined;
+    const t0 = performance.now();
+    let session: ort.InferenceSession;
+    try {
+      session = await createSession(bytes, backend, msg.wasmUrl, msg.threads);
+    } catch (e) {
+      if (backend !== 'webgpu') throw e;
+      fellBack = `WebGPU failed (${(e as Error).message}); ran on WASM instead.`;
+      backend = 'wasm';
+      session = await createSession(bytes, backend, msg.wasmUrl, msg.threads);
+    }
+    lastBytes = bytes;
+    current = { key: msg.modelKey, backend, session, sessionMs: performance.now() - t0 };
+  }
+  const session = current.session;
+  const input = new ort.Tensor('float32', msg.input, msg.dims);
+  const t1 = performance.now();
+  const out = await session.run({ [msg.inputName]: input }, msg.outputs);
+  const inferenceMs = performance.now() - t1;
+  const tensors: WorkerTensor[] = msg.outputs.map((name) => {
+    const t = out[name];
+    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+    return { name, dims: [...t.dims], data };
+  });
+  const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: current.backend, threads: msg.threads, inferenceMs, sessionMs: current.sessionMs, fellBack };
+  scope.postMessage(reply, tensors.map((t) => t.data.buffer));
+  current.sessionMs = 0; // reported once, for the run that created it
+}
+
+scope.onmessage = (e) => {
+  const msg = e.data;
+  if (msg.type !== 'run') return;
+  run(msg).catch((err) => scope.postMessage({ type: 'error', id: msg.id, error: toErrorInfo(err) }));
+};

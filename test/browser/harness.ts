@@ -1,0 +1,112 @@
+/**
+ * Serves the real webview bundle with the real panel HTML and CSP from a local HTTP server, with a
+ * stand-in for `acquireVsCodeApi`, and drives it in headless Debian Chromium (playwright-core).
+ */
+import { createServer, Server } from 'node:http';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { chromium, Browser, Page } from 'playwright-core';
+import { visualizeHtml } from '../../src/host/webviewHtml';
+import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.ttf': 'font/ttf', '.svg': 'image/svg+xml' };
+
+/** Stand-in for VS Code's webview API: records posted messages; the test delivers host messages. */
+const VSCODE_STUB = `
+window.__posted = [];
+window.__state = undefined;
+window.acquireVsCodeApi = () => ({
+  postMessage: (m) => { window.__posted.push(m); },
+  getState: () => window.__state,
+  setState: (s) => { window.__state = s; },
+});`;
+
+export interface Harness {
+  page: Page;
+  browser: Browser;
+  url: string;
+  post(msg: HostToWebview): Promise<void>;
+  posted(): Promise<WebviewToHost[]>;
+  waitForState(state: 'done' | 'error', timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: string[] } = {}): Promise<Harness> {
+  if (!existsSync(path.join(ROOT, 'dist/webview/main.js'))) throw new Error('dist/webview/main.js missing: run `npm run build` first.');
+  const nonce = 'testnonce' + Math.random().toString(36).slice(2);
+  let origin = '';
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname === '/') {
+      const html = visualizeHtml({
+        cspSource: origin,
+        scriptUri: `${origin}/dist/webview/main.js`,
+        styleUri: `${origin}/media/vitLens.css`,
+        codiconUri: `${origin}/dist/webview/codicons/codicon.css`,
+        wasmWorkerUri: `${origin}/dist/webview/worker-wasm.js`,
+        wasmBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.wasm`,
+        webgpuWorkerUri: `${origin}/dist/webview/worker-webgpu.js`,
+        webgpuBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.asyncify.wasm`,
+      }, { nonce, allowWebgpuEval: !!opts.webgpu }).replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}</script>\n<script nonce="${nonce}"`);
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(html);
+      return;
+    }
+    const file = path.join(ROOT, decodeURIComponent(url.pathname));
+    if (!file.startsWith(ROOT) || !existsSync(file) || !statSync(file).isFile() || !/^\/(dist|media)\//.test(url.pathname)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(opts.chromiumArgs ?? [])],
+  });
+  const page = await browser.newPage({ viewport: { width: 900, height: 760 } });
+  const consoleLines: string[] = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'), undefined, { timeout: 30000 });
+  return {
+    page,
+    browser,
+    url: origin,
+    post: async (msg) => {
+      // Structured clone through evaluate: typed arrays are passed as plain arrays, rebuilt in the page.
+      await page.evaluate((m: HostToWebview) => window.postMessage(m, '*'), revive(msg));
+    },
+    posted: () => page.evaluate(() => (window as unknown as { __posted: WebviewToHost[] }).__posted),
+    waitForState: async (state, timeoutMs = 120000) => {
+      try {
+        await page.waitForFunction((s) => {
+          const st = document.getElementById('status')?.dataset.state;
+          return st === s || (st === 'error' && s !== 'error');
+        }, state, { timeout: timeoutMs });
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\nconsole:\n${consoleLines.join('\n')}`);
+      }
+      const st = await page.evaluate(() => document.getElementById('status')?.dataset.state);
+      if (st !== state) {
+        const err = await page.evaluate(() => document.getElementById('error')?.textContent);
+        throw new Error(`webview ended in state ${st}: ${err}\nconsole:\n${consoleLines.join('\n')}`);
+      }
+    },
+    close: async () => {
+      await browser.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** page.evaluate serializes with JSON-like rules; send typed arrays as tagged number arrays and rebuild. */
+function revive(msg: HostToWebview): HostToWebview {
+  return msg;
+}
