@@ -1,0 +1,155 @@
+/**
+ * `vit-lens inspect MODEL.onnx [--image IMG --out heatmap.png] [--layer N] [--head H] [--json]`
+ * The same detection, instrumentation and maths as the extension, for scripts and CI.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { argmax, queryAttentionToPatches, topK } from '../shared/attentionMaps';
+import { toErrorInfo } from '../shared/errors';
+import { compositeHeatmap } from '../shared/heatmapImage';
+import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
+import { resampleRgba, sourceCrop, toInputTensor } from '../shared/preprocess';
+import { decodeImage, encodePng } from './imageFile';
+import { createSession, runModel } from './runModel';
+
+const USAGE = `Usage: vit-lens inspect MODEL.onnx [--image IMAGE] [--out HEATMAP.png] [--layer N] [--head H] [--json]
+
+  Prints the Vision Transformer found in MODEL.onnx (patch size, grid, width, layers, heads, prefix tokens,
+  where attention is tapped). With --image, runs the model with onnxruntime-web and prints the top-5
+  predictions; with --out, writes the CLS attention of layer N (default: last; 1-based) and head H
+  (default: mean of heads; 1-based) over the image as a PNG.`;
+
+interface Args { command?: string; model?: string; image?: string; out?: string; layer?: number; head?: number; json: boolean }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { json: false };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${v} needs a value`);
+      return argv[++i];
+    };
+    if (v === '--image') a.image = next();
+    else if (v === '--out') a.out = next();
+    else if (v === '--layer') a.layer = Number(next());
+    else if (v === '--head') a.head = Number(next());
+    else if (v === '--json') a.json = true;
+    else if (v === '-h' || v === '--help') a.command = 'help';
+    else if (v.startsWith('--')) throw new Error(`unknown option ${v}`);
+    else rest.push(v);
+  }
+  a.command ??= rest[0];
+  a.model = rest[1];
+  return a;
+}
+
+function readJson(p: string): Record<string, unknown> | undefined {
+  try {
+    return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cardFiles(modelPath: string): CardFiles {
+  const dir = path.dirname(modelPath);
+  const own = readJson(path.join(dir, cardFileName(path.basename(modelPath))));
+  if (own) return { own };
+  return { hfConfig: readJson(path.join(dir, 'config.json')), hfPreprocessor: readJson(path.join(dir, 'preprocessor_config.json')) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.command === 'help' || !args.command) {
+    console.log(USAGE);
+    return args.command ? 0 : 2;
+  }
+  if (args.command !== 'inspect' || !args.model) {
+    console.error(USAGE);
+    return 2;
+  }
+  try {
+    if (!existsSync(args.model)) throw new Error(`model file not found: ${args.model}`);
+    const bytes = new Uint8Array(readFileSync(args.model));
+    const model = prepareModel(bytes, path.basename(args.model), args.model, cardFiles(args.model));
+    const s = model.structure;
+    const report: Record<string, unknown> = {
+      model: args.model,
+      family: s.family,
+      input: s.input,
+      patchSize: s.patchSize,
+      grid: s.grid,
+      embedDim: s.embedDim,
+      layers: s.layers,
+      heads: s.heads,
+      prefixTokens: s.prefixTokens,
+      tokens: s.tokens,
+      norm: s.norm,
+      classifier: s.classifier,
+      attentionTaps: s.attention,
+      card: { name: model.card.name, source: model.card.source, preprocess: model.card.preprocess, classes: model.card.labels.length },
+    };
+    if (!args.json) {
+      console.log(`${model.card.name}: ${s.family === 'deit' ? 'DeiT' : 'ViT'} with ${s.layers} layers × ${s.heads ?? '?'} heads, width ${s.embedDim}`);
+      console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
+      console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
+      console.log(`  norm        ${s.norm}-norm; classifier: ${s.classifier === 'cls' ? 'CLS token' : 'global average pooling'}`);
+      console.log(`  attention   ${s.attention.length} taps: ${s.attention[0].where}`);
+      console.log(`  card        ${model.card.source} (${model.card.labels.length} labels)`);
+    }
+    if (args.image) {
+      if (!existsSync(args.image)) throw new Error(`image file not found: ${args.image}`);
+      const img = decodeImage(new Uint8Array(readFileSync(args.image)), path.basename(args.image));
+      const p = model.card.preprocess;
+      const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
+      // Composite transparent pixels onto white, as the webview does.
+      for (let i = 0; i < rgba.length; i += 4) {
+        const a = rgba[i + 3] / 255;
+        for (let c = 0; c < 3; c++) rgba[i + c] = rgba[i + c] * a + 255 * (1 - a);
+      }
+      const session = await createSession(model);
+      const run = await runModel(session, model, toInputTensor(rgba, p.size, p));
+      const top = topK(run.logits, model.card.labels, 5);
+      const layer = Math.min(s.layers, Math.max(1, args.layer ?? s.layers)) - 1;
+      const head = args.head ? args.head - 1 : -1;
+      const a = run.layers[layer];
+      const grid = s.grid ?? { rows: Math.sqrt(a.tokens - s.prefixTokens), cols: Math.sqrt(a.tokens - s.prefixTokens) };
+      const values = queryAttentionToPatches(a, 0, head, s.prefixTokens);
+      const hot = argmax(values);
+      Object.assign(report, {
+        image: args.image,
+        inferenceMs: run.ms,
+        top5: top,
+        heatmap: { layer: layer + 1, head: head < 0 ? 'mean' : head + 1, hottestPatch: { index: hot, row: Math.floor(hot / grid.cols), col: hot % grid.cols, attention: values[hot] } },
+      });
+      if (!args.json) {
+        console.log(`  image       ${args.image} (${img.width}×${img.height}) in ${run.ms.toFixed(0)} ms`);
+        for (const t of top) console.log(`    ${(t.prob * 100).toFixed(1).padStart(5)}%  ${t.label}`);
+        console.log(`  layer ${layer + 1}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
+      }
+      if (args.out) {
+        const out = compositeHeatmap(rgba, p.size, values, grid);
+        writeFileSync(args.out, encodePng(out.data, out.width, out.height));
+        report.out = args.out;
+        if (!args.json) console.log(`  wrote       ${args.out}`);
+      }
+    }
+    if (args.json) console.log(JSON.stringify(report, null, 2));
+    return 0;
+  } catch (e) {
+    const info = toErrorInfo(e);
+    console.error(`error: ${info.message}${info.hint ? `\n  ${info.hint}` : ''}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}
