@@ -104,25 +104,37 @@ export class VisualizePanel implements vscode.Disposable {
     await this.ready;
     if (this.imageUri !== image) return;
     this.post({ type: 'loading', text: `Loading model and ${name}…` });
-    try {
-      const [model, bytes] = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'ViT Lens: loading model and image' },
-        async () => Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]),
-      );
-      if (this.imageUri !== image) return;
-      const sendBytes = this.sentModelKey !== model.key;
-      this.sentModelKey = model.key;
-      this.post({
-        type: 'visualize',
-        backend: settings().backend,
-        model: { ...model, bytes: sendBytes ? model.bytes : undefined },
-        image: { name, uri: image.toString(), bytes, mime: imageMime(image) ?? 'image/png' },
-      });
-    } catch (e) {
-      const error = toErrorInfo(e);
-      this.post({ type: 'showError', error, image: name });
-      this.notifyError(error.message, error.hint);
-    }
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ViT Lens: ${image.path.split('/').pop()}` }, async (progress) => {
+      try {
+        progress.report({ message: 'reading the model and the image…' });
+        const [model, bytes] = await Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
+        if (this.imageUri !== image) return;
+        const sendBytes = this.sentModelKey !== model.key;
+        this.sentModelKey = model.key;
+        progress.report({ message: `running ${model.card.name}…` });
+        const outcome = this.nextOutcome();
+        this.post({
+          type: 'visualize',
+          backend: settings().backend,
+          model: { ...model, bytes: sendBytes ? model.bytes : undefined },
+          image: { name, uri: image.toString(), bytes, mime: imageMime(image) ?? 'image/png' },
+        });
+        await outcome;
+      } catch (e) {
+        const error = toErrorInfo(e);
+        this.post({ type: 'showError', error, image: name });
+        this.notifyError(error.message, error.hint);
+      }
+    });
+  }
+
+  /** Resolves when the webview reports the next run's outcome (or the panel closes). */
+  private nextOutcome(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { sub.dispose(); closed.dispose(); resolve(); };
+      const sub = this.panel.webview.onDidReceiveMessage((m: WebviewToHost) => { if (m.type === 'rendered' || m.type === 'failed') done(); });
+      const closed = this.panel.onDidDispose(done);
+    });
   }
 
   private async readImage(uri: vscode.Uri): Promise<Uint8Array> {

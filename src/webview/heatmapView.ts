@@ -34,7 +34,8 @@ export class HeatmapView {
     let max = 0;
     for (const v of values) max = Math.max(max, v);
     const scale = max > 0 ? 255 / max : 0;
-    const alpha = Math.round(opacity * 255);
+    // Weak attention is drawn more transparent so the image stays readable where nothing is attended.
+    const alpha = (k: number) => Math.round(opacity * (90 + (165 * k) / 255));
     const ph = height / shape.rows;
     const pw = width / shape.cols;
     for (let y = 0; y < height; y++) {
@@ -46,7 +47,7 @@ export class HeatmapView {
         img.data[o] = lut[k * 3];
         img.data[o + 1] = lut[k * 3 + 1];
         img.data[o + 2] = lut[k * 3 + 2];
-        img.data[o + 3] = alpha;
+        img.data[o + 3] = alpha(k);
       }
     }
     ctx.putImageData(img, 0, 0);

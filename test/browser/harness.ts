@@ -49,13 +49,15 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
         wasmBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.wasm`,
         webgpuWorkerUri: `${origin}/dist/webview/worker-webgpu.js`,
         webgpuBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.asyncify.wasm`,
-      }, { nonce, allowWebgpuEval: !!opts.webgpu }).replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}</script>\n<script nonce="${nonce}"`);
+      }, { nonce, allowWebgpuEval: !!opts.webgpu })
+        .replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}</script>\n<script nonce="${nonce}"`)
+        .replace('</head>', `<link rel="stylesheet" href="${origin}/test/browser/theme-dark.css">\n</head>`);
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(html);
       return;
     }
     const file = path.join(ROOT, decodeURIComponent(url.pathname));
-    if (!file.startsWith(ROOT) || !existsSync(file) || !statSync(file).isFile() || !/^\/(dist|media)\//.test(url.pathname)) {
+    if (!file.startsWith(ROOT) || !existsSync(file) || !statSync(file).isFile() || !/^\/(dist|media|test\/browser)\//.test(url.pathname)) {
       res.writeHead(404);
       res.end();
       return;
@@ -80,8 +82,11 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
     browser,
     url: origin,
     post: async (msg) => {
-      // Structured clone through evaluate: typed arrays are passed as plain arrays, rebuilt in the page.
-      await page.evaluate((m: HostToWebview) => window.postMessage(m, '*'), revive(msg));
+      // Mark the status so a wait that follows sees this message's outcome, not the previous one.
+      await page.evaluate((m: HostToWebview) => {
+        document.getElementById('status')!.dataset.state = 'posted';
+        window.postMessage(m, '*');
+      }, msg);
     },
     posted: () => page.evaluate(() => (window as unknown as { __posted: WebviewToHost[] }).__posted),
     waitForState: async (state, timeoutMs = 120000) => {
@@ -104,9 +109,4 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-/** page.evaluate serializes with JSON-like rules; send typed arrays as tagged number arrays and rebuild. */
-function revive(msg: HostToWebview): HostToWebview {
-  return msg;
 }

@@ -1,0 +1,109 @@
+/**
+ * The real webview bundle, HTML and CSP in headless Chromium with a stand-in VS Code API: real inference
+ * with onnxruntime-web in the browser, pixels read back from the canvas, text read from the page.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { argmax, queryAttentionToPatches } from '../../src/shared/attentionMaps';
+import { colormapLut } from '../../src/shared/colormap';
+import { resampleRgba, sourceCrop, toInputTensor } from '../../src/shared/preprocess';
+import { decodeImage } from '../../src/cli/imageFile';
+import { createSession, runModel } from '../../src/cli/runModel';
+import { demoModel, ROOT } from '../support/fixtures';
+import { Harness, startHarness } from './harness';
+
+let h: Harness;
+const model = demoModel();
+const fixtureImage = readdirSync(path.join(ROOT, 'test/fixtures/images')).filter((f) => f.endsWith('.png')).sort()[0];
+const imagePath = path.join(ROOT, 'test/fixtures/images', fixtureImage);
+
+before(async () => {
+  h = await startHarness();
+  mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+});
+after(async () => h?.close());
+
+/** CLS attention of `layer`/`head` computed in Node for the same image. */
+async function nodeAttention(layer: number, head: number): Promise<Float32Array> {
+  const img = decodeImage(new Uint8Array(readFileSync(imagePath)), fixtureImage);
+  const p = model.card.preprocess;
+  const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
+  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
+  return queryAttentionToPatches(run.layers[layer], 0, head, model.structure.prefixTokens);
+}
+
+/** Reads the heatmap canvas at every patch centre and maps each colour back to its colormap position. */
+async function canvasValues(): Promise<number[]> {
+  const { rows, cols } = model.structure.grid!;
+  const pixels = await h.page.evaluate(({ rows, cols }) => {
+    const c = document.getElementById('heatmap') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const out: number[][] = [];
+    for (let r = 0; r < rows; r++) for (let k = 0; k < cols; k++) {
+      const x = Math.floor(((k + 0.5) * c.width) / cols);
+      const y = Math.floor(((r + 0.5) * c.height) / rows);
+      const i = (y * c.width + x) * 4;
+      out.push([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+    }
+    return out;
+  }, { rows, cols });
+  const lut = colormapLut('inferno');
+  return pixels.map(([r, g, b]) => {
+    let best = 0;
+    let bestD = Infinity;
+    for (let i = 0; i < 256; i++) {
+      const dd = (lut[i * 3] - r) ** 2 + (lut[i * 3 + 1] - g) ** 2 + (lut[i * 3 + 2] - b) ** 2;
+      if (dd < bestD) { bestD = dd; best = i; }
+    }
+    return best / 255;
+  });
+}
+
+function assertSameHottest(canvas: number[], node: Float32Array, what: string): void {
+  const c = argmax(canvas);
+  const n = argmax(node);
+  // Equal, or a tie within the colormap's resolution.
+  assert.ok(c === n || node[c] >= node[n] * (1 - 2 / 255), `${what}: canvas hottest patch ${c} (node value ${node[c]}), node hottest ${n} (${node[n]})`);
+}
+
+test('visualizes the demo model in the browser: label, heatmap, hottest patch = Node\'s', async () => {
+  const bytes = new Uint8Array(readFileSync(imagePath));
+  await h.post({ type: 'visualize', backend: 'wasm', model, image: { name: fixtureImage, uri: `file://${imagePath}`, bytes, mime: 'image/png' } });
+  await h.waitForState('done');
+  const labels = await h.page.locator('#predictions li .label').allTextContents();
+  assert.equal(labels.length, 5);
+  assert.ok(model.card.labels.includes(labels[0]), `top label ${labels[0]} is one of the card's labels`);
+  assert.match(await h.page.locator('#backend').textContent() ?? '', /WASM/);
+  const lastLayer = model.structure.layers - 1;
+  assertSameHottest(await canvasValues(), await nodeAttention(lastLayer, -1), `layer ${lastLayer + 1}, mean of heads`);
+  await h.page.screenshot({ path: path.join(ROOT, 'test-results/webview.png') });
+  const posted = await h.posted();
+  const rendered = posted.find((m) => m.type === 'rendered');
+  assert.ok(rendered && rendered.type === 'rendered' && rendered.summary.top[0].label === labels[0]);
+});
+
+test('switching layer and head redraws from the same run (no new inference)', async () => {
+  const before = (await h.posted()).filter((m) => m.type === 'rendered').length;
+  await h.page.evaluate(() => {
+    const s = document.getElementById('layer') as HTMLElement & { value: string };
+    s.value = '0';
+    s.dispatchEvent(new Event('change'));
+    const hd = document.getElementById('head') as HTMLElement & { value: string };
+    hd.value = '1';
+    hd.dispatchEvent(new Event('change'));
+  });
+  assertSameHottest(await canvasValues(), await nodeAttention(0, 1), 'layer 1, head 2');
+  assert.equal((await h.posted()).filter((m) => m.type === 'rendered').length, before, 'no new run');
+});
+
+test('a corrupt image ends in a clear error, and the panel recovers on the next image', async () => {
+  await h.post({ type: 'visualize', backend: 'wasm', model: { ...model, bytes: undefined }, image: { name: 'broken.png', uri: 'file:///broken.png', bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), mime: 'image/png' } });
+  await h.waitForState('error');
+  assert.match(await h.page.locator('#error').textContent() ?? '', /could not be decoded/);
+  const bytes = new Uint8Array(readFileSync(imagePath));
+  await h.post({ type: 'visualize', backend: 'wasm', model: { ...model, bytes: undefined }, image: { name: fixtureImage, uri: 'file:///x.png', bytes, mime: 'image/png' } });
+  await h.waitForState('done');
+  assert.equal(await h.page.locator('#error').isHidden(), true);
+});

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { readOnnxModel } from '../../src/shared/onnx/onnxModel';
+import { detectVit } from '../../src/shared/vitStructure';
+import { NotAViTError } from '../../src/shared/errors';
+import { demoModel, ROOT } from '../support/fixtures';
+
+test('detects the demo ViT from its graph', () => {
+  const m = demoModel();
+  const s = m.structure;
+  assert.equal(s.patchSize, 16);
+  assert.deepEqual(s.grid, { rows: 14, cols: 14 });
+  assert.equal(s.embedDim, 96);
+  assert.equal(s.layers, 6);
+  assert.equal(s.heads, 3);
+  assert.equal(s.prefixTokens, 1);
+  assert.equal(s.tokens, 197);
+  assert.equal(s.norm, 'pre');
+  assert.equal(s.classifier, 'cls');
+  assert.equal(s.family, 'vit');
+  assert.equal(s.input.name, 'pixel_values');
+  assert.equal(s.logits.name, 'logits');
+  assert.equal(new Set(s.attention.map((t) => t.tensor)).size, 6);
+  assert.match(s.attention[0].where, /Softmax/);
+});
+
+test('instrumented bytes = original bytes + an output-only patch naming every attention tap', () => {
+  const m = demoModel();
+  const original = readFileSync(path.join(ROOT, 'models/vit-demo.onnx'));
+  assert.ok(Buffer.from(m.bytes.subarray(0, original.length)).equals(original), 'original bytes kept verbatim');
+  assert.ok(m.bytes.length - original.length < 2000, `patch is small (${m.bytes.length - original.length} bytes)`);
+  const reparsed = readOnnxModel(m.bytes);
+  assert.deepEqual(reparsed.graph.outputs.map((o) => o.name), ['logits', ...m.attentionOutputs]);
+});
+
+for (const name of ['tiny-cnn', 'tiny-mlp']) {
+  test(`rejects ${name} with a message naming what was looked for`, () => {
+    const model = readOnnxModel(new Uint8Array(readFileSync(path.join(ROOT, `test/fixtures/models/${name}.onnx`))));
+    assert.throws(() => detectVit(model), (e: Error) => {
+      assert.ok(e instanceof NotAViTError, `${e.name}: ${e.message}`);
+      assert.match(e.message, /Looked for: .*patch embedding.*Softmax/);
+      return true;
+    });
+  });
+}
