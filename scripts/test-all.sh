@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test, offline: static checks, build, then unit, inference, browser and VS Code tests in one
-# node:test run (one summary at the end).
+# Every test, offline: static checks, build, the @vscode/test-electron suite (in code-server's extension
+# host: nothing is downloaded), then unit, inference, browser and VS Code end-to-end tests in one node:test
+# run whose summary closes the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
@@ -9,11 +10,14 @@ echo "== typecheck + lint"
 npx tsc -p . --noEmit
 npx eslint src test
 
-echo "== build"
+echo "== build + package"
 npx webpack --mode production
-if [ -f test/vscode/e2e.test.ts ]; then npm run --silent package; fi
+npm run --silent package
 
-echo "== tests"
+echo "== @vscode/test-electron suite (code-server shim, offline)"
+VITLENS_CODE_SERVER_SHIM=1 npm run --silent test:electron
+
+echo "== unit, inference, browser and VS Code tests"
 shopt -s nullglob
 files=(test/unit/*.test.ts test/inference/*.test.ts test/browser/*.test.ts test/vscode/*.test.ts)
 node --import tsx --test --test-concurrency=1 "${files[@]}"

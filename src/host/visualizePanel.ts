@@ -139,7 +139,8 @@ export class VisualizePanel implements vscode.Disposable {
 
   private async readImage(uri: vscode.Uri): Promise<Uint8Array> {
     try {
-      return await vscode.workspace.fs.readFile(uri);
+      // A Node Buffer would be posted through its toJSON ({type:'Buffer', data}); send a plain Uint8Array.
+      return new Uint8Array(await vscode.workspace.fs.readFile(uri));
     } catch {
       throw new Error(`The image ${uri.fsPath || uri.toString()} does not exist or cannot be read.`);
     }
