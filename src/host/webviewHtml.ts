@@ -79,23 +79,31 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
   <div id="error" role="alert" hidden></div>
   <main class="layout">
     <section class="viewer" aria-label="Image and attention">
-      <div class="stack" id="stack">
+      <div class="stack" id="stack" tabindex="0" role="grid" aria-label="Image patches: click a patch or use the arrow keys to select one, Escape to clear">
         <canvas id="image" width="224" height="224" aria-hidden="true"></canvas>
         <canvas id="heatmap" width="224" height="224" role="img" aria-label="Attention heatmap"></canvas>
         <canvas id="grid" width="224" height="224" aria-hidden="true"></canvas>
       </div>
       <div class="colorbar"><span>0</span><canvas id="colorbar" width="256" height="10" aria-hidden="true"></canvas><span id="colorbar-max">max</span></div>
+      <p id="view-caption" class="muted"></p>
+      <p id="selection" class="muted" aria-live="polite">Click a patch (or focus the image and use the arrow keys) to see what it attends to; Escape clears.</p>
     </section>
     <section class="side">
       <div class="controls" aria-label="Attention controls">
-        <label for="layer">Layer</label>
+        <label for="layer" id="layer-label">Layer</label>
         <vscode-single-select id="layer"></vscode-single-select>
         <label for="head">Head</label>
         <vscode-single-select id="head"></vscode-single-select>
         <label for="opacity">Opacity</label>
         <input id="opacity" type="range" min="0" max="1" step="0.05" value="0.6">
         <vscode-checkbox id="show-grid" checked>Patch grid</vscode-checkbox>
+        <div id="swin-controls" class="swin-controls" hidden>
+          <vscode-checkbox id="show-windows" checked>Windows</vscode-checkbox>
+          <vscode-checkbox id="preview-shift">Show shifted windows</vscode-checkbox>
+          <vscode-button id="animate-shift" secondary><span class="codicon codicon-play" slot="start"></span>Animate shift</vscode-button>
+        </div>
       </div>
+      <p id="explain" class="explain"></p>
       <h2>Predictions</h2>
       <ol id="predictions" aria-label="Top-5 predictions"></ol>
       <h2>Model</h2>

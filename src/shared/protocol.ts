@@ -35,6 +35,9 @@ export interface ViewState {
   head: number;
   showGrid: boolean;
   opacity: number;
+  /** Swin: draw the window partition of the selected block. */
+  showWindows: boolean;
+  selected?: { row: number; col: number };
 }
 
 export interface Prediction { index: number; label: string; prob: number }

@@ -4,6 +4,8 @@
  */
 import { FusedAttentionError, NotAViTError } from './errors';
 import { GraphIndex } from './onnx/graphIndex';
+import { scoresMatMul } from './attentionGraph';
+import { detectSwin, SwinInfo } from './swinStructure';
 import { OnnxModel, OnnxNode, opsetVersion } from './onnx/onnxModel';
 
 export interface AttentionTap {
@@ -16,7 +18,7 @@ export interface AttentionTap {
 }
 
 export interface VitStructure {
-  family: 'vit' | 'deit';
+  family: 'vit' | 'deit' | 'swin';
   input: { name: string; channels: number; height?: number; width?: number; dynamicBatch: boolean };
   logits: { name: string; classes?: number };
   patchSize: number;
@@ -34,6 +36,8 @@ export interface VitStructure {
   attention: AttentionTap[];
   opset?: number;
   producer: string;
+  /** Hierarchical window attention (family 'swin'): stages, windows and shifts per block. */
+  swin?: SwinInfo;
 }
 
 const LOOKED_FOR = [
@@ -41,8 +45,6 @@ const LOOKED_FOR = [
   'a patch embedding (Conv with kernel size = stride) applied to it',
   'self-attention blocks: MatMul(Q, Kᵀ) → scale → Softmax → MatMul(·, V)',
 ];
-
-const SCORE_OPS = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where', 'Cast', 'Identity']);
 
 export function detectVit(model: OnnxModel): VitStructure {
   const g = new GraphIndex(model.graph);
@@ -84,13 +86,15 @@ export function detectVit(model: OnnxModel): VitStructure {
   const nPatches = grid ? grid.rows * grid.cols : posTokens !== undefined ? posTokens - prefixTokens : undefined;
   const resolvedGrid = grid ?? (nPatches && Number.isInteger(Math.sqrt(nPatches)) ? { rows: Math.sqrt(nPatches), cols: Math.sqrt(nPatches) } : undefined);
 
-  const heads = headsFromScale(g, taps.map((t) => t.node), embedDim);
+  const swin = detectSwin(g, taps.map((t) => t.node), grid?.rows);
+  if (swin) prefixTokens = 0;
+  const heads = swin ? undefined : headsFromScale(g, taps.map((t) => t.node), embedDim);
   const outputs = model.graph.outputs;
   const logitsInfo = outputs.find((o) => o.shape?.length === 2) ?? outputs[0];
   const classes = typeof logitsInfo?.shape?.[1] === 'number' ? logitsInfo.shape[1] : undefined;
 
   return {
-    family: prefixTokens === 2 ? 'deit' : 'vit',
+    family: swin ? 'swin' : prefixTokens === 2 ? 'deit' : 'vit',
     input: { name: image.name, channels, height: h, width: w, dynamicBatch: typeof image.shape?.[0] !== 'number' },
     logits: { name: logitsInfo.name, classes },
     patchSize,
@@ -103,6 +107,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     norm: normPlacement(g, taps[0].node),
     classifier: prefixTokens > 0 ? 'cls' : 'gap',
     attention: taps.map((t, layer) => ({ layer, tensor: t.node.outputs[0], where: t.where })),
+    swin,
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
   };
@@ -153,21 +158,6 @@ function findAttentionSoftmaxes(g: GraphIndex): SoftmaxTap[] {
     taps.push({ node: n, where: `Softmax output after MatMul(Q, Kᵀ)${chain}` });
   }
   return taps;
-}
-
-function scoresMatMul(g: GraphIndex, tensor: string, depth: number): OnnxNode | undefined {
-  const p = g.producer.get(tensor);
-  if (!p || depth === 0) return undefined;
-  if (p.opType === 'MatMul') {
-    return !g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1]) ? p : undefined;
-  }
-  if (!SCORE_OPS.has(p.opType)) return undefined;
-  for (const inp of p.inputs) {
-    if (!inp || g.isConstant(inp)) continue;
-    const m = scoresMatMul(g, inp, depth - 1);
-    if (m) return m;
-  }
-  return undefined;
 }
 
 function describeChain(g: GraphIndex, tensor: string, stop: OnnxNode): string {

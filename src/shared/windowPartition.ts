@@ -81,3 +81,45 @@ export function windowAttentionToGrid(l: WindowLayout, windowIndex: number, row:
 function mod(a: number, n: number): number {
   return ((a % n) + n) % n;
 }
+
+/** Shannon entropy (nats) of one probability row. */
+export function rowEntropy(p: ArrayLike<number>, offset: number, n: number): number {
+  let h = 0;
+  for (let j = 0; j < n; j++) {
+    const v = p[offset + j];
+    if (v > 0) h -= v * Math.log(v);
+  }
+  return h;
+}
+
+/**
+ * Mean attention entropy of every window (over heads and queries) for one block's window attention
+ * [windows, heads, N, N]. Low entropy: the window's tokens attend to few others; the maximum is ln N.
+ */
+export function windowEntropy(data: ArrayLike<number>, windows: number, heads: number, n: number): Float32Array {
+  const out = new Float32Array(windows);
+  for (let w = 0; w < windows; w++) {
+    let sum = 0;
+    for (let h = 0; h < heads; h++) {
+      for (let q = 0; q < n; q++) sum += rowEntropy(data, ((w * heads + h) * n + q) * n, n);
+    }
+    out[w] = sum / (heads * n);
+  }
+  return out;
+}
+
+/**
+ * One query token's attention inside its window for a block's attention [windows, heads, M², M²]
+ * (head −1: mean over heads), spread over the stage grid in original coordinates (NaN outside the window).
+ */
+export function patchWindowAttention(l: WindowLayout, data: ArrayLike<number>, heads: number, r: number, c: number, head: number): Float32Array {
+  const n = l.window * l.window;
+  const { window, index } = windowOf(l, r, c);
+  const row = new Float32Array(n);
+  const hs = head < 0 ? Array.from({ length: heads }, (_, h) => h) : [head];
+  for (const h of hs) {
+    const off = ((window * heads + h) * n + index) * n;
+    for (let j = 0; j < n; j++) row[j] += data[off + j] / hs.length;
+  }
+  return windowAttentionToGrid(l, window, row);
+}

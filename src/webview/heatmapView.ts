@@ -1,5 +1,4 @@
 /** Draws the preprocessed image, the attention overlay and the patch grid on three stacked canvases. */
-import { argmax } from '../shared/attentionMaps';
 import { colormapLut, ColormapName } from '../shared/colormap';
 
 export interface GridShape { rows: number; cols: number }
@@ -31,8 +30,15 @@ export class HeatmapView {
     const ctx = this.heat.getContext('2d')!;
     const img = ctx.createImageData(width, height);
     const lut = colormapLut(cmap);
+    // NaN marks tokens that cannot be attended (outside a Swin window): drawn transparent.
     let max = 0;
-    for (const v of values) max = Math.max(max, v);
+    let best = 0;
+    values.forEach((v, i) => {
+      if (v > max) {
+        max = v;
+        best = i;
+      }
+    });
     const scale = max > 0 ? 255 / max : 0;
     // Weak attention is drawn more transparent so the image stays readable where nothing is attended.
     const alpha = (k: number) => Math.round(opacity * (90 + (165 * k) / 255));
@@ -42,8 +48,13 @@ export class HeatmapView {
       const r = Math.min(shape.rows - 1, Math.floor(y / ph));
       for (let x = 0; x < width; x++) {
         const c = Math.min(shape.cols - 1, Math.floor(x / pw));
-        const k = Math.round(values[r * shape.cols + c] * scale);
+        const v = values[r * shape.cols + c];
         const o = (y * width + x) * 4;
+        if (Number.isNaN(v)) {
+          img.data[o + 3] = 0;
+          continue;
+        }
+        const k = Math.round(v * scale);
         img.data[o] = lut[k * 3];
         img.data[o + 1] = lut[k * 3 + 1];
         img.data[o + 2] = lut[k * 3 + 2];
@@ -51,12 +62,27 @@ export class HeatmapView {
       }
     }
     ctx.putImageData(img, 0, 0);
-    const best = argmax(values);
     this.heat.dataset.maxAttention = max.toPrecision(6);
     this.heat.dataset.argmaxPatch = String(best);
     this.heat.dataset.grid = `${shape.rows}x${shape.cols}`;
     this.drawColorbar(cmap);
     return { max, argmax: best };
+  }
+
+  /** Outlines the selected patch (drawn over whatever the grid canvas holds). */
+  drawSelection(shape: GridShape, sel: { row: number; col: number } | undefined): void {
+    if (!sel) return;
+    const ctx = this.grid.getContext('2d')!;
+    const pw = this.grid.width / shape.cols;
+    const ph = this.grid.height / shape.rows;
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue('--vscode-focusBorder').trim() || '#0078d4';
+    ctx.strokeRect(sel.col * pw + 1, sel.row * ph + 1, Math.max(2, pw - 2), Math.max(2, ph - 2));
+  }
+
+  clearGrid(): void {
+    this.grid.getContext('2d')!.clearRect(0, 0, this.grid.width, this.grid.height);
   }
 
   drawGrid(shape: GridShape, visible: boolean): void {
