@@ -1,7 +1,8 @@
 /** The palette and context-menu commands (all under the "ViT Lens" category). */
 import * as vscode from 'vscode';
 import { activeImageUri } from './activeImage';
-import { SECTION } from './settings';
+import { BUNDLED_MODELS } from './modelLoader';
+import { SECTION, settings } from './settings';
 import { imageMime, VisualizePanel } from './visualizePanel';
 
 export function registerCommands(context: vscode.ExtensionContext): void {
@@ -26,14 +27,26 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       await VisualizePanel.show(context, image);
     }),
     vscode.commands.registerCommand('vitLens.selectModel', async () => {
-      const picked = await vscode.window.showOpenDialog({
-        title: 'ViT Lens: choose an ONNX Vision Transformer',
-        canSelectMany: false,
-        filters: { 'ONNX models': ['onnx'] },
-        openLabel: 'Use this model',
-      });
-      if (!picked?.[0]) return;
-      await vscode.workspace.getConfiguration(SECTION).update('modelPath', picked[0].scheme === 'file' ? picked[0].fsPath : picked[0].toString(), vscode.ConfigurationTarget.Global);
+      const current = settings().modelPath;
+      type Item = vscode.QuickPickItem & { value?: string };
+      const items: Item[] = [
+        ...BUNDLED_MODELS.map((m) => ({ label: `$(package) ${m.label}`, description: `bundled:${m.name}`, value: `bundled:${m.name}`, picked: current === `bundled:${m.name}` || (!current && m.name === 'vit-demo') })),
+        { label: '$(folder-opened) Browse for an ONNX file…' },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'ViT Lens: choose a model', placeHolder: current ? `Current: ${current}` : 'Current: bundled ViT demo' });
+      if (!pick) return;
+      let value = pick.value;
+      if (!value) {
+        const picked = await vscode.window.showOpenDialog({
+          title: 'ViT Lens: choose an ONNX Vision Transformer',
+          canSelectMany: false,
+          filters: { 'ONNX models': ['onnx'] },
+          openLabel: 'Use this model',
+        });
+        if (!picked?.[0]) return;
+        value = picked[0].scheme === 'file' ? picked[0].fsPath : picked[0].toString();
+      }
+      await vscode.workspace.getConfiguration(SECTION).update('modelPath', value, vscode.ConfigurationTarget.Global);
       const panel = VisualizePanel.active;
       if (panel?.image) await panel.visualize(panel.image);
     }),

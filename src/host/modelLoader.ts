@@ -9,14 +9,22 @@ import { settings } from './settings';
 
 let cache: { id: string; model: PreparedModel } | undefined;
 
-export function bundledModelUri(extensionUri: vscode.Uri): vscode.Uri {
-  return vscode.Uri.joinPath(extensionUri, 'models', 'vit-demo.onnx');
+/** Demo models shipped in the extension, selectable as `bundled:<name>` in vitLens.modelPath. */
+export const BUNDLED_MODELS = [
+  { name: 'vit-demo', label: 'ViT demo (ViT-Tiny/16, CLS token)' },
+  { name: 'swin-demo', label: 'Swin demo (patch 4, window 7, shifted windows)' },
+];
+
+export function bundledModelUri(extensionUri: vscode.Uri, name = 'vit-demo'): vscode.Uri {
+  return vscode.Uri.joinPath(extensionUri, 'models', `${name}.onnx`);
 }
 
 /** The model in use: `vitLens.modelPath` (absolute, or relative to the first workspace folder), else the bundled demo. */
 export function activeModelUri(extensionUri: vscode.Uri): vscode.Uri {
   const p = settings().modelPath;
   if (!p) return bundledModelUri(extensionUri);
+  const bundled = /^bundled:([\w-]+)$/.exec(p);
+  if (bundled) return bundledModelUri(extensionUri, bundled[1]);
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(p)) return vscode.Uri.parse(p);
   if (p.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(p)) return vscode.Uri.file(p);
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
