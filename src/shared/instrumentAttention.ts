@@ -15,15 +15,17 @@ export interface InstrumentedModel {
   /** Output names the session must fetch, in layer order. */
   attentionOutputs: string[];
   logitsOutput: string;
+  featureOutput?: string;
 }
 
 export function instrumentAttention(original: Uint8Array, structure: VitStructure, existingOutputs: string[], elemType = TensorDataType.FLOAT): InstrumentedModel {
-  const wanted = structure.attention.map((t) => t.tensor).filter((name) => !existingOutputs.includes(name));
+  const extra = structure.features ? [structure.features.tensor] : [];
+  const wanted = [...structure.attention.map((t) => t.tensor), ...extra].filter((name) => !existingOutputs.includes(name));
   const patch = encodeOutputPatch(wanted, elemType);
   const bytes = new Uint8Array(original.byteLength + patch.byteLength);
   bytes.set(original, 0);
   bytes.set(patch, original.byteLength);
-  return { bytes, attentionOutputs: structure.attention.map((t) => t.tensor), logitsOutput: structure.logits.name };
+  return { bytes, attentionOutputs: structure.attention.map((t) => t.tensor), logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor };
 }
 
 /** Bytes of `ModelProto { graph: GraphProto { output: [ValueInfoProto{name, tensor type}] } }`. */

@@ -33,6 +33,7 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     card,
     attentionOutputs: inst.attentionOutputs,
     logitsOutput: inst.logitsOutput,
+    featureOutput: inst.featureOutput,
   };
 }
 

@@ -16,6 +16,8 @@ export interface ModelPayload {
   card: ModelCard;
   attentionOutputs: string[];
   logitsOutput: string;
+  /** Final token features [1, tokens, width], when found. */
+  featureOutput?: string;
 }
 
 export interface ImagePayload {

@@ -36,6 +36,8 @@ export interface VitStructure {
   attention: AttentionTap[];
   opset?: number;
   producer: string;
+  /** The final token features [batch, tokens, width] (output of the last normalization), for PCA views. */
+  features?: { tensor: string; where: string };
   /** Hierarchical window attention (family 'swin'): stages, windows and shifts per block. */
   swin?: SwinInfo;
 }
@@ -107,6 +109,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     norm: normPlacement(g, taps[0].node),
     classifier: prefixTokens > 0 ? 'cls' : 'gap',
     attention: taps.map((t, layer) => ({ layer, tensor: t.node.outputs[0], where: t.where })),
+    features: finalFeatures(g, taps[taps.length - 1].node),
     swin,
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
@@ -262,6 +265,14 @@ function normPlacement(g: GraphIndex, firstSoftmax: OnnxNode): 'pre' | 'post' | 
     t = p.inputs.find((x) => x && !g.isConstant(x)) ?? '';
   }
   return 'unknown';
+}
+
+/** The last normalization after the last attention block: its output holds the final token features. */
+function finalFeatures(g: GraphIndex, lastSoftmax: OnnxNode): VitStructure['features'] {
+  const after = g.order.get(lastSoftmax) ?? 0;
+  const norms = g.graph.nodes.filter((n) => (g.order.get(n) ?? 0) > after && (n.opType === 'LayerNormalization' || n.opType === 'BatchNormalization'));
+  const last = norms[norms.length - 1];
+  return last ? { tensor: last.outputs[0], where: `${last.opType} output after the last block` } : undefined;
 }
 
 /** ORT's fused operators hide the probabilities; name them so the user can re-export. */

@@ -274,7 +274,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
   const bytes = modelBytes.get(model.key);
-  const outputs = [model.logitsOutput, ...model.attentionOutputs];
+  const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.featureOutput ? [model.featureOutput] : [])];
   const r = await client.run(model.key, () => {
     if (!bytes) throw new Error('Model bytes missing in the webview.');
     return bytes;

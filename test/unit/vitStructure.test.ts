@@ -32,7 +32,8 @@ test('instrumented bytes = original bytes + an output-only patch naming every at
   assert.ok(Buffer.from(m.bytes.subarray(0, original.length)).equals(original), 'original bytes kept verbatim');
   assert.ok(m.bytes.length - original.length < 2000, `patch is small (${m.bytes.length - original.length} bytes)`);
   const reparsed = readOnnxModel(m.bytes);
-  assert.deepEqual(reparsed.graph.outputs.map((o) => o.name), ['logits', ...m.attentionOutputs]);
+  assert.deepEqual(reparsed.graph.outputs.map((o) => o.name), ['logits', ...m.attentionOutputs, m.featureOutput]);
+  assert.match(m.structure.features?.where ?? '', /LayerNormalization output after the last block/);
 });
 
 for (const name of ['tiny-cnn', 'tiny-mlp']) {
