@@ -40,7 +40,7 @@ module.exports = (_env, argv) => {
     ...common(mode),
     name: 'webview',
     target: 'web',
-    entry: { main: './src/webview/main.ts' },
+    entry: { main: './src/webview/main.ts', sidebar: './src/webview/sidebar.ts' },
     output: { path: path.resolve(__dirname, 'dist', 'webview'), filename: '[name].js' },
     plugins: [
       new CopyPlugin({

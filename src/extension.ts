@@ -2,13 +2,17 @@
 import * as vscode from 'vscode';
 import { onDidActivateImage } from './host/activeImage';
 import { registerCommands } from './host/commands';
+import { InspectorView } from './host/inspectorView';
 import { settings } from './host/settings';
 import { VIEW_TYPE, VisualizePanel } from './host/visualizePanel';
 import type { PersistedState } from './shared/protocol';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerCommands(context);
+  const inspector = new InspectorView(context.extensionUri, (view) => VisualizePanel.active?.applyView(view));
   context.subscriptions.push(
+    vscode.window.registerWebviewViewProvider(InspectorView.id, inspector),
+    VisualizePanel.onDidChangeViewState((s) => (s ? inspector.update(s.view, s.info) : inspector.clear())),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: PersistedState | undefined) => VisualizePanel.revive(context, panel, state),
     }),

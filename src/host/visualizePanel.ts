@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { toErrorInfo } from '../shared/errors';
-import type { HostToWebview, PersistedState, RunSummary, WebviewToHost } from '../shared/protocol';
+import type { HostToWebview, InspectorInfo, PersistedState, RunSummary, ViewState, WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -31,6 +31,10 @@ export class VisualizePanel implements vscode.Disposable {
   private lastSummary: RunSummary | undefined;
   private readonly onRenderedEmitter = new vscode.EventEmitter<RunSummary>();
   readonly onRendered = this.onRenderedEmitter.event;
+
+  private static readonly viewStateEmitter = new vscode.EventEmitter<{ view: ViewState; info: InspectorInfo } | undefined>();
+  /** The panel's view state and inspector data after every redraw; undefined when the panel closes. */
+  static readonly onDidChangeViewState = VisualizePanel.viewStateEmitter.event;
 
   static get active(): VisualizePanel | undefined {
     return VisualizePanel.current;
@@ -174,6 +178,12 @@ export class VisualizePanel implements vscode.Disposable {
         this.sentModelKey = undefined;
         this.notifyError(m.error.message, m.error.hint);
         break;
+      case 'viewState':
+        VisualizePanel.viewStateEmitter.fire({ view: m.view, info: m.info });
+        break;
+      case 'export':
+        void this.saveExport(m.format, m.fileName, m.data);
+        break;
       case 'request':
         if (m.request.kind === 'selectModel') void vscode.commands.executeCommand('vitLens.selectModel');
         if (m.request.kind === 'openSettings') void vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
@@ -181,8 +191,36 @@ export class VisualizePanel implements vscode.Disposable {
     }
   }
 
+  /** A change made in the sidebar. */
+  applyView(view: Partial<ViewState>): void {
+    this.post({ type: 'applyView', view });
+  }
+
+  private async saveExport(format: 'png' | 'json', fileName: string, data: Uint8Array): Promise<void> {
+    const folder = this.imageUri ? vscode.Uri.joinPath(this.imageUri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      title: `ViT Lens: export ${format.toUpperCase()}`,
+      defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined,
+      filters: format === 'png' ? { 'PNG image': ['png'] } : { JSON: ['json'] },
+    });
+    if (!target) return;
+    try {
+      await vscode.workspace.fs.writeFile(target, data);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`ViT Lens: could not write ${target.fsPath}: ${(e as Error).message}`);
+      return;
+    }
+    const open = 'Open';
+    if ((await vscode.window.showInformationMessage(`ViT Lens: saved ${vscode.workspace.asRelativePath(target)}`, open)) === open) {
+      await vscode.commands.executeCommand('vscode.open', target);
+    }
+  }
+
   dispose(): void {
-    if (VisualizePanel.current === this) VisualizePanel.current = undefined;
+    if (VisualizePanel.current === this) {
+      VisualizePanel.current = undefined;
+      VisualizePanel.viewStateEmitter.fire(undefined);
+    }
     this.onRenderedEmitter.dispose();
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();

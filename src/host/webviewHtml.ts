@@ -84,19 +84,53 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
         <canvas id="heatmap" width="224" height="224" role="img" aria-label="Attention heatmap"></canvas>
         <canvas id="grid" width="224" height="224" aria-hidden="true"></canvas>
       </div>
-      <div class="colorbar"><span>0</span><canvas id="colorbar" width="256" height="10" aria-hidden="true"></canvas><span id="colorbar-max">max</span></div>
+      <div class="colorbar"><span id="colorbar-min">0</span><canvas id="colorbar" width="256" height="10" aria-hidden="true"></canvas><span id="colorbar-max">max</span></div>
       <p id="view-caption" class="muted"></p>
-      <p id="selection" class="muted" aria-live="polite">Click a patch (or focus the image and use the arrow keys) to see what it attends to; Escape clears.</p>
+      <p id="selection" class="muted" aria-live="polite"></p>
+      <div class="toolbar-row">
+        <vscode-button id="export-png" secondary title="Save the current view as a PNG"><span class="codicon codicon-file-media" slot="start"></span>Export PNG</vscode-button>
+        <vscode-button id="export-json" secondary title="Save the data behind the current view as JSON"><span class="codicon codicon-json" slot="start"></span>Export JSON</vscode-button>
+      </div>
     </section>
     <section class="side">
-      <div class="controls" aria-label="Attention controls">
+      <div class="controls" aria-label="View controls">
+        <label for="mode">View</label>
+        <vscode-single-select id="mode">
+          <vscode-option value="attention">Attention</vscode-option>
+          <vscode-option value="rollout">Attention rollout</vscode-option>
+          <vscode-option value="features">Token features (PCA)</vscode-option>
+        </vscode-single-select>
         <label for="layer" id="layer-label">Layer</label>
         <vscode-single-select id="layer"></vscode-single-select>
-        <label for="head">Head</label>
+        <label for="head">Heads</label>
         <vscode-single-select id="head"></vscode-single-select>
+        <label for="direction" class="vit-only">Selected patch</label>
+        <vscode-single-select id="direction" class="vit-only">
+          <vscode-option value="query">as query: what it attends to</vscode-option>
+          <vscode-option value="key">as key: who attends to it</vscode-option>
+        </vscode-single-select>
+        <label for="discard" class="rollout-only">Discard lowest</label>
+        <span class="rollout-only range"><input id="discard" type="range" min="0" max="0.95" step="0.05" value="0"><output id="discard-value" for="discard">0%</output></span>
+        <label for="mass" class="vit-only">Mass threshold</label>
+        <span class="vit-only range"><input id="mass" type="range" min="0" max="1" step="0.05" value="0"><output id="mass-value" for="mass">off</output></span>
+        <label for="cmap">Colormap</label>
+        <vscode-single-select id="cmap">
+          <vscode-option value="inferno">inferno</vscode-option>
+          <vscode-option value="viridis">viridis (colour-blind safe)</vscode-option>
+          <vscode-option value="cividis">cividis (colour-blind safe)</vscode-option>
+          <vscode-option value="gray">grey</vscode-option>
+        </vscode-single-select>
+        <label for="scale">Scale</label>
+        <vscode-single-select id="scale">
+          <vscode-option value="linear">linear</vscode-option>
+          <vscode-option value="log">log</vscode-option>
+        </vscode-single-select>
         <label for="opacity">Opacity</label>
         <input id="opacity" type="range" min="0" max="1" step="0.05" value="0.6">
-        <vscode-checkbox id="show-grid" checked>Patch grid</vscode-checkbox>
+        <div class="checks">
+          <vscode-checkbox id="show-grid" checked>Patch grid</vscode-checkbox>
+          <vscode-checkbox id="smooth">Smooth upsampling</vscode-checkbox>
+        </div>
         <div id="swin-controls" class="swin-controls" hidden>
           <vscode-checkbox id="show-windows" checked>Windows</vscode-checkbox>
           <vscode-checkbox id="preview-shift">Show shifted windows</vscode-checkbox>
@@ -111,6 +145,10 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
       <p id="timing" class="muted"></p>
     </section>
   </main>
+  <section id="overview-section" class="overview-section" aria-label="Layer by head overview">
+    <h2>Layers × heads <span class="muted">(click a map to focus it)</span></h2>
+    <div id="overview" class="overview" role="grid"></div>
+  </section>
 </div>
 <script nonce="${o.nonce}" src="${escapeHtml(a.scriptUri)}"></script>
 </body>

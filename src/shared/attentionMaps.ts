@@ -57,3 +57,51 @@ export function maxRowSumError(a: AttentionLayer): number {
   }
   return worst;
 }
+
+export type Fusion = 'mean' | 'max' | 'min' | number;
+
+/** Attention of one query token to every patch (prefix dropped), fused over heads or one head. */
+export function attentionRow(a: AttentionLayer, query: number, fusion: Fusion, prefix: number): Float32Array {
+  return fuseLine(a, fusion, prefix, (h, j) => a.data[(h * a.tokens + query) * a.tokens + j]);
+}
+
+/** How much every patch (as a query) attends to one key token (prefix dropped), fused over heads or one head. */
+export function attentionColumn(a: AttentionLayer, key: number, fusion: Fusion, prefix: number): Float32Array {
+  return fuseLine(a, fusion, prefix, (h, j) => a.data[(h * a.tokens + j) * a.tokens + key]);
+}
+
+function fuseLine(a: AttentionLayer, fusion: Fusion, prefix: number, at: (head: number, j: number) => number): Float32Array {
+  const n = a.tokens - prefix;
+  const out = new Float32Array(n);
+  if (typeof fusion === 'number') {
+    for (let j = 0; j < n; j++) out[j] = at(fusion, j + prefix);
+    return out;
+  }
+  for (let j = 0; j < n; j++) {
+    let v = at(0, j + prefix);
+    for (let h = 1; h < a.heads; h++) {
+      const x = at(h, j + prefix);
+      v = fusion === 'mean' ? v + x : fusion === 'max' ? Math.max(v, x) : Math.min(v, x);
+    }
+    out[j] = fusion === 'mean' ? v / a.heads : v;
+  }
+  return out;
+}
+
+/** Entropy (nats) of one query's attention row, per head. */
+export function rowEntropyPerHead(a: AttentionLayer, query: number): number[] {
+  return Array.from({ length: a.heads }, (_, h) => {
+    let e = 0;
+    const off = (h * a.tokens + query) * a.tokens;
+    for (let j = 0; j < a.tokens; j++) {
+      const p = a.data[off + j];
+      if (p > 0) e -= p * Math.log(p);
+    }
+    return e;
+  });
+}
+
+/** Indices and values of the k largest entries. */
+export function topIndices(v: ArrayLike<number>, k: number): { index: number; value: number }[] {
+  return Array.from(v, (value, index) => ({ index, value })).sort((a, b) => b.value - a.value).slice(0, k);
+}

@@ -31,15 +31,55 @@ export interface ImagePayload {
 export type Backend = 'webgpu' | 'wasm';
 export type BackendSetting = 'auto' | 'webgpu' | 'wasm';
 
+export type ViewMode = 'attention' | 'rollout' | 'features';
+/** 'mean' | 'max' | 'min' over heads, or a head index as a string ('0', '1', …). */
+export type HeadChoice = string;
+
 export interface ViewState {
+  mode: ViewMode;
   layer: number;
-  /** -1 = mean over heads. */
-  head: number;
+  head: HeadChoice;
+  /** For a selected patch: its attention as the query, or the attention it receives as a key. */
+  direction: 'query' | 'key';
+  /** Rollout: fraction of the lowest attention dropped per layer. */
+  discard: number;
+  /** DINO mass threshold (0 = off): outline the smallest patch set holding this fraction of the attention. */
+  mass: number;
+  cmap: 'inferno' | 'viridis' | 'cividis' | 'gray';
+  scale: 'linear' | 'log';
+  smooth: boolean;
   showGrid: boolean;
   opacity: number;
   /** Swin: draw the window partition of the selected block. */
   showWindows: boolean;
   selected?: { row: number; col: number };
+}
+
+export const DEFAULT_VIEW: ViewState = {
+  mode: 'attention', layer: -1, head: 'mean', direction: 'query', discard: 0, mass: 0,
+  cmap: 'inferno', scale: 'linear', smooth: false, showGrid: true, opacity: 0.6, showWindows: true,
+};
+
+/** What the sidebar inspector shows, computed by the panel (which holds the attention). */
+export interface InspectorInfo {
+  image: string;
+  model: string;
+  summary: [string, string][];
+  layers: string[];
+  heads: number;
+  swin: boolean;
+  hasFeatures: boolean;
+  patch?: {
+    row: number;
+    col: number;
+    token: number;
+    /** PNG data URL of the patch's pixels. */
+    pixels: string;
+    attendsTo: { token: number; label: string; value: number }[];
+    attendedBy: { token: number; label: string; value: number }[];
+    /** Entropy (nats) of the patch's attention row, per head. */
+    entropy: number[];
+  };
 }
 
 export interface Prediction { index: number; label: string; prob: number }
@@ -57,6 +97,7 @@ export interface RunSummary {
 /** Host → webview. */
 export type HostToWebview =
   | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting }
+  | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
   | { type: 'reply'; id: number; ok: true; value: unknown }
@@ -66,12 +107,25 @@ export type HostToWebview =
 export type WebviewToHost =
   | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean }
   | { type: 'rendered'; summary: RunSummary }
+  | { type: 'viewState'; view: ViewState; info: InspectorInfo }
+  | { type: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array }
   | { type: 'failed'; error: ErrorInfo }
   | { type: 'request'; id: number; request: WebviewRequest };
 
 export type WebviewRequest =
   | { kind: 'selectModel' }
   | { kind: 'openSettings' };
+
+/** Sidebar inspector (webview view) → host. */
+export type SidebarToHost =
+  | { type: 'ready' }
+  | { type: 'setView'; view: Partial<ViewState> }
+  | { type: 'command'; command: 'vitLens.visualizeActiveImage' | 'vitLens.selectModel' | 'vitLens.visualizeImage' };
+
+/** Host → sidebar inspector. */
+export type HostToSidebar =
+  | { type: 'state'; view: ViewState; info: InspectorInfo }
+  | { type: 'empty' };
 
 /** What the webview persists with setState so a reload restores the same view. */
 export interface PersistedState {

@@ -89,3 +89,28 @@ function matmul(a: Float64Array, b: Float64Array, T: number): Float64Array {
 export function rolloutClsToPatches(r: Float64Array, T: number, prefix: number): Float32Array {
   return Float32Array.from(r.subarray(prefix, T));
 }
+
+/**
+ * One row of the rollout, e_iᵀ Â_k ··· Â_0, as a row vector pushed through the layers from the last to the
+ * first: O(L·T²) instead of the full product's O(L·T³), so it stays interactive at thousands of tokens.
+ */
+export function rolloutRow(layers: AttentionLayer[], row: number, o: RolloutOptions): Float64Array {
+  const T = layers[0].tokens;
+  let v = new Float64Array(T);
+  v[row] = 1;
+  const last = Math.min(layers.length - 1, o.upToLayer ?? layers.length - 1);
+  for (let l = last; l >= 0; l--) {
+    const a = fuseHeads(layers[l], o.fusion);
+    discardLowest(a, T, o.discardRatio);
+    const next = new Float64Array(T);
+    for (let i = 0; i < T; i++) {
+      if (v[i] === 0) continue;
+      let sum = 0;
+      for (let j = 0; j < T; j++) sum += (a[i * T + j] + (i === j ? 1 : 0)) / 2;
+      const w = v[i] / sum;
+      for (let j = 0; j < T; j++) next[j] += w * ((a[i * T + j] + (i === j ? 1 : 0)) / 2);
+    }
+    v = next;
+  }
+  return v;
+}

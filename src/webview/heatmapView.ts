@@ -25,8 +25,8 @@ export class HeatmapView {
    * Paints `values` (rows×cols, one per patch) normalized to their maximum, each patch a solid block so a
    * pixel read back at a patch centre is that patch's value.
    */
-  drawHeatmap(values: Float32Array, shape: GridShape, opacity: number, cmap: ColormapName): { max: number; argmax: number } {
-    const { width, height } = this.heat;
+  drawHeatmap(values: Float32Array, shape: GridShape, opacity: number, cmap: ColormapName, smooth = false): { max: number; argmax: number } {
+    const { width, height } = smooth ? { width: shape.cols, height: shape.rows } : this.heat;
     const ctx = this.heat.getContext('2d')!;
     const img = ctx.createImageData(width, height);
     const lut = colormapLut(cmap);
@@ -61,12 +61,66 @@ export class HeatmapView {
         img.data[o + 3] = alpha(k);
       }
     }
-    ctx.putImageData(img, 0, 0);
+    if (smooth) {
+      // Bilinear upsampling of the patch-resolution map (the look of DINO's and vit-explain's figures).
+      const small = new OffscreenCanvas(width, height);
+      small.getContext('2d')!.putImageData(img, 0, 0);
+      ctx.clearRect(0, 0, this.heat.width, this.heat.height);
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(small, 0, 0, this.heat.width, this.heat.height);
+    } else {
+      ctx.putImageData(img, 0, 0);
+    }
     this.heat.dataset.maxAttention = max.toPrecision(6);
     this.heat.dataset.argmaxPatch = String(best);
     this.heat.dataset.grid = `${shape.rows}x${shape.cols}`;
     this.drawColorbar(cmap);
     return { max, argmax: best };
+  }
+
+  /** Paints one RGB colour per patch (the PCA feature view). */
+  drawRgb(rgb: Uint8ClampedArray, shape: GridShape, opacity: number): void {
+    const small = new OffscreenCanvas(shape.cols, shape.rows);
+    const sctx = small.getContext('2d')!;
+    const img = sctx.createImageData(shape.cols, shape.rows);
+    for (let i = 0; i < shape.rows * shape.cols; i++) img.data.set([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], Math.round(Math.max(opacity, 0.85) * 255)], i * 4);
+    sctx.putImageData(img, 0, 0);
+    const ctx = this.heat.getContext('2d')!;
+    ctx.clearRect(0, 0, this.heat.width, this.heat.height);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(small, 0, 0, this.heat.width, this.heat.height);
+    delete this.heat.dataset.maxAttention;
+  }
+
+  /** Outlines the region of `mask` (DINO's mass threshold) along patch borders. */
+  drawMaskContour(mask: Uint8Array, shape: GridShape): void {
+    const ctx = this.grid.getContext('2d')!;
+    const pw = this.grid.width / shape.cols;
+    const ph = this.grid.height / shape.rows;
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-charts-green').trim() || '#89d185';
+    const at = (r: number, c: number) => r >= 0 && c >= 0 && r < shape.rows && c < shape.cols && mask[r * shape.cols + c] === 1;
+    for (let r = 0; r < shape.rows; r++) {
+      for (let c = 0; c < shape.cols; c++) {
+        if (!at(r, c)) continue;
+        const x = Math.round(c * pw), y = Math.round(r * ph), w = Math.round((c + 1) * pw) - x, h = Math.round((r + 1) * ph) - y;
+        if (!at(r - 1, c)) ctx.fillRect(x, y, w, 2);
+        if (!at(r + 1, c)) ctx.fillRect(x, y + h - 2, w, 2);
+        if (!at(r, c - 1)) ctx.fillRect(x, y, 2, h);
+        if (!at(r, c + 1)) ctx.fillRect(x + w - 2, y, 2, h);
+      }
+    }
+  }
+
+  /** Composite of image, overlay and grid at input resolution (what the user sees), for export. */
+  composite(): HTMLCanvasElement {
+    const out = document.createElement('canvas');
+    out.width = this.image.width;
+    out.height = this.image.height;
+    const ctx = out.getContext('2d')!;
+    for (const c of [this.image, this.heat, this.grid]) ctx.drawImage(c, 0, 0);
+    return out;
   }
 
   /** Outlines the selected patch (drawn over whatever the grid canvas holds). */

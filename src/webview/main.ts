@@ -3,14 +3,17 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { AttentionLayer, queryAttentionToPatches, topK } from '../shared/attentionMaps';
+import { AttentionLayer, attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
-import type { Backend, HostToWebview, ModelPayload, PersistedState, Prediction, ViewState, WebviewToHost } from '../shared/protocol';
-import { patchWindowAttention, windowEntropy } from '../shared/windowPartition';
+import type { Backend, HostToWebview, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewToHost } from '../shared/protocol';
+import { DEFAULT_VIEW } from '../shared/protocol';
+import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
-import { drawWindows, layoutOf } from './swinView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
+import { Overview } from './overview';
+import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
+import { drawWindows, layoutOf } from './swinView';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -25,24 +28,38 @@ const app = $('vit-lens-app');
 const config = JSON.parse(app.dataset.config ?? '{}') as WebviewConfig;
 const client = new InferenceClient(config);
 const view = new HeatmapView($('image'), $('heatmap'), $('grid'), $('colorbar'));
+const overview = new Overview($('overview'), (layer, head) => setView({ layer, head: String(head), mode: state.mode === 'features' ? 'attention' : state.mode }));
 
-interface SelectElement extends HTMLElement { value: string }
-const layerSelect = $<SelectElement>('layer');
-const headSelect = $<SelectElement>('head');
-const opacityInput = $<HTMLInputElement>('opacity');
+type Select = HTMLElement & { value: string };
 type Checkbox = HTMLElement & { checked: boolean };
-const gridToggle = $<Checkbox>('show-grid');
-const windowsToggle = $<Checkbox>('show-windows');
+const selects = { mode: $<Select>('mode'), layer: $<Select>('layer'), head: $<Select>('head'), direction: $<Select>('direction'), cmap: $<Select>('cmap'), scale: $<Select>('scale') };
+const ranges = { opacity: $<HTMLInputElement>('opacity'), discard: $<HTMLInputElement>('discard'), mass: $<HTMLInputElement>('mass') };
+const checks = { showGrid: $<Checkbox>('show-grid'), smooth: $<Checkbox>('smooth'), showWindows: $<Checkbox>('show-windows') };
 const shiftToggle = $<Checkbox>('preview-shift');
 const stack = $('stack');
 
 const saved = vscode.getState();
-const state: ViewState = { layer: -1, head: -1, showGrid: true, opacity: 0.6, showWindows: true, ...saved?.view };
-/** Selected patch on the current grid (ViT patch grid, or the Swin block's stage grid). */
-let selected: { row: number; col: number } | undefined = saved?.view?.selected;
-let current: { model: ModelPayload; layers: AttentionLayer[]; imageUri: string } | undefined;
+const state: ViewState = { ...DEFAULT_VIEW, ...saved?.view };
+
+interface Current {
+  model: ModelPayload;
+  run: RunData;
+  imageUri: string;
+  imageName: string;
+  backend: Backend;
+  threads: number;
+  inferenceMs: number;
+  sessionMs: number;
+  top: Prediction[];
+}
+let current: Current | undefined;
 /** Model bytes as last received; the host sends them once per model. */
 const modelBytes = new Map<string, Uint8Array>();
+let lastView: ViewData | undefined;
+
+function post(msg: WebviewToHost): void {
+  vscode.postMessage(msg);
+}
 
 function setStatus(s: 'loading' | 'running' | 'done' | 'error', text: string): void {
   const el = $('status');
@@ -65,7 +82,7 @@ function showError(error: ErrorInfo): void {
     hint.textContent = error.hint;
     el.append(hint);
   }
-  if (error.kind === 'not-a-vit' || error.kind === 'model-format' || error.kind === 'fused-attention') {
+  if (error.kind === 'not-a-vit' || error.kind === 'model-format' || error.kind === 'fused-attention' || error.kind === 'file') {
     const b = document.createElement('button');
     b.textContent = 'Select another model…';
     b.addEventListener('click', () => post({ type: 'request', id: 0, request: { kind: 'selectModel' } }));
@@ -73,17 +90,9 @@ function showError(error: ErrorInfo): void {
   }
 }
 
-function post(msg: WebviewToHost): void {
-  vscode.postMessage(msg);
-}
-
-function persist(): void {
-  vscode.setState({ imageUri: current?.imageUri, view: { ...state, selected } });
-}
-
-function fillSelect(select: SelectElement, options: { value: string; label: string }[], value: string): void {
+function fillSelect(select: Select, options: { value: string; label: string }[], value: string): void {
   select.replaceChildren(...options.map((o) => {
-    const opt = document.createElement('vscode-option') as HTMLElement & { value: string; selected: boolean };
+    const opt = document.createElement('vscode-option');
     opt.textContent = o.label;
     opt.setAttribute('value', o.value);
     if (o.value === value) opt.setAttribute('selected', '');
@@ -92,50 +101,66 @@ function fillSelect(select: SelectElement, options: { value: string; label: stri
   select.value = value;
 }
 
-/** The token grid the heatmap and selection live on for the current layer/block. */
-function currentGrid(): { rows: number; cols: number } {
-  const { model, layers } = current!;
-  const s = model.structure;
-  const block = s.swin?.blocks[state.layer];
-  if (block) return { rows: block.grid, cols: block.grid };
-  const n = layers[state.layer].tokens - s.prefixTokens;
-  return s.grid ?? { rows: Math.sqrt(n), cols: Math.sqrt(n) };
+/** Head choices for the selected layer/block (Swin stages have different head counts). */
+function fillHeads(): void {
+  const heads = current!.run.layers[state.layer].heads;
+  const f = fusionOf(state.head);
+  if (typeof f === 'number' && f >= heads) state.head = 'mean';
+  fillSelect(selects.head, [
+    { value: 'mean', label: 'Mean of heads' }, { value: 'max', label: 'Max over heads' }, { value: 'min', label: 'Min over heads' },
+    ...Array.from({ length: heads }, (_, h) => ({ value: String(h), label: `Head ${h + 1}` })),
+  ], state.head);
+}
+
+/** Puts the state into the controls (after a load or a change from the sidebar). */
+function syncControls(): void {
+  for (const k of ['mode', 'direction', 'cmap', 'scale'] as const) selects[k].value = state[k];
+  selects.layer.value = String(state.layer);
+  selects.head.value = state.head;
+  ranges.opacity.value = String(state.opacity);
+  ranges.discard.value = String(state.discard);
+  ranges.mass.value = String(state.mass);
+  $('discard-value').textContent = `${Math.round(state.discard * 100)}%`;
+  $('mass-value').textContent = state.mass > 0 ? `${Math.round(state.mass * 100)}%` : 'off';
+  checks.showGrid.checked = state.showGrid;
+  checks.smooth.checked = state.smooth;
+  checks.showWindows.checked = state.showWindows;
+  const swin = !!current?.model.structure.swin;
+  app.classList.toggle('is-swin', swin);
+  app.classList.toggle('is-rollout', state.mode === 'rollout');
+  stack.classList.toggle('smooth', state.smooth);
+}
+
+function setView(patch: Partial<ViewState>): void {
+  const layerChanged = patch.layer !== undefined && patch.layer !== state.layer;
+  Object.assign(state, patch);
+  if (current && layerChanged) fillHeads();
+  syncControls();
+  redraw();
 }
 
 function redraw(): void {
   if (!current) return;
-  const { model, layers } = current;
+  const t0 = performance.now();
+  const { model, run } = current;
   const s = model.structure;
-  const layer = layers[state.layer];
-  const grid = currentGrid();
-  if (selected && (selected.row >= grid.rows || selected.col >= grid.cols)) selected = undefined;
-  let values: Float32Array;
-  let caption: string;
-  const block = s.swin?.blocks[state.layer];
-  const headText = state.head < 0 ? 'mean of heads' : `head ${state.head + 1}`;
-  if (block) {
-    if (selected) {
-      values = patchWindowAttention(layoutOf(block), layer.data, layer.heads, selected.row, selected.col, state.head);
-      caption = `Attention of patch (${selected.row}, ${selected.col}) inside its ${block.shift ? 'shifted ' : ''}window, ${headText}. Everything outside the window is unreachable for it in this block.`;
-    } else {
-      const ent = windowEntropy(layer.data, block.windows, layer.heads, block.window * block.window);
-      values = windowMapToGrid(ent, block.grid, block.window, block.shift);
-      caption = `Mean attention entropy per window (nats, max ln ${block.window * block.window} = ${Math.log(block.window * block.window).toFixed(2)}): dark windows attend to few tokens. Click a patch to see its window attention.`;
-    }
-  } else if (selected) {
-    values = queryAttentionToPatches(layer, s.prefixTokens + selected.row * grid.cols + selected.col, state.head, s.prefixTokens);
-    caption = `Attention from patch (${selected.row}, ${selected.col}) as the query to every patch, layer ${state.layer + 1}, ${headText}.`;
-  } else if (s.prefixTokens > 0) {
-    values = queryAttentionToPatches(layer, 0, state.head, s.prefixTokens);
-    caption = `CLS token attention to each patch, layer ${state.layer + 1}, ${headText}.`;
-  } else {
-    // Without a CLS token (global pooling), show the mean attention each patch receives.
-    values = meanReceived(layer, state.head);
-    caption = `Mean attention each patch receives (no CLS token), layer ${state.layer + 1}, ${headText}.`;
+  const grid = gridOf(s, run.layers, state.layer);
+  if (state.selected && (state.selected.row >= grid.rows || state.selected.col >= grid.cols)) state.selected = undefined;
+  if (state.mode === 'features' && !run.features) state.mode = 'attention';
+  const data = computeView(s, run, state);
+  lastView = data;
+  if (data.rgb) {
+    view.drawRgb(data.rgb, grid, state.opacity);
+    $('colorbar-min').textContent = '';
+    $('colorbar-max').textContent = 'PC1–3 → RGB';
+  } else if (data.values) {
+    const { max } = view.drawHeatmap(displayValues(data.values, state.scale), grid, state.opacity, state.cmap, state.smooth);
+    let raw = 0;
+    for (const v of data.values) if (v > raw) raw = v;
+    $('colorbar-min').textContent = '0';
+    $('colorbar-max').textContent = state.scale === 'log' ? `${raw.toPrecision(3)} (log)` : max.toPrecision(3);
   }
-  const { max } = view.drawHeatmap(values, grid, state.opacity, 'inferno');
-  $('colorbar-max').textContent = max.toFixed(3);
-  $('view-caption').textContent = caption;
+  const block = s.swin?.blocks[state.layer];
   if (block) {
     const previewShift = shiftToggle.checked && block.grid > block.window;
     const layout = { ...layoutOf(block), shift: previewShift ? Math.floor(block.window / 2) : block.shift };
@@ -145,32 +170,89 @@ function redraw(): void {
   } else {
     view.drawGrid(grid, state.showGrid);
   }
-  view.drawSelection(grid, selected);
-  $('selection').textContent = selected ? `Selected patch row ${selected.row}, column ${selected.col} (token ${selected.row * grid.cols + selected.col + s.prefixTokens}). Escape clears.` : 'Click a patch (or focus the image and use the arrow keys) to see what it attends to; Escape clears.';
-  persist();
+  if (data.mask) view.drawMaskContour(data.mask, grid);
+  view.drawSelection(grid, state.selected);
+  $('view-caption').textContent = data.caption;
+  const sel = state.selected;
+  $('selection').textContent = sel
+    ? `Selected patch row ${sel.row}, column ${sel.col} (token ${sel.row * grid.cols + sel.col + s.prefixTokens}). Arrow keys move it; Escape clears.`
+    : 'Click a patch (or focus the image and use the arrow keys) to see what it attends to.';
+  renderOverview(grid);
+  $('heatmap').dataset.redrawMs = (performance.now() - t0).toFixed(2);
+  vscode.setState({ imageUri: current.imageUri, view: state });
+  post({ type: 'viewState', view: { ...state }, info: inspectorInfo(grid) });
 }
 
-/** Spreads one value per window over the stage grid (original coordinates, shift undone). */
-function windowMapToGrid(perWindow: Float32Array, grid: number, M: number, shift: number): Float32Array {
-  const out = new Float32Array(grid * grid);
-  const per = grid / M;
-  for (let r = 0; r < grid; r++) {
-    for (let c = 0; c < grid; c++) {
-      const sr = (r - shift + grid) % grid;
-      const sc = (c - shift + grid) % grid;
-      out[r * grid + c] = perWindow[Math.floor(sr / M) * per + Math.floor(sc / M)];
+let overviewKey = '';
+function renderOverview(grid: { rows: number; cols: number }): void {
+  const { model, run } = current!;
+  const s = model.structure;
+  const section = $('overview-section');
+  section.hidden = !!s.swin;
+  if (s.swin) return;
+  const query = state.selected ? s.prefixTokens + state.selected.row * grid.cols + state.selected.col : 0;
+  const key = `${current!.imageUri}|${model.key}|${query}|${state.cmap}|${current!.inferenceMs}`;
+  if (key !== overviewKey) {
+    overviewKey = key;
+    overview.render({ layers: run.layers, grid, prefix: s.prefixTokens, query, activeLayer: state.layer, activeHead: state.head, cmap: state.cmap });
+  } else {
+    for (const cell of $('overview').querySelectorAll<HTMLElement>('.cell')) {
+      cell.classList.toggle('active', Number(cell.dataset.layer) === state.layer && cell.dataset.head === state.head);
     }
   }
-  return out;
 }
 
-function meanReceived(a: AttentionLayer, head: number): Float32Array {
-  const out = new Float32Array(a.tokens);
-  for (let q = 0; q < a.tokens; q++) {
-    const row = queryAttentionToPatches(a, q, head, 0);
-    for (let j = 0; j < a.tokens; j++) out[j] += row[j] / a.tokens;
+function tokenLabel(token: number, prefix: number, cols: number): string {
+  if (token < prefix) return token === 0 ? 'CLS' : prefix === 2 && token === 1 ? 'DIST' : `prefix ${token}`;
+  const p = token - prefix;
+  return `(${Math.floor(p / cols)}, ${p % cols})`;
+}
+
+function inspectorInfo(grid: { rows: number; cols: number }): InspectorInfo {
+  const { model, run } = current!;
+  const s = model.structure;
+  const info: InspectorInfo = {
+    image: current!.imageName,
+    model: model.card.name,
+    summary: summaryRows(model, run.layers),
+    layers: run.layers.map((_, i) => layerLabel(model, i)),
+    heads: run.layers[state.layer].heads,
+    swin: !!s.swin,
+    hasFeatures: !!run.features,
+  };
+  const sel = state.selected;
+  if (sel && !s.swin) {
+    const layer = run.layers[state.layer];
+    const token = s.prefixTokens + sel.row * grid.cols + sel.col;
+    const fusion = fusionOf(state.head);
+    const to = attentionRow(layer, token, fusion, 0);
+    const from = attentionColumn(layer, token, fusion, 0);
+    const label = (t: number) => tokenLabel(t, s.prefixTokens, grid.cols);
+    info.patch = {
+      row: sel.row,
+      col: sel.col,
+      token,
+      pixels: patchPixels(sel, grid),
+      attendsTo: topIndices(to, 5).map((x) => ({ token: x.index, label: label(x.index), value: x.value })),
+      attendedBy: topIndices(from, 5).map((x) => ({ token: x.index, label: label(x.index), value: x.value })),
+      entropy: rowEntropyPerHead(layer, token),
+    };
   }
-  return out;
+  return info;
+}
+
+/** The selected patch's pixels, scaled up, as a PNG data URL for the sidebar. */
+function patchPixels(sel: { row: number; col: number }, grid: { rows: number; cols: number }): string {
+  const src = $<HTMLCanvasElement>('image');
+  const pw = src.width / grid.cols;
+  const ph = src.height / grid.rows;
+  const c = document.createElement('canvas');
+  c.width = 64;
+  c.height = 64;
+  const ctx = c.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(src, sel.col * pw, sel.row * ph, pw, ph, 0, 0, 64, 64);
+  return c.toDataURL('image/png');
 }
 
 function renderPredictions(top: Prediction[]): void {
@@ -190,28 +272,7 @@ function renderPredictions(top: Prediction[]): void {
   }));
 }
 
-function renderSummary(m: ModelPayload, layers: AttentionLayer[]): void {
-  const s = m.structure;
-  const rows: [string, string][] = [
-    ['Model', `${m.card.name} (${m.fileName}, ${(m.fileSize / 1e6).toFixed(1)} MB)`],
-    ['Family', s.family === 'swin' ? 'Swin Transformer (hierarchical, shifted windows)' : s.family === 'deit' ? 'DeiT (CLS + distillation token)' : 'ViT'],
-    ['Input', `${m.card.preprocess.size}×${m.card.preprocess.size}, ${s.input.channels} channels`],
-    ['Patch size', `${s.patchSize}×${s.patchSize} (Conv2d, kernel = stride)`],
-    ['Grid', s.swin ? `${s.swin.grids.map((g) => `${g}×${g}`).join(' → ')} tokens (patch merging between stages)` : s.grid ? `${s.grid.rows}×${s.grid.cols} = ${s.grid.rows * s.grid.cols} patches` : 'dynamic'],
-    s.swin
-      ? ['Windows', `${s.swin.window}×${s.swin.window} tokens; shifted by ${Math.floor(s.swin.window / 2)} in every second block (where the grid is larger than a window)`]
-      : ['Tokens', `${layers[0]?.tokens ?? s.tokens ?? '?'} (${s.prefixTokens} prefix)`],
-    ['Width', String(s.embedDim)],
-    s.swin
-      ? ['Stages', `${s.swin.stages}: depths ${s.swin.depths.join(', ')}, heads ${s.swin.heads.map((h) => h ?? '?').join(', ')}, widths ${s.swin.dims.map((d) => d ?? '?').join(', ')}`]
-      : ['Layers × heads', `${s.layers} × ${layers[0]?.heads ?? s.heads ?? '?'}`],
-    ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : 'unknown'],
-    ['Classifier', s.classifier === 'cls' ? 'CLS token' : 'global average pooling'],
-    ['Attention tap', s.attention[0]?.where ?? ''],
-    ['Preprocessing', m.card.source === 'default' ? 'defaults (ImageNet mean/std) — add a model card for exact values' : `from ${m.card.source === 'card' ? 'model card' : 'Hugging Face config'}`],
-  ];
-  if (s.opset) rows.push(['Opset', String(s.opset)]);
-  if (m.card.heldOutAccuracy !== undefined) rows.push(['Held-out accuracy', `${(m.card.heldOutAccuracy * 100).toFixed(1)}% (from the model card)`]);
+function renderSummary(rows: [string, string][]): void {
   $('summary').replaceChildren(...rows.flatMap(([k, v]) => {
     const dt = document.createElement('dt');
     dt.textContent = k;
@@ -221,40 +282,14 @@ function renderSummary(m: ModelPayload, layers: AttentionLayer[]): void {
   }));
 }
 
-function toLayers(r: RunResult, names: string[]): AttentionLayer[] {
-  return names.map((n) => {
+function toRunData(r: RunResult, m: ModelPayload): RunData {
+  const layers: AttentionLayer[] = m.attentionOutputs.map((n) => {
     const t = r.tensors.get(n)!;
-    const [, heads, tokens] = t.dims.length === 4 ? t.dims : [1, 1, t.dims[t.dims.length - 1]];
-    return { heads, tokens, data: t.data };
+    return { heads: t.dims[1], tokens: t.dims[t.dims.length - 1], data: t.data };
   });
-}
-
-function layerLabel(m: ModelPayload, i: number): string {
-  const b = m.structure.swin?.blocks[i];
-  if (!b) return `Layer ${i + 1}`;
-  return `Stage ${b.stage + 1} · block ${b.blockInStage + 1} (${b.shift ? `SW-MSA, shift ${b.shift}` : 'W-MSA'}, ${b.grid}×${b.grid} tokens)`;
-}
-
-/** Head choices for the selected layer/block (Swin stages have different head counts). */
-function fillHeads(): void {
-  const heads = current!.layers[state.layer].heads;
-  if (state.head >= heads) state.head = -1;
-  fillSelect(headSelect, [{ value: '-1', label: 'Mean of heads' }, ...Array.from({ length: heads }, (_, h) => ({ value: String(h), label: `Head ${h + 1}` }))], String(state.head));
-}
-
-/** One-paragraph explanation of what this model family does differently, computed from its structure. */
-function explanation(m: ModelPayload): string {
-  const s = m.structure;
-  if (s.swin) {
-    const w = s.swin;
-    const n0 = w.grids[0] * w.grids[0];
-    return `Swin computes attention only inside ${w.window}×${w.window}-token windows, so its cost grows linearly with the image (${n0} tokens at stage 1 attend to ${w.window * w.window} each, not ${n0}). ` +
-      `Every second block shifts the windows by ${Math.floor(w.window / 2)} tokens so information crosses window borders; the mask keeps apart tokens that the cyclic shift brought together from opposite edges. ` +
-      `Patch merging halves the grid between stages (${w.grids.join(' → ')}). There is no CLS token: the classifier averages all final tokens (global average pooling).`;
-  }
-  if (s.classifier === 'gap') return 'This model has no CLS token: it classifies the average of all patch tokens (global average pooling), so the map shows the mean attention each patch receives.';
-  if (s.family === 'deit') return 'DeiT adds a distillation token next to CLS: it is trained to match a teacher network\'s predictions, and the two heads are averaged at inference.';
-  return 'The CLS token is a learned vector prepended to the patch tokens; it gathers information from all patches through attention, and its final state alone is classified. The map shows how much it attends to each patch.';
+  const f = m.featureOutput ? r.tensors.get(m.featureOutput) : undefined;
+  const features = f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined;
+  return { layers, features };
 }
 
 let runSeq = 0;
@@ -280,20 +315,24 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     return bytes;
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend);
   if (seq !== runSeq) return;
-  const layers = toLayers(r, model.attentionOutputs);
-  current = { model, layers, imageUri: image.uri };
-  if (state.layer < 0 || state.layer >= layers.length) state.layer = layers.length - 1;
-  const swin = model.structure.swin;
-  $('layer-label').textContent = swin ? 'Block' : 'Layer';
-  $('swin-controls').hidden = !swin;
-  gridToggle.hidden = !!swin;
-  fillSelect(layerSelect, layers.map((_, i) => ({ value: String(i), label: layerLabel(model, i) })), String(state.layer));
+  const run = toRunData(r, model);
+  const top = topK(r.tensors.get(model.logitsOutput)!.data, model.card.labels, 5);
+  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top };
+  if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
+  $('layer-label').textContent = model.structure.swin ? 'Block' : 'Layer';
+  $('swin-controls').hidden = !model.structure.swin;
+  fillSelect(selects.layer, run.layers.map((_, i) => ({ value: String(i), label: layerLabel(model, i) })), String(state.layer));
   fillHeads();
+  fillSelect(selects.mode, [
+    { value: 'attention', label: model.structure.swin ? 'Window attention' : 'Attention' },
+    ...(model.structure.swin ? [] : [{ value: 'rollout', label: 'Attention rollout' }]),
+    ...(run.features ? [{ value: 'features', label: 'Token features (PCA)' }] : []),
+  ], state.mode);
+  if (model.structure.swin && state.mode === 'rollout') state.mode = 'attention';
   $('explain').textContent = explanation(model);
-  const logits = r.tensors.get(model.logitsOutput)!.data;
-  const top = topK(logits, model.card.labels, 5);
   renderPredictions(top);
-  renderSummary(model, layers);
+  renderSummary(summaryRows(model, run.layers));
+  syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
   $('backend').textContent = r.backend === 'webgpu' ? 'WebGPU' : `WASM · ${threads}`;
@@ -302,19 +341,77 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   post({ type: 'rendered', summary: { image: image.name, model: model.card.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top } });
 }
 
-layerSelect.addEventListener('change', () => {
-  state.layer = Number(layerSelect.value);
-  if (current) fillHeads();
-  redraw();
-});
-headSelect.addEventListener('change', () => { state.head = Number(headSelect.value); redraw(); });
-opacityInput.value = String(state.opacity);
-opacityInput.addEventListener('input', () => { state.opacity = Number(opacityInput.value); redraw(); });
-gridToggle.checked = state.showGrid;
-gridToggle.addEventListener('change', () => { state.showGrid = gridToggle.checked; redraw(); });
-windowsToggle.checked = state.showWindows;
-windowsToggle.addEventListener('change', () => { state.showWindows = windowsToggle.checked; redraw(); });
+// ---- export ----
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function baseName(): string {
+  const img = (current?.imageName ?? 'image').replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, '');
+  const what = state.mode === 'features' ? 'pca' : state.mode === 'rollout' ? `rollout-l${state.layer + 1}` : `attn-l${state.layer + 1}-${state.head}`;
+  return `${img}-${what}`;
+}
+
+async function exportPng(): Promise<void> {
+  const canvas = view.composite();
+  const blob = await new Promise<Blob | null>((r) => canvas.toBlob(r, 'image/png'));
+  if (!blob) return;
+  post({ type: 'export', format: 'png', fileName: `${baseName()}.png`, data: new Uint8Array(await blob.arrayBuffer()) });
+}
+
+async function exportJson(): Promise<void> {
+  if (!current || !lastView) return;
+  const { model } = current;
+  const bytes = modelBytes.get(model.key);
+  const round = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
+  const doc = {
+    tool: 'ViT Lens',
+    exportedAt: new Date().toISOString(),
+    image: current.imageName,
+    model: {
+      file: model.fileName,
+      bytes: model.fileSize,
+      // The webview holds the original bytes followed by the output patch: hash the original.
+      sha256: bytes ? await sha256Hex(bytes.subarray(0, model.fileSize)) : undefined,
+      name: model.card.name,
+      family: model.structure.family,
+      patchSize: model.structure.patchSize,
+      layers: model.structure.layers,
+      prefixTokens: model.structure.prefixTokens,
+    },
+    preprocessing: model.card.preprocess,
+    backend: { name: current.backend, threads: current.threads },
+    timings: { inferenceMs: current.inferenceMs, sessionMs: current.sessionMs },
+    view: state,
+    caption: lastView.caption,
+    grid: lastView.grid,
+    values: lastView.values ? Array.from(lastView.values, round) : undefined,
+    rgb: lastView.rgb ? Array.from(lastView.rgb) : undefined,
+    mask: lastView.mask ? Array.from(lastView.mask) : undefined,
+    predictions: current.top,
+  };
+  post({ type: 'export', format: 'json', fileName: `${baseName()}.json`, data: new TextEncoder().encode(JSON.stringify(doc, null, 2)) });
+}
+
+// ---- controls ----
+
+for (const k of ['mode', 'direction', 'cmap', 'scale'] as const) {
+  selects[k].addEventListener('change', () => setView({ [k]: selects[k].value } as Partial<ViewState>));
+}
+selects.layer.addEventListener('change', () => setView({ layer: Number(selects.layer.value) }));
+selects.head.addEventListener('change', () => setView({ head: selects.head.value }));
+ranges.opacity.addEventListener('input', () => setView({ opacity: Number(ranges.opacity.value) }));
+ranges.discard.addEventListener('change', () => setView({ discard: Number(ranges.discard.value) }));
+ranges.discard.addEventListener('input', () => { $('discard-value').textContent = `${Math.round(Number(ranges.discard.value) * 100)}%`; });
+ranges.mass.addEventListener('input', () => setView({ mass: Number(ranges.mass.value) }));
+checks.showGrid.addEventListener('change', () => setView({ showGrid: checks.showGrid.checked }));
+checks.smooth.addEventListener('change', () => setView({ smooth: checks.smooth.checked }));
+checks.showWindows.addEventListener('change', () => setView({ showWindows: checks.showWindows.checked }));
 shiftToggle.addEventListener('change', () => redraw());
+$('export-png').addEventListener('click', () => void exportPng());
+$('export-json').addEventListener('click', () => void exportJson());
 
 let animation: ReturnType<typeof setInterval> | undefined;
 $('animate-shift').addEventListener('click', () => {
@@ -329,31 +426,29 @@ $('animate-shift').addEventListener('click', () => {
   else animation = setInterval(flip, 1200);
 });
 
-function selectPatch(sel: { row: number; col: number } | undefined): void {
-  selected = sel;
-  redraw();
-}
-
 stack.addEventListener('click', (e) => {
   if (!current) return;
   const rect = stack.getBoundingClientRect();
-  const g = currentGrid();
+  const g = gridOf(current.model.structure, current.run.layers, state.layer);
   const col = Math.min(g.cols - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * g.cols)));
   const row = Math.min(g.rows - 1, Math.max(0, Math.floor(((e.clientY - rect.top) / rect.height) * g.rows)));
   stack.focus();
-  selectPatch({ row, col });
+  setView({ selected: { row, col } });
 });
 
 stack.addEventListener('keydown', (e) => {
   if (!current) return;
-  const g = currentGrid();
-  const cur = selected ?? { row: Math.floor(g.rows / 2), col: Math.floor(g.cols / 2) };
+  const g = gridOf(current.model.structure, current.run.layers, state.layer);
+  const sel = state.selected;
   const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
   if (e.key === 'Escape') {
-    selectPatch(undefined);
+    setView({ selected: undefined });
   } else if (moves[e.key]) {
     const [dr, dc] = moves[e.key];
-    selectPatch(selected ? { row: Math.min(g.rows - 1, Math.max(0, cur.row + dr)), col: Math.min(g.cols - 1, Math.max(0, cur.col + dc)) } : cur);
+    const next = sel
+      ? { row: Math.min(g.rows - 1, Math.max(0, sel.row + dr)), col: Math.min(g.cols - 1, Math.max(0, sel.col + dc)) }
+      : { row: Math.floor(g.rows / 2), col: Math.floor(g.cols / 2) };
+    setView({ selected: next });
   } else {
     return;
   }
@@ -369,6 +464,9 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
         showError(error);
         post({ type: 'failed', error });
       });
+      break;
+    case 'applyView':
+      setView(msg.view);
       break;
     case 'showError':
       if (msg.image) $('image-name').textContent = msg.image;
@@ -392,4 +490,5 @@ async function hasGpuAdapter(): Promise<boolean> {
   return !!gpu && !!(await gpu.requestAdapter().catch(() => null));
 }
 
+syncControls();
 hasGpuAdapter().then((gpuAdapter) => post({ type: 'ready', state: saved, gpuAdapter }));

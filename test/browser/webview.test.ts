@@ -107,3 +107,75 @@ test('a corrupt image ends in a clear error, and the panel recovers on the next 
   await h.waitForState('done');
   assert.equal(await h.page.locator('#error').isHidden(), true);
 });
+
+test('clicking a patch shows its query map; the hottest cell matches Node', async () => {
+  const { rows, cols } = model.structure.grid!;
+  const [r, c] = [4, 9];
+  // Back to the last layer, mean of heads, so the comparison below is against a known view.
+  await h.page.evaluate((last) => window.postMessage({ type: 'applyView', view: { layer: last, head: 'mean', mode: 'attention', direction: 'query' } }, '*'), model.structure.layers - 1);
+  const box = (await h.page.locator('#stack').boundingBox())!;
+  await h.page.mouse.click(box.x + ((c + 0.5) / cols) * box.width, box.y + ((r + 0.5) / rows) * box.height);
+  assert.match(await h.page.locator('#selection').textContent() ?? '', new RegExp(`row ${r}, column ${c}`));
+  const img = decodeImage(new Uint8Array(readFileSync(imagePath)), fixtureImage);
+  const p = model.card.preprocess;
+  const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
+  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
+  const token = model.structure.prefixTokens + r * cols + c;
+  const expected = queryAttentionToPatches(run.layers[model.structure.layers - 1], token, -1, model.structure.prefixTokens);
+  assertSameHottest(await canvasValues(), expected, `patch (${r}, ${c}) as query`);
+  // The sidebar data follows the selection.
+  const vs = (await h.posted()).filter((m) => m.type === 'viewState').pop();
+  assert.ok(vs?.type === 'viewState' && vs.info.patch?.row === r && vs.info.patch.col === c && vs.info.patch.attendsTo.length === 5);
+  // Arrow keys move the selection.
+  await h.page.keyboard.press('ArrowRight');
+  assert.match(await h.page.locator('#selection').textContent() ?? '', new RegExp(`row ${r}, column ${c + 1}`));
+  await h.page.keyboard.press('Escape');
+  assert.doesNotMatch(await h.page.locator('#selection').textContent() ?? '', /Selected patch/);
+});
+
+test('clicking a map in the layer × head overview focuses that layer and head', async () => {
+  const cells = h.page.locator('#overview .cell');
+  assert.equal(await cells.count(), model.structure.layers * model.structure.heads!);
+  await h.page.locator('#overview .cell[data-layer="1"][data-head="2"]').click();
+  assert.equal(await h.page.evaluate(() => (document.getElementById('layer') as HTMLElement & { value: string }).value), '1');
+  assert.equal(await h.page.evaluate(() => (document.getElementById('head') as HTMLElement & { value: string }).value), '2');
+  assert.equal(await h.page.locator('#overview .cell.active').getAttribute('data-head'), '2');
+  assertSameHottest(await canvasValues(), await nodeAttention(1, 2), 'layer 2, head 3 from the overview');
+});
+
+test('Export PNG saves exactly the composited canvases; Export JSON the numbers behind the view', async () => {
+  const before = (await h.posted()).filter((m) => m.type === 'export').length;
+  await h.page.locator('#export-png').click();
+  await h.page.waitForFunction((n) => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'export').length > n, before);
+  const msg = (await h.posted()).filter((m) => m.type === 'export').pop();
+  assert.ok(msg?.type === 'export' && msg.format === 'png');
+  const png = decodeImage(new Uint8Array(Object.values(msg.data)), msg.fileName);
+  // Expected: source-over composite of the three canvases' pixels, computed here.
+  const layers = await h.page.evaluate(() => ['image', 'heatmap', 'grid'].map((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data);
+  }));
+  assert.equal(png.width, 224);
+  let worst = 0;
+  for (let i = 0; i < 224 * 224; i++) {
+    let rgb = [0, 0, 0];
+    let alpha = 0;
+    for (const l of layers) {
+      const a = l[i * 4 + 3] / 255;
+      rgb = rgb.map((v, k) => l[i * 4 + k] * a + v * (1 - a));
+      alpha = a + alpha * (1 - a);
+    }
+    for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(png.rgba[i * 4 + k] - rgb[k]));
+    assert.ok(alpha > 0.99);
+  }
+  assert.ok(worst <= 3, `exported PNG differs from the canvases by up to ${worst} levels`);
+  await h.page.locator('#export-json').click();
+  await h.page.waitForFunction(() => (window as unknown as { __posted: { type: string; format?: string }[] }).__posted.some((m) => m.type === 'export' && m.format === 'json'));
+  const j = (await h.posted()).filter((m) => m.type === 'export' && m.format === 'json').pop();
+  assert.ok(j?.type === 'export');
+  const doc = JSON.parse(new TextDecoder().decode(new Uint8Array(Object.values(j.data)))) as { model: { sha256: string }; values: number[]; grid: { rows: number }; backend: { name: string } };
+  const { createHash } = await import('node:crypto');
+  assert.equal(doc.model.sha256, createHash('sha256').update(readFileSync(path.join(ROOT, 'models/vit-demo.onnx'))).digest('hex'));
+  assert.equal(doc.values.length, 196);
+  assert.equal(doc.backend.name, 'wasm');
+});

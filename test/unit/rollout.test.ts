@@ -1,7 +1,7 @@
 /** Rollout, head fusion, discard and mass threshold on small hand-worked matrices. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { discardLowest, fuseHeads, rollout, rolloutClsToPatches } from '../../src/shared/rollout';
+import { discardLowest, fuseHeads, rollout, rolloutClsToPatches, rolloutRow } from '../../src/shared/rollout';
 import { massThresholdMask } from '../../src/shared/massThreshold';
 
 const close = (a: ArrayLike<number>, b: number[], eps = 1e-9) => {
@@ -45,4 +45,24 @@ test('mass threshold keeps the smallest set holding the mass', () => {
   assert.deepEqual(Array.from(massThresholdMask([0.1, 0.6, 0.3], 0.61)), [0, 1, 1]);
   assert.deepEqual(Array.from(massThresholdMask([1, 2, 3, 4], 0.9)), [0, 1, 1, 1]); // 9/10 of the mass
   assert.deepEqual(Array.from(massThresholdMask([0, 0], 0.5)), [0, 0]);
+});
+
+test('a single rollout row equals that row of the full product, with discard and a chosen depth', () => {
+  const T = 5;
+  const mk = (seed: number) => {
+    const data = new Float32Array(2 * T * T);
+    let x = seed;
+    for (let i = 0; i < data.length; i++) data[i] = ((x = (x * 16807) % 2147483647) % 1000) / 1000 + 0.01;
+    for (let r = 0; r < 2 * T; r++) {
+      let s = 0;
+      for (let j = 0; j < T; j++) s += data[r * T + j];
+      for (let j = 0; j < T; j++) data[r * T + j] /= s;
+    }
+    return { heads: 2, tokens: T, data };
+  };
+  const layers = [mk(1), mk(2), mk(3)];
+  for (const o of [{ fusion: 'mean' as const, discardRatio: 0 }, { fusion: 'max' as const, discardRatio: 0.4, upToLayer: 1 }, { fusion: 1, discardRatio: 0.2 }]) {
+    const full = rollout(layers, o);
+    for (const row of [0, 3]) close(rolloutRow(layers, row, o), Array.from(full.subarray(row * T, row * T + T)), 1e-9);
+  }
 });

@@ -1,0 +1,51 @@
+/** Words about the model for the panel and the sidebar, computed from its detected structure. */
+import type { AttentionLayer } from './attentionMaps';
+import type { ModelPayload } from './protocol';
+
+/** The model summary shown in the panel and the sidebar: [label, value] rows. */
+export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string, string][] {
+  const s = m.structure;
+  const rows: [string, string][] = [
+    ['Model', `${m.card.name} (${m.fileName}, ${(m.fileSize / 1e6).toFixed(1)} MB)`],
+    ['Family', s.family === 'swin' ? 'Swin Transformer (hierarchical, shifted windows)' : s.family === 'deit' ? 'DeiT (CLS + distillation token)' : 'ViT'],
+    ['Input', `${m.card.preprocess.size}×${m.card.preprocess.size}, ${s.input.channels} channels`],
+    ['Patch size', `${s.patchSize}×${s.patchSize} (Conv2d, kernel = stride)`],
+    ['Grid', s.swin ? `${s.swin.grids.map((g) => `${g}×${g}`).join(' → ')} tokens (patch merging between stages)` : s.grid ? `${s.grid.rows}×${s.grid.cols} = ${s.grid.rows * s.grid.cols} patches` : 'dynamic'],
+    s.swin
+      ? ['Windows', `${s.swin.window}×${s.swin.window} tokens; shifted by ${Math.floor(s.swin.window / 2)} in every second block (where the grid is larger than a window)`]
+      : ['Tokens', `${layers[0]?.tokens ?? s.tokens ?? '?'} (${s.prefixTokens} prefix)`],
+    ['Width', String(s.embedDim)],
+    s.swin
+      ? ['Stages', `${s.swin.stages}: depths ${s.swin.depths.join(', ')}, heads ${s.swin.heads.map((h) => h ?? '?').join(', ')}, widths ${s.swin.dims.map((d) => d ?? '?').join(', ')}`]
+      : ['Layers × heads', `${s.layers} × ${layers[0]?.heads ?? s.heads ?? '?'}`],
+    ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : 'unknown'],
+    ['Classifier', s.classifier === 'cls' ? 'CLS token' : 'global average pooling'],
+    ['Attention tap', s.attention[0]?.where ?? ''],
+    ['Preprocessing', m.card.source === 'default' ? 'defaults (ImageNet mean/std) — add a model card for exact values' : `from ${m.card.source === 'card' ? 'model card' : 'Hugging Face config'}`],
+  ];
+  if (s.opset) rows.push(['Opset', String(s.opset)]);
+  if (m.card.heldOutAccuracy !== undefined) rows.push(['Held-out accuracy', `${(m.card.heldOutAccuracy * 100).toFixed(1)}% (from the model card)`]);
+  return rows;
+}
+
+/** Name of a layer, or of a Swin block with its stage and window kind. */
+export function layerLabel(m: ModelPayload, i: number): string {
+  const b = m.structure.swin?.blocks[i];
+  if (!b) return `Layer ${i + 1}`;
+  return `Stage ${b.stage + 1} · block ${b.blockInStage + 1} (${b.shift ? `SW-MSA, shift ${b.shift}` : 'W-MSA'}, ${b.grid}×${b.grid} tokens)`;
+}
+
+/** One paragraph on what this model family does differently, computed from its structure. */
+export function explanation(m: ModelPayload): string {
+  const s = m.structure;
+  if (s.swin) {
+    const w = s.swin;
+    const n0 = w.grids[0] * w.grids[0];
+    return `Swin computes attention only inside ${w.window}×${w.window}-token windows, so its cost grows linearly with the image (${n0} tokens at stage 1 attend to ${w.window * w.window} each, not ${n0}). ` +
+      `Every second block shifts the windows by ${Math.floor(w.window / 2)} tokens so information crosses window borders; the mask keeps apart tokens that the cyclic shift brought together from opposite edges. ` +
+      `Patch merging halves the grid between stages (${w.grids.join(' → ')}). There is no CLS token: the classifier averages all final tokens (global average pooling).`;
+  }
+  if (s.classifier === 'gap') return 'This model has no CLS token: it classifies the average of all patch tokens (global average pooling), so the map shows the mean attention each patch receives.';
+  if (s.family === 'deit') return 'DeiT adds a distillation token next to CLS: it is trained to match a teacher network\'s predictions, and the two heads are averaged at inference.';
+  return 'The CLS token is a learned vector prepended to the patch tokens; it gathers information from all patches through attention, and its final state alone is classified. The map shows how much it attends to each patch.';
+}

@@ -1,0 +1,120 @@
+/**
+ * The numbers behind every view of the panel, from the run's attention and features and the view state.
+ * Pure, so the export, the sidebar and the tests see exactly what is drawn.
+ */
+import { AttentionLayer, attentionColumn, attentionRow, Fusion } from './attentionMaps';
+import { massThresholdMask } from './massThreshold';
+import { pca, projectionsToRgb } from './pca';
+import type { ViewState } from './protocol';
+import { rolloutRow } from './rollout';
+import type { VitStructure } from './vitStructure';
+import { patchWindowAttention, windowEntropy } from './windowPartition';
+
+export interface RunData {
+  layers: AttentionLayer[];
+  /** Final token features [tokens, width], when the model exposes them. */
+  features?: { tokens: number; width: number; data: Float32Array };
+}
+
+export interface ViewData {
+  grid: { rows: number; cols: number };
+  /** One value per grid cell (NaN: not attendable); absent for RGB views. */
+  values?: Float32Array;
+  /** One RGB triple per grid cell (PCA view). */
+  rgb?: Uint8ClampedArray;
+  /** DINO mass-threshold mask over the grid, when enabled. */
+  mask?: Uint8Array;
+  caption: string;
+}
+
+export function fusionOf(head: string): Fusion {
+  return head === 'mean' || head === 'max' || head === 'min' ? head : Number(head);
+}
+
+export function fusionLabel(head: string): string {
+  const f = fusionOf(head);
+  return typeof f === 'number' ? `head ${f + 1}` : `${f} over heads`;
+}
+
+/** The token grid of a layer: the patch grid, or a Swin block's stage grid. */
+export function gridOf(s: VitStructure, layers: AttentionLayer[], layer: number): { rows: number; cols: number } {
+  const block = s.swin?.blocks[layer];
+  if (block) return { rows: block.grid, cols: block.grid };
+  if (s.grid) return s.grid;
+  const n = Math.round(Math.sqrt(layers[layer].tokens - s.prefixTokens));
+  return { rows: n, cols: n };
+}
+
+export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewData {
+  const layer = run.layers[v.layer];
+  const grid = gridOf(s, run.layers, v.layer);
+  const fusion = fusionOf(v.head);
+  const how = fusionLabel(v.head);
+  const block = s.swin?.blocks[v.layer];
+  const sel = v.selected;
+  const withMask = (d: ViewData): ViewData => (v.mass > 0 && d.values && !block ? { ...d, mask: massThresholdMask(d.values, v.mass) } : d);
+
+  if (v.mode === 'features' && run.features) {
+    const f = run.features;
+    const prefix = f.tokens - grid.rows * grid.cols;
+    const patches = f.data.subarray(prefix * f.width);
+    const n = f.tokens - prefix;
+    const p = pca(patches, n, f.width, 3);
+    const total = p.variances.reduce((a, b) => a + b, 0);
+    return { grid, rgb: projectionsToRgb(p.projections, n), caption: `First three principal components of the final patch tokens as red, green, blue (${p.variances.map((x) => x.toPrecision(3)).join(', ')}; ${total > 0 ? '' : 'no variance'}). Patches with similar features get similar colours.` };
+  }
+  if (block) {
+    const l = { rows: block.grid, cols: block.grid, window: block.window, shift: block.shift };
+    if (sel) {
+      const head = typeof fusion === 'number' ? fusion : -1;
+      return { grid, values: patchWindowAttention(l, layer.data, layer.heads, sel.row, sel.col, head), caption: `Attention of patch (${sel.row}, ${sel.col}) inside its ${block.shift ? 'shifted ' : ''}window, ${typeof fusion === 'number' ? how : 'mean over heads'}. Everything outside the window is unreachable for it in this block.` };
+    }
+    const ent = windowEntropy(layer.data, block.windows, layer.heads, block.window * block.window);
+    const values = new Float32Array(block.grid * block.grid);
+    const per = block.grid / block.window;
+    for (let r = 0; r < block.grid; r++) {
+      for (let c = 0; c < block.grid; c++) {
+        const sr = (r - block.shift + block.grid) % block.grid;
+        const sc = (c - block.shift + block.grid) % block.grid;
+        values[r * block.grid + c] = ent[Math.floor(sr / block.window) * per + Math.floor(sc / block.window)];
+      }
+    }
+    const nmax = Math.log(block.window * block.window).toFixed(2);
+    return { grid, values, caption: `Mean attention entropy per window (nats; uniform attention = ln ${block.window * block.window} = ${nmax}): dark windows focus on few tokens. Click a patch to see its window attention.` };
+  }
+  const prefix = s.prefixTokens;
+  if (v.mode === 'rollout') {
+    const from = sel ? prefix + sel.row * grid.cols + sel.col : 0;
+    const r = rolloutRow(run.layers, from, { fusion, discardRatio: v.discard, upToLayer: v.layer });
+    const values = Float32Array.from(r.subarray(prefix));
+    const who = sel ? `patch (${sel.row}, ${sel.col})` : prefix > 0 ? 'the CLS token' : 'token 0';
+    return withMask({ grid, values, caption: `Attention rollout to ${who} through layers 1–${v.layer + 1} (${how}, lowest ${Math.round(v.discard * 100)}% discarded per layer): how much each patch flows into it, residual connections included.` });
+  }
+  if (sel) {
+    const token = prefix + sel.row * grid.cols + sel.col;
+    const values = v.direction === 'query' ? attentionRow(layer, token, fusion, prefix) : attentionColumn(layer, token, fusion, prefix);
+    const caption = v.direction === 'query'
+      ? `What patch (${sel.row}, ${sel.col}) attends to, as the query, layer ${v.layer + 1}, ${how}.`
+      : `Which patches attend to patch (${sel.row}, ${sel.col}), as the key, layer ${v.layer + 1}, ${how}.`;
+    return withMask({ grid, values, caption });
+  }
+  if (prefix > 0) {
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention to each patch, layer ${v.layer + 1}, ${how}.` });
+  }
+  // No CLS token (global pooling): the mean attention each patch receives.
+  const values = new Float32Array(layer.tokens);
+  for (let q = 0; q < layer.tokens; q++) {
+    const row = attentionRow(layer, q, fusion, 0);
+    for (let j = 0; j < layer.tokens; j++) values[j] += row[j] / layer.tokens;
+  }
+  return withMask({ grid, values, caption: `Mean attention each patch receives (no CLS token), layer ${v.layer + 1}, ${how}.` });
+}
+
+/** log scale for display: log(1 + v / ε) keeps zeros at zero and spreads small values. */
+export function displayValues(values: Float32Array, scale: 'linear' | 'log'): Float32Array {
+  if (scale === 'linear') return values;
+  let max = 0;
+  for (const x of values) if (x > max) max = x;
+  const eps = max / 1000 || 1e-12;
+  return values.map((x) => (Number.isNaN(x) ? NaN : Math.log1p(x / eps)));
+}
