@@ -1,4 +1,5 @@
 /** From model bytes to everything the webview needs: parse, detect the ViT, instrument, pick the card. */
+import { ModelFormatError } from './errors';
 import { instrumentAttention } from './instrumentAttention';
 import { cardFromHuggingFace, cardFromJson, defaultCard, ModelCard } from './modelCard';
 import { readOnnxModel } from './onnx/onnxModel';
@@ -24,6 +25,13 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
   let card: ModelCard = base;
   if (cards.own) card = cardFromJson(cards.own, base);
   else if (cards.hfConfig || cards.hfPreprocessor) card = cardFromHuggingFace(cards.hfConfig, cards.hfPreprocessor, base);
+  const fixed = structure.input.height;
+  if (fixed && (card.preprocess.size !== fixed || (structure.input.width && structure.input.width !== fixed))) {
+    throw new ModelFormatError(
+      `The model card asks for ${card.preprocess.size}×${card.preprocess.size} input, but the graph's input is fixed at ${fixed}×${structure.input.width ?? fixed}` +
+      `${structure.swin ? ' (Swin window and mask shapes are baked into the graph at that size)' : ''}. Fix "preprocess.size" in ${cardFileName(fileName)}.`,
+    );
+  }
   return {
     key,
     fileName,

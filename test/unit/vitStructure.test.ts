@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { readOnnxModel } from '../../src/shared/onnx/onnxModel';
 import { detectVit } from '../../src/shared/vitStructure';
-import { NotAViTError } from '../../src/shared/errors';
+import { ModelFormatError, NotAViTError } from '../../src/shared/errors';
+import { prepareModel } from '../../src/shared/prepareModel';
 import { demoModel, ROOT } from '../support/fixtures';
 
 test('detects the demo ViT from its graph', () => {
@@ -46,3 +47,9 @@ for (const name of ['tiny-cnn', 'tiny-mlp']) {
     });
   });
 }
+
+test('a model card asking for another input size than the graph allows gives a clear message', () => {
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'models/vit-demo.onnx')));
+  const own = { ...JSON.parse(readFileSync(path.join(ROOT, 'models/vit-demo.json'), 'utf8')), preprocess: { size: 384 } };
+  assert.throws(() => prepareModel(bytes, 'vit-demo.onnx', 'k', { own }), (e: Error) => e instanceof ModelFormatError && /asks for 384×384 input, but the graph's input is fixed at 224×224/.test(e.message));
+});
