@@ -10,7 +10,7 @@ used by rejection tests.
 Requirements (Debian 12): apt-get install python3-torch python3-onnx libopenblas0-pthread
 
 Usage:
-    /usr/bin/python3 scripts/make_demo_vit.py --minutes 20 --seed 0
+    /usr/bin/python3 scripts/make_demo_vit.py --seed 0   # defaults: 25 min, token labeling, 112 then 224 px
     /usr/bin/python3 scripts/make_demo_vit.py --fixtures-only      # only test/fixtures/models/*.onnx
     /usr/bin/python3 scripts/make_demo_vit.py --from-checkpoint /tmp/vit-demo.pt   # skip training
 

@@ -42,3 +42,21 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+export const SWIN_MODEL = path.join(ROOT, 'models/swin-demo.onnx');
+export const SWIN_REFERENCE_DIR = path.join(ROOT, 'models/reference/swin-demo');
+
+export interface SwinReferenceIndex {
+  blocks: { block: number; stage: number; indexInStage: number; shifted: boolean; grid: number[]; windows: number; heads: number; attentionShape: number[] }[];
+  fixtures: { name: string; image: string; inputShape: number[]; logitsShape: number[]; top5: { label: string; index: number; prob: number }[] }[];
+}
+
+export function swinModel(): PreparedModel {
+  const bytes = new Uint8Array(readFileSync(SWIN_MODEL));
+  const own = JSON.parse(readFileSync(path.join(ROOT, 'models/swin-demo.json'), 'utf8')) as Record<string, unknown>;
+  return prepareModel(bytes, 'swin-demo.onnx', 'swin', { own });
+}
+
+export function swinReferenceIndex(): SwinReferenceIndex {
+  return JSON.parse(readFileSync(path.join(SWIN_REFERENCE_DIR, 'index.json'), 'utf8')) as SwinReferenceIndex;
+}

@@ -122,7 +122,7 @@ async function paletteCommand(title: string, run: boolean, timeoutMs = 90_000) {
 }
 
 /** The ViT Lens webview's content frame: the visible webview that contains #vit-lens-app. */
-async function findVitLensFrame(timeoutMs = 60_000): Promise<Frame> {
+async function findVitLensFrame(timeoutMs = 60_000, selector = '#vit-lens-app'): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const iframes = page.locator('iframe.webview');
@@ -133,12 +133,12 @@ async function findVitLensFrame(timeoutMs = 60_000): Promise<Frame> {
       const outer = await handle.contentFrame();
       const active = outer && (await outer.$('#active-frame').catch(() => null));
       const inner = active && (await active.contentFrame());
-      if (inner && (await inner.$('#vit-lens-app').catch(() => null))) return inner;
+      if (inner && (await inner.$(selector).catch(() => null))) return inner;
     }
     await sleep(500);
   }
   const n = await page.locator('iframe.webview').count();
-  throw new Error(`no visible webview containing #vit-lens-app within ${timeoutMs} ms (${n} webview iframes on the page)`);
+  throw new Error(`no visible webview containing ${selector} within ${timeoutMs} ms (${n} webview iframes on the page)`);
 }
 
 async function statusOf(frame: Frame) {
@@ -319,5 +319,62 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await waitForDone(frame);
       await assertResults(frame);
       await screenshot('vscode-palette.png');
+    }));
+
+  it('the Inspector sidebar shows the model summary and follows a patch selected in the panel',
+    { timeout: 180_000 }, () => withDiagnostics('sidebar', async () => {
+      const panel = await findVitLensFrame();
+      await paletteCommand('Focus on Inspector View', true);
+      const sidebar = await findVitLensFrame(60_000, '#vit-lens-inspector');
+      await sidebar.locator('#inspector').waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match(await sidebar.locator('#insp-summary').textContent() ?? '', /Patch size\s*16×16/);
+      assert.match(await sidebar.locator('#patch-empty').textContent() ?? '', /Click a patch/);
+      // Select patch (row 3, column 5) in the panel by clicking it.
+      const box = (await panel.locator('#stack').boundingBox())!;
+      await page.mouse.click(box.x + (5.5 / 14) * box.width, box.y + (3.5 / 14) * box.height);
+      await sidebar.locator('#patch').waitFor({ state: 'visible', timeout: 15_000 });
+      assert.equal(await sidebar.locator('#patch-rc').textContent(), '3, 5');
+      assert.equal(await sidebar.locator('#patch-token').textContent(), String(1 + 3 * 14 + 5));
+      assert.equal(await sidebar.locator('#patch-to li').count(), 5);
+      // And the other way: a head chosen in the sidebar changes the panel.
+      await sidebar.evaluate(() => {
+        const s = document.getElementById('insp-head') as HTMLElement & { value: string };
+        s.value = '1';
+        s.dispatchEvent(new Event('change'));
+      });
+      await panel.waitForFunction(() => (document.getElementById('head') as HTMLElement & { value: string }).value === '1', undefined, { timeout: 10_000 });
+      await screenshot('vscode-sidebar.png');
+    }));
+
+  it('"ViT Lens: Select Model…" → Swin demo re-renders the panel with the Swin window view',
+    { timeout: INFERENCE_TIMEOUT + 120_000 }, () => withDiagnostics('swin', async () => {
+      await paletteCommand(CMD.selectModel, true);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Swin demo' }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await row.click();
+      const frame = await findVitLensFrame();
+      const deadline = Date.now() + INFERENCE_TIMEOUT;
+      let summary = '';
+      let st = await statusOf(frame);
+      while (Date.now() < deadline) {
+        summary = (await frame.locator('#summary').textContent().catch(() => '')) ?? '';
+        st = await statusOf(frame);
+        if (st.state === 'done' && summary.includes('Swin Transformer')) break;
+        assert.notEqual(st.state, 'error', `webview error: ${st.error}`);
+        await sleep(250);
+      }
+      assert.match(summary, /Swin Transformer/, `summary: ${summary}; status ${st.state} ${st.text}`);
+      assert.match(summary, /56×56 → 28×28 → 14×14 → 7×7/);
+      const overlay = await frame.evaluate(() => {
+        const c = document.getElementById('grid') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let opaque = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] === 255) opaque++;
+        return { opaque, shift: c.dataset.windowShift, block: (document.getElementById('layer') as HTMLElement & { value: string }).value };
+      });
+      log(`swin overlay: ${JSON.stringify(overlay)}`);
+      assert.ok(overlay.opaque > 100, 'window borders are drawn');
+      assert.match(await frame.locator('#explain').textContent() ?? '', /global average pooling/);
+      await screenshot('vscode-swin.png');
     }));
 });
