@@ -19,5 +19,5 @@ VITLENS_CODE_SERVER_SHIM=1 npm run --silent test:electron
 
 echo "== unit, inference, browser and VS Code tests"
 shopt -s nullglob
-files=(test/unit/*.test.ts test/inference/*.test.ts test/browser/*.test.ts test/vscode/*.test.ts)
+files=(test/unit/*.test.ts test/inference/*.test.ts test/robustness/*.test.ts test/browser/*.test.ts test/vscode/*.test.ts)
 node --import tsx --test --test-concurrency=1 "${files[@]}"
