@@ -11,5 +11,6 @@ export function settings() {
     backend: c.get<BackendSetting>('backend', 'auto'),
     followActiveImage: c.get<boolean>('followActiveImage', true),
     maxModelSizeMB: c.get<number>('maxModelSizeMB', 1024),
+    inferenceTimeoutSeconds: c.get<number>('inferenceTimeoutSeconds', 120),
   };
 }

@@ -120,6 +120,7 @@ export class VisualizePanel implements vscode.Disposable {
         this.post({
           type: 'visualize',
           backend: settings().backend,
+          timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           model: { ...model, bytes: sendBytes ? model.bytes : undefined },
           image: { name, uri: image.toString(), bytes, mime: imageMime(image) ?? 'image/png' },
         });

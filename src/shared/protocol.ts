@@ -96,7 +96,7 @@ export interface RunSummary {
 
 /** Host → webview. */
 export type HostToWebview =
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting }
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number }
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }

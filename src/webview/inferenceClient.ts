@@ -74,7 +74,7 @@ export class InferenceClient {
     return gpu && (await gpu.requestAdapter().catch(() => null)) ? 'webgpu' : 'wasm';
   }
 
-  async run(modelKey: string, modelBytes: () => Uint8Array, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend): Promise<RunResult> {
+  async run(modelKey: string, modelBytes: () => Uint8Array, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
     const worker = await this.ensureWorker(backend);
     const id = this.next++;
     const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
@@ -88,11 +88,23 @@ export class InferenceClient {
     const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     worker.postMessage(msg, bytes ? [bytes.buffer, input.buffer] : [input.buffer]);
     this.sentModel = modelKey;
+    // A model that never finishes must not leave the panel spinning: stop the worker and say so.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.worker?.terminate();
+        this.worker = undefined;
+        this.pending.delete(id);
+        reject({ kind: 'inference', message: `The model did not finish within ${Math.round(timeoutMs / 1000)} s, so ViT Lens stopped it.`, hint: 'Raise vitLens.inferenceTimeoutSeconds for very large models, or pick a smaller model.' } satisfies ErrorInfo);
+      }, timeoutMs);
+    });
     try {
-      return await done;
+      return await Promise.race([done, timeout]);
     } catch (e) {
       this.sentModel = undefined;
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -313,7 +313,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const r = await client.run(model.key, () => {
     if (!bytes) throw new Error('Model bytes missing in the webview.');
     return bytes;
-  }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend);
+  }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   const run = toRunData(r, model);
   const top = topK(r.tensors.get(model.logitsOutput)!.data, model.card.labels, 5);

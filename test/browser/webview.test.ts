@@ -179,3 +179,12 @@ test('Export PNG saves exactly the composited canvases; Export JSON the numbers 
   assert.equal(doc.values.length, 196);
   assert.equal(doc.backend.name, 'wasm');
 });
+
+test('a run that exceeds the time limit is stopped with a clear error, and the next run works', async () => {
+  const bytes = new Uint8Array(readFileSync(imagePath));
+  await h.post({ type: 'visualize', backend: 'wasm', timeoutMs: 1, model, image: { name: fixtureImage, uri: 'file:///slow.png', bytes, mime: 'image/png' } });
+  await h.waitForState('error');
+  assert.match(await h.page.locator('#error').textContent() ?? '', /did not finish within 0 s, so ViT Lens stopped it/);
+  await h.post({ type: 'visualize', backend: 'wasm', model, image: { name: fixtureImage, uri: 'file:///again.png', bytes, mime: 'image/png' } });
+  await h.waitForState('done');
+});
