@@ -11,7 +11,7 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       const image = uri ?? activeImageUri() ?? (await pickImage());
       if (!image) return;
       if (!imageMime(image)) {
-        void vscode.window.showErrorMessage(`ViT Lens: ${image.path.split('/').pop()} is not a PNG, JPEG, WebP, GIF or BMP image.`);
+        void vscode.window.showErrorMessage(`ViT Lens: ${image.path.split('/').pop()} is not a PNG, JPEG, WebP, GIF, BMP or SVG image.`);
         return;
       }
       await VisualizePanel.show(context, image);
@@ -62,7 +62,7 @@ async function pickImage(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
     title: 'ViT Lens: choose an image',
     canSelectMany: false,
-    filters: { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'] },
+    filters: { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'svg'] },
   });
   return picked?.[0];
 }

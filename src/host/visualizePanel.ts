@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { toErrorInfo } from '../shared/errors';
+import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import type { HostToWebview, InspectorInfo, PersistedState, RunSummary, ViewState, WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel } from './modelLoader';
 import { settings } from './settings';
@@ -12,7 +13,7 @@ import { makeNonce, visualizeHtml } from './webviewHtml';
 export const VIEW_TYPE = 'vitLens.visualize';
 
 const IMAGE_MIME: Record<string, string> = {
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp',
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp', svg: 'image/svg+xml',
 };
 
 export function imageMime(uri: vscode.Uri): string | undefined {
@@ -113,6 +114,9 @@ export class VisualizePanel implements vscode.Disposable {
         progress.report({ message: 'reading the model and the image…' });
         const [model, bytes] = await Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
         if (this.imageUri !== image) return;
+        // Refuse non-images and images too large to decode before they reach the webview.
+        const header = readImageHeader(bytes, name);
+        checkImageSize(header, name, settings().maxImageMegapixels);
         const sendBytes = this.sentModelKey !== model.key;
         this.sentModelKey = model.key;
         progress.report({ message: `running ${model.card.name}…` });
@@ -122,7 +126,7 @@ export class VisualizePanel implements vscode.Disposable {
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           model: { ...model, bytes: sendBytes ? model.bytes : undefined },
-          image: { name, uri: image.toString(), bytes, mime: imageMime(image) ?? 'image/png' },
+          image: { name, uri: image.toString(), bytes, mime: header.mime },
         });
         await outcome;
       } catch (e) {

@@ -14,7 +14,8 @@ export interface ImageInput {
 export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preprocess): Promise<ImageInput> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: mime }), { imageOrientation: 'from-image' });
+    const blob = new Blob([bytes as BlobPart], { type: mime });
+    bitmap = mime === 'image/svg+xml' ? await rasterizeSvg(blob) : await createImageBitmap(blob, { imageOrientation: 'from-image' });
   } catch {
     throw new ImageError(`The image could not be decoded (${bytes.byteLength} bytes, ${mime}). It may be corrupt or in a format the browser cannot read.`);
   }
@@ -31,4 +32,19 @@ export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preproc
   const result = { rgba, tensor: toInputTensor(rgba, p.size, p), sourceWidth: bitmap.width, sourceHeight: bitmap.height };
   bitmap.close();
   return result;
+}
+
+/** SVG has no pixels of its own: draw it through an <img> (blob: URLs are allowed images) at its intrinsic size. */
+async function rasterizeSvg(blob: Blob): Promise<ImageBitmap> {
+  const url = URL.createObjectURL(blob);
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    const w = img.naturalWidth || 512;
+    const h = img.naturalHeight || 512;
+    return await createImageBitmap(img, { resizeWidth: Math.min(w, 2048), resizeHeight: Math.round((Math.min(w, 2048) / w) * h) });
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 }
