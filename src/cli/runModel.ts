@@ -21,7 +21,7 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
   const ms = performance.now() - t0;
   const layers = model.attentionOutputs.filter((n) => out[n]).map((n) => {
     const t = out[n];
-    return { heads: t.dims[1], tokens: t.dims[3], data: t.data as Float32Array };
+    return { heads: t.dims[1], tokens: t.dims[3], queries: t.dims[2], data: t.data as Float32Array };
   });
   return { logits: out[model.logitsOutput].data as Float32Array, layers, ms };
 }

@@ -38,7 +38,7 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   } catch {
     throw new VitLensError('file', `The model file ${uri.fsPath || uri.toString()} does not exist or cannot be read.`, 'Run "ViT Lens: Select Model…" or clear the vitLens.modelPath setting to use the bundled demo model.');
   }
-  const id = `${uri.toString()}|${stat.mtime}|${stat.size}`;
+  const id = `${uri.toString()}|${stat.mtime}|${stat.size}|${settings().attentionMemoryBudgetMB}`;
   if (cache?.id === id) return cache.model;
   const limitMB = settings().maxModelSizeMB;
   if (stat.size > limitMB * 1e6) {
@@ -46,7 +46,7 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   }
   const bytes = await vscode.workspace.fs.readFile(uri);
   const fileName = uri.path.split('/').pop() ?? 'model.onnx';
-  const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName));
+  const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName), settings().attentionMemoryBudgetMB * 2 ** 20);
   cache = { id, model: loaded };
   return loaded;
 }

@@ -11,6 +11,7 @@ export function settings() {
     backend: c.get<BackendSetting>('backend', 'auto'),
     followActiveImage: c.get<boolean>('followActiveImage', true),
     maxModelSizeMB: c.get<number>('maxModelSizeMB', 1024),
+    attentionMemoryBudgetMB: c.get<number>('attentionMemoryBudgetMB', 512),
     maxImageMegapixels: c.get<number>('maxImageMegapixels', 64),
     inferenceTimeoutSeconds: c.get<number>('inferenceTimeoutSeconds', 120),
   };

@@ -4,7 +4,11 @@ import type { Prediction } from './protocol';
 export interface AttentionLayer {
   heads: number;
   tokens: number;
-  /** Row-major [heads, tokens, tokens] probabilities. */
+  /**
+   * Query rows present: `tokens` for full matrices, 1 when only the CLS row was extracted (memory budget).
+   * Row-major [heads, queries, tokens] probabilities.
+   */
+  queries?: number;
   data: Float32Array;
 }
 
@@ -17,7 +21,7 @@ export function queryAttentionToPatches(a: AttentionLayer, query: number, head: 
   const out = new Float32Array(n);
   const heads = head < 0 ? Array.from({ length: a.heads }, (_, h) => h) : [head];
   for (const h of heads) {
-    const row = (h * a.tokens + query) * a.tokens + prefix;
+    const row = (h * (a.queries ?? a.tokens) + query) * a.tokens + prefix;
     for (let j = 0; j < n; j++) out[j] += a.data[row + j];
   }
   if (heads.length > 1) for (let j = 0; j < n; j++) out[j] /= heads.length;
@@ -50,7 +54,7 @@ export function topK(logits: ArrayLike<number>, labels: string[], k: number): Pr
 /** Largest deviation of a row sum from 1 (a tap that is not a softmax over keys fails this). */
 export function maxRowSumError(a: AttentionLayer): number {
   let worst = 0;
-  for (let r = 0; r < a.heads * a.tokens; r++) {
+  for (let r = 0; r < a.heads * (a.queries ?? a.tokens); r++) {
     let s = 0;
     for (let j = 0; j < a.tokens; j++) s += a.data[r * a.tokens + j];
     worst = Math.max(worst, Math.abs(s - 1));
@@ -62,7 +66,7 @@ export type Fusion = 'mean' | 'max' | 'min' | number;
 
 /** Attention of one query token to every patch (prefix dropped), fused over heads or one head. */
 export function attentionRow(a: AttentionLayer, query: number, fusion: Fusion, prefix: number): Float32Array {
-  return fuseLine(a, fusion, prefix, (h, j) => a.data[(h * a.tokens + query) * a.tokens + j]);
+  return fuseLine(a, fusion, prefix, (h, j) => a.data[(h * (a.queries ?? a.tokens) + query) * a.tokens + j]);
 }
 
 /** How much every patch (as a query) attends to one key token (prefix dropped), fused over heads or one head. */
@@ -92,7 +96,7 @@ function fuseLine(a: AttentionLayer, fusion: Fusion, prefix: number, at: (head: 
 export function rowEntropyPerHead(a: AttentionLayer, query: number): number[] {
   return Array.from({ length: a.heads }, (_, h) => {
     let e = 0;
-    const off = (h * a.tokens + query) * a.tokens;
+    const off = (h * (a.queries ?? a.tokens) + query) * a.tokens;
     for (let j = 0; j < a.tokens; j++) {
       const p = a.data[off + j];
       if (p > 0) e -= p * Math.log(p);

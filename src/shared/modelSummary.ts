@@ -23,6 +23,7 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
     ['Attention tap', s.attention[0]?.where ?? ''],
     ['Preprocessing', m.card.source === 'default' ? 'defaults (ImageNet mean/std) — add a model card for exact values' : `from ${m.card.source === 'card' ? 'model card' : 'Hugging Face config'}`],
   ];
+  if (m.attentionMode === 'cls-rows') rows.push(['Attention extracted', 'CLS rows only, sliced in the graph: all layers in full would exceed vitLens.attentionMemoryBudgetMB']);
   if (s.opset) rows.push(['Opset', String(s.opset)]);
   if (m.card.heldOutAccuracy !== undefined) rows.push(['Held-out accuracy', `${(m.card.heldOutAccuracy * 100).toFixed(1)}% (from the model card)`]);
   return rows;

@@ -17,10 +17,10 @@ export interface CardFiles {
 
 export type PreparedModel = ModelPayload & { bytes: Uint8Array };
 
-export function prepareModel(bytes: Uint8Array, fileName: string, key: string, cards: CardFiles = {}): PreparedModel {
+export function prepareModel(bytes: Uint8Array, fileName: string, key: string, cards: CardFiles = {}, attentionBudgetBytes = Infinity): PreparedModel {
   const model = readOnnxModel(bytes);
   const structure = detectVit(model);
-  const inst = instrumentAttention(bytes, structure, model.graph.outputs.map((o) => o.name));
+  const inst = instrumentAttention(bytes, structure, model.graph.outputs.map((o) => o.name), undefined, attentionBudgetBytes);
   const base = defaultCard(fileName.replace(/\.onnx$/i, ''), structure);
   let card: ModelCard = base;
   if (cards.own) card = cardFromJson(cards.own, base);
@@ -42,6 +42,7 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     attentionOutputs: inst.attentionOutputs,
     logitsOutput: inst.logitsOutput,
     featureOutput: inst.featureOutput,
+    attentionMode: inst.attentionMode,
   };
 }
 

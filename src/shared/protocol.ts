@@ -18,6 +18,8 @@ export interface ModelPayload {
   logitsOutput: string;
   /** Final token features [1, tokens, width], when found. */
   featureOutput?: string;
+  /** 'cls-rows' when the full attention was over the memory budget and only CLS rows are output. */
+  attentionMode: 'full' | 'cls-rows';
 }
 
 export interface ImagePayload {

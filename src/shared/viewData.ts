@@ -83,6 +83,10 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
     return { grid, values, caption: `Mean attention entropy per window (nats; uniform attention = ln ${block.window * block.window} = ${nmax}): dark windows focus on few tokens. Click a patch to see its window attention.` };
   }
   const prefix = s.prefixTokens;
+  if ((layer.queries ?? layer.tokens) < layer.tokens) {
+    // Only the CLS rows were extracted (memory budget): every view falls back to them, and says why.
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention, layer ${v.layer + 1}, ${how}. Only the CLS rows were extracted: the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB, so patch queries and rollout are off for this model.` });
+  }
   if (v.mode === 'rollout') {
     const from = sel ? prefix + sel.row * grid.cols + sel.col : 0;
     const r = rolloutRow(run.layers, from, { fusion, discardRatio: v.discard, upToLayer: v.layer });

@@ -285,7 +285,7 @@ function renderSummary(rows: [string, string][]): void {
 function toRunData(r: RunResult, m: ModelPayload): RunData {
   const layers: AttentionLayer[] = m.attentionOutputs.map((n) => {
     const t = r.tensors.get(n)!;
-    return { heads: t.dims[1], tokens: t.dims[t.dims.length - 1], data: t.data };
+    return { heads: t.dims[1], tokens: t.dims[t.dims.length - 1], queries: t.dims.length === 4 ? t.dims[2] : undefined, data: t.data };
   });
   const f = m.featureOutput ? r.tensors.get(m.featureOutput) : undefined;
   const features = f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined;
