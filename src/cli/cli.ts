@@ -10,7 +10,7 @@ import { compositeHeatmap } from '../shared/heatmapImage';
 import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
 import { resampleRgba, sourceCrop, toInputTensor } from '../shared/preprocess';
 import { decodeImage, encodePng } from './imageFile';
-import { createSession, runModel } from './runModel';
+import { attachExternalData, createSession, runModel } from './runModel';
 
 const USAGE = `Usage: vit-lens inspect MODEL.onnx [--image IMAGE] [--out HEATMAP.png] [--layer N] [--head H] [--json]
 
@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!existsSync(args.model)) throw new Error(`model file not found: ${args.model}`);
     const bytes = new Uint8Array(readFileSync(args.model));
-    const model = prepareModel(bytes, path.basename(args.model), args.model, cardFiles(args.model));
+    const model = attachExternalData(prepareModel(bytes, path.basename(args.model), args.model, cardFiles(args.model)), args.model);
     const s = model.structure;
     const report: Record<string, unknown> = {
       model: args.model,

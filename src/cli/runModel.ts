@@ -1,5 +1,8 @@
 /** Runs an instrumented ViT with onnxruntime-web in Node: the same kernels the webview's WASM backend uses. */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
+import { ModelFormatError } from '../shared/errors';
 import type { AttentionLayer } from '../shared/attentionMaps';
 import type { PreparedModel } from '../shared/prepareModel';
 
@@ -11,7 +14,7 @@ export interface ModelRun {
 
 export async function createSession(model: PreparedModel, threads = 1): Promise<ort.InferenceSession> {
   ort.env.wasm.numThreads = threads;
-  return ort.InferenceSession.create(model.bytes, { executionProviders: ['wasm'] });
+  return ort.InferenceSession.create(model.bytes, { executionProviders: ['wasm'], externalData: model.externalData });
 }
 
 export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = [model.logitsOutput, ...model.attentionOutputs]): Promise<ModelRun> {
@@ -24,4 +27,15 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
     return { heads: t.dims[1], tokens: t.dims[3], queries: t.dims[2], data: t.data as Float32Array };
   });
   return { logits: out[model.logitsOutput].data as Float32Array, layers, ms };
+}
+
+/** Reads the external data files a model names (relative to the model file) into the model payload. */
+export function attachExternalData(model: PreparedModel, modelPath: string): PreparedModel {
+  if (!model.externalDataFiles) return model;
+  model.externalData = model.externalDataFiles.map((p) => {
+    const file = path.join(path.dirname(modelPath), p);
+    if (!existsSync(file)) throw new ModelFormatError(`The model keeps its weights in an external data file "${p}" next to it, and that file is missing.`);
+    return { path: p, data: new Uint8Array(readFileSync(file)) };
+  });
+  return model;
 }

@@ -47,6 +47,7 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   const bytes = await vscode.workspace.fs.readFile(uri);
   const fileName = uri.path.split('/').pop() ?? 'model.onnx';
   const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName), settings().attentionMemoryBudgetMB * 2 ** 20);
+  if (loaded.externalDataFiles) loaded.externalData = await readExternalData(uri, loaded.externalDataFiles);
   cache = { id, model: loaded };
   return loaded;
 }
@@ -65,4 +66,16 @@ async function findCardFiles(uri: vscode.Uri, fileName: string): Promise<CardFil
   const own = await readJson(vscode.Uri.joinPath(dir, cardFileName(fileName)));
   if (own) return { own };
   return { hfConfig: await readJson(vscode.Uri.joinPath(dir, 'config.json')), hfPreprocessor: await readJson(vscode.Uri.joinPath(dir, 'preprocessor_config.json')) };
+}
+
+/** Weights stored beside the model (ONNX external data), read with the same file system API. */
+async function readExternalData(model: vscode.Uri, files: string[]): Promise<{ path: string; data: Uint8Array }[]> {
+  const dir = vscode.Uri.joinPath(model, '..');
+  return Promise.all(files.map(async (path) => {
+    try {
+      return { path, data: new Uint8Array(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, path))) };
+    } catch {
+      throw new ModelFormatError(`The model keeps its weights in an external data file "${path}" next to it, and that file is missing or unreadable.`, 'Copy the .onnx file together with its data file(s), or re-export with the weights inside the model (onnx.save_model(..., save_as_external_data=False)).');
+    }
+  }));
 }

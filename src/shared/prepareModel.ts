@@ -2,7 +2,7 @@
 import { ModelFormatError } from './errors';
 import { instrumentAttention } from './instrumentAttention';
 import { cardFromHuggingFace, cardFromJson, defaultCard, ModelCard } from './modelCard';
-import { readOnnxModel } from './onnx/onnxModel';
+import { readOnnxModel, TensorDataType } from './onnx/onnxModel';
 import type { ModelPayload } from './protocol';
 import { detectVit } from './vitStructure';
 
@@ -20,7 +20,10 @@ export type PreparedModel = ModelPayload & { bytes: Uint8Array };
 export function prepareModel(bytes: Uint8Array, fileName: string, key: string, cards: CardFiles = {}, attentionBudgetBytes = Infinity): PreparedModel {
   const model = readOnnxModel(bytes);
   const structure = detectVit(model);
-  const inst = instrumentAttention(bytes, structure, model.graph.outputs.map((o) => o.name), undefined, attentionBudgetBytes);
+  // Attention comes out in the precision the graph computes it in (fp16 models: float16).
+  const elemType = model.graph.valueInfo.get(structure.attention[0].tensor)?.elemType ?? model.graph.inputs.find((i) => i.name === structure.input.name)?.elemType ?? TensorDataType.FLOAT;
+  const inst = instrumentAttention(bytes, structure, model.graph.outputs.map((o) => o.name), elemType, attentionBudgetBytes);
+  const externalData = [...new Set([...model.graph.initializers.values()].map((t) => t.external?.location).filter((l): l is string => !!l))];
   const base = defaultCard(fileName.replace(/\.onnx$/i, ''), structure);
   let card: ModelCard = base;
   if (cards.own) card = cardFromJson(cards.own, base);
@@ -43,6 +46,7 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     logitsOutput: inst.logitsOutput,
     featureOutput: inst.featureOutput,
     attentionMode: inst.attentionMode,
+    externalDataFiles: externalData.length ? externalData : undefined,
   };
 }
 

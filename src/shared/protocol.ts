@@ -20,6 +20,10 @@ export interface ModelPayload {
   featureOutput?: string;
   /** 'cls-rows' when the full attention was over the memory budget and only CLS rows are output. */
   attentionMode: 'full' | 'cls-rows';
+  /** Files (relative to the model) holding weights stored as external data. */
+  externalDataFiles?: string[];
+  /** Their bytes, sent with `bytes`. */
+  externalData?: { path: string; data: Uint8Array }[];
 }
 
 export interface ImagePayload {
@@ -137,7 +141,7 @@ export interface PersistedState {
 
 /** Webview main thread → inference worker. */
 export type ToWorker =
-  | { type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number };
+  | { type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number };
 
 export interface WorkerTensor { name: string; dims: number[]; data: Float32Array }
 

@@ -74,15 +74,16 @@ export class InferenceClient {
     return gpu && (await gpu.requestAdapter().catch(() => null)) ? 'webgpu' : 'wasm';
   }
 
-  async run(modelKey: string, modelBytes: () => Uint8Array, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
+  async run(modelKey: string, modelBytes: () => { model: Uint8Array; externalData?: { path: string; data: Uint8Array }[] }, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
     const worker = await this.ensureWorker(backend);
     const id = this.next++;
     const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     const needsBytes = this.sentModel !== modelKey;
     // The worker keeps its own copy; send a copy so the page can resend after a worker restart.
-    const bytes = needsBytes ? modelBytes().slice() : undefined;
+    const sent = needsBytes ? modelBytes() : undefined;
+    const bytes = sent?.model.slice();
     const msg: ToWorker = {
-      type: 'run', id, modelKey, modelBytes: bytes, input, inputName, dims, outputs, backend,
+      type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
       wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads,
     };
     const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));

@@ -14,37 +14,56 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 
 let current: { key: string; backend: Backend; session: ort.InferenceSession; sessionMs: number } | undefined;
-let lastBytes: Uint8Array | undefined;
+let lastBytes: { model: Uint8Array; externalData?: ExternalData } | undefined;
 
-async function createSession(bytes: Uint8Array, backend: Backend, wasmUrl: string, threads: number): Promise<ort.InferenceSession> {
+type ExternalData = { path: string; data: Uint8Array }[];
+
+async function createSession(bytes: Uint8Array, backend: Backend, wasmUrl: string, threads: number, externalData?: ExternalData): Promise<ort.InferenceSession> {
   ort.env.wasm.wasmPaths = { wasm: wasmUrl };
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
   return ort.InferenceSession.create(bytes, {
     executionProviders: [backend],
     graphOptimizationLevel: 'all',
+    externalData,
   });
+}
+
+/** float16 outputs arrive as raw halves (Uint16Array) or a Float16Array: the views work in float32. */
+function toFloat32(t: ort.Tensor): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  if (t.type === 'float16' && t.data instanceof Uint16Array) return Float32Array.from(t.data, halfToFloat);
+  return Float32Array.from(t.data as ArrayLike<number>);
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   let fellBack: string | undefined;
   let backend = msg.backend;
   if (!current || current.key !== msg.modelKey || current.backend !== backend) {
-    const bytes = msg.modelBytes ?? (current?.key === msg.modelKey ? lastBytes : undefined);
-    if (!bytes) throw new Error('The model bytes were not sent to the worker.');
+    const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : current?.key === msg.modelKey ? lastBytes : undefined;
+    if (!sent) throw new Error('The model bytes were not sent to the worker.');
     await current?.session.release();
     current = undefined;
     const t0 = performance.now();
     let session: ort.InferenceSession;
     try {
-      session = await createSession(bytes, backend, msg.wasmUrl, msg.threads);
+      session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
     } catch (e) {
       if (backend !== 'webgpu') throw e;
       fellBack = `WebGPU failed (${(e as Error).message}); ran on WASM instead.`;
       backend = 'wasm';
-      session = await createSession(bytes, backend, msg.wasmUrl, msg.threads);
+      session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
     }
-    lastBytes = bytes;
+    lastBytes = sent;
     current = { key: msg.modelKey, backend, session, sessionMs: performance.now() - t0 };
   }
   const session = current.session;
@@ -54,8 +73,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const inferenceMs = performance.now() - t1;
   const tensors: WorkerTensor[] = msg.outputs.map((name) => {
     const t = out[name];
-    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
-    return { name, dims: [...t.dims], data };
+    return { name, dims: [...t.dims], data: toFloat32(t) };
   });
   const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: current.backend, threads: msg.threads, inferenceMs, sessionMs: current.sessionMs, fellBack };
   scope.postMessage(reply, tensors.map((t) => t.data.buffer));

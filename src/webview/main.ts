@@ -55,6 +55,7 @@ interface Current {
 let current: Current | undefined;
 /** Model bytes as last received; the host sends them once per model. */
 const modelBytes = new Map<string, Uint8Array>();
+const externalData = new Map<string, { path: string; data: Uint8Array }[]>();
 let lastView: ViewData | undefined;
 
 function post(msg: WebviewToHost): void {
@@ -300,6 +301,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('error').hidden = true;
   $('image-name').textContent = image.name;
   if (model.bytes) modelBytes.set(model.key, model.bytes);
+  if (model.externalData) externalData.set(model.key, model.externalData);
   setStatus('loading', `Preparing ${image.name}…`);
   const size = model.card.preprocess.size;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
@@ -312,7 +314,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.featureOutput ? [model.featureOutput] : [])];
   const r = await client.run(model.key, () => {
     if (!bytes) throw new Error('Model bytes missing in the webview.');
-    return bytes;
+    return { model: bytes, externalData: externalData.get(model.key) };
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   const run = toRunData(r, model);
