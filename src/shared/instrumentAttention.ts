@@ -37,62 +37,95 @@ export function fullAttentionBytes(s: VitStructure): number | undefined {
 export function instrumentAttention(original: Uint8Array, structure: VitStructure, existingOutputs: string[], elemType = TensorDataType.FLOAT, budgetBytes = Infinity): InstrumentedModel {
   const full = fullAttentionBytes(structure) ?? 0;
   const mode = full > budgetBytes && !structure.swin ? 'cls-rows' : 'full';
+  const patch: GraphPatch = { nodes: [], initializers: [], outputs: [], valueInfo: [] };
+  // Fused attention operators: a second copy of the node with the optional scores/probabilities output declared
+  // (outputs of an existing node cannot be added by appending); MultiHeadAttention's qk output holds the scaled
+  // scores before softmax, so a Softmax follows. The copy recomputes only the attention, not the whole block.
+  for (const t of structure.attention) {
+    if (!t.fused) continue;
+    const f = t.fused;
+    const y = `${t.tensor}/vitlens_y`;
+    if (f.kind === 'onnx-attention') {
+      patch.nodes.push({ opType: 'Attention', domain: '', inputs: f.inputs, outputs: [y, '', '', t.tensor], attributes: f.attributes });
+    } else {
+      const qk = `${t.tensor}/vitlens_qk`;
+      patch.nodes.push({ opType: 'MultiHeadAttention', domain: 'com.microsoft', inputs: f.inputs, outputs: [y, '', '', qk], attributes: f.attributes });
+      patch.nodes.push({ opType: 'Softmax', domain: '', inputs: [qk], outputs: [t.tensor], attributes: [{ name: 'axis', i: -1 }] });
+      (patch.valueInfo ??= []).push({ name: qk, elemType });
+    }
+  }
   const taps = structure.attention.map((t) => t.tensor);
-  const attentionOutputs = mode === 'full' ? taps : taps.map((t) => `${t}/vitlens_cls_row`);
+  let attentionOutputs = taps;
+  if (mode === 'cls-rows') {
+    // Gather(tap, [0], axis=2): only each layer's first query row leaves the graph.
+    const index = 'vitlens_cls_index';
+    patch.initializers.push({ name: index, int64: [0] });
+    attentionOutputs = taps.map((t) => `${t}/vitlens_cls_row`);
+    taps.forEach((t, i) => patch.nodes.push({ opType: 'Gather', domain: '', inputs: [t, index], outputs: [attentionOutputs[i]], attributes: [{ name: 'axis', i: 2 }] }));
+  }
   const extra = structure.features ? [structure.features.tensor] : [];
-  const wanted = [...attentionOutputs, ...extra].filter((name) => !existingOutputs.includes(name));
-  const patch = mode === 'full' ? encodeOutputPatch(wanted, elemType) : encodeClsRowPatch(taps, wanted, elemType);
-  const bytes = new Uint8Array(original.byteLength + patch.byteLength);
+  patch.outputs = [...attentionOutputs, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
+  const encoded = encodeGraphPatch(patch);
+  const bytes = new Uint8Array(original.byteLength + encoded.byteLength);
   bytes.set(original, 0);
-  bytes.set(patch, original.byteLength);
+  bytes.set(encoded, original.byteLength);
   return { bytes, attentionOutputs, logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor, attentionMode: mode };
 }
 
-/** Output patch plus, per tap, `Gather(tap, [0], axis=2)` and the int64 index initializer it reads. */
-function encodeClsRowPatch(taps: string[], outputs: string[], elemType: number): Uint8Array {
-  const graph = Writer.create();
-  const index = 'vitlens_cls_index';
-  for (const tap of taps) {
-    const node = Writer.create()
-      .uint32((1 << 3) | 2).string(tap)
-      .uint32((1 << 3) | 2).string(index)
-      .uint32((2 << 3) | 2).string(`${tap}/vitlens_cls_row`)
-      .uint32((3 << 3) | 2).string(`${tap}/vitlens_cls_gather`)
-      .uint32((4 << 3) | 2).string('Gather');
-    // AttributeProto { name: 'axis', i: 2, type: INT (2) }
-    const attr = Writer.create().uint32((1 << 3) | 2).string('axis').uint32((3 << 3) | 0).int64(2).uint32((20 << 3) | 0).int32(2).finish();
-    node.uint32((5 << 3) | 2).bytes(attr);
-    graph.uint32((1 << 3) | 2).bytes(node.finish());
-  }
-  // TensorProto { dims: [1], data_type: INT64, int64_data: [0], name }
-  const init = Writer.create().uint32((1 << 3) | 0).int64(1).uint32((2 << 3) | 0).int32(TensorDataType.INT64).uint32((7 << 3) | 0).int64(0).uint32((8 << 3) | 2).string(index).finish();
-  graph.uint32((5 << 3) | 2).bytes(init);
-  const outs = encodeOutputPatch(outputs, elemType);
-  // encodeOutputPatch returns a whole ModelProto patch; splice our graph fields in front of its graph's fields.
-  const inner = outs.subarray(outPatchHeaderLength(outs));
-  const merged = new Uint8Array(graph.len + inner.length);
-  merged.set(graph.finish(), 0);
-  merged.set(inner, merged.length - inner.length);
-  return Writer.create().uint32((7 << 3) | 2).bytes(merged).finish();
+export interface PatchAttribute { name: string; i?: number; f?: number; s?: string; ints?: number[] }
+export interface PatchNode { opType: string; domain: string; inputs: string[]; outputs: string[]; attributes: PatchAttribute[] }
+export interface GraphPatch {
+  nodes: PatchNode[];
+  initializers: { name: string; int64: number[] }[];
+  outputs: { name: string; elemType: number }[];
+  /** Type declarations for intermediate tensors whose type ORT cannot infer (e.g. MultiHeadAttention's qk). */
+  valueInfo?: { name: string; elemType: number }[];
 }
 
-/** Length of the `field 7, length` prefix of a ModelProto graph patch. */
-function outPatchHeaderLength(patch: Uint8Array): number {
-  let i = 1;
-  while (patch[i] & 0x80) i++;
-  return i + 1;
+/**
+ * Bytes of `ModelProto { graph: GraphProto { node…, initializer…, output… } }`, to append to a model:
+ * repeated fields of the embedded graph message merge into the existing graph.
+ */
+export function encodeGraphPatch(p: GraphPatch): Uint8Array {
+  const graph = Writer.create();
+  p.nodes.forEach((n, k) => {
+    const node = Writer.create();
+    for (const i of n.inputs) node.uint32((1 << 3) | 2).string(i);
+    for (const o of n.outputs) node.uint32((2 << 3) | 2).string(o);
+    node.uint32((3 << 3) | 2).string(`vitlens_${n.opType}_${k}`).uint32((4 << 3) | 2).string(n.opType);
+    for (const a of n.attributes) node.uint32((5 << 3) | 2).bytes(encodeAttribute(a));
+    if (n.domain) node.uint32((7 << 3) | 2).string(n.domain);
+    graph.uint32((1 << 3) | 2).bytes(node.finish());
+  });
+  for (const t of p.initializers) {
+    const w = Writer.create().uint32((1 << 3) | 0).int64(t.int64.length).uint32((2 << 3) | 0).int32(TensorDataType.INT64);
+    for (const v of t.int64) w.uint32((7 << 3) | 0).int64(v);
+    graph.uint32((5 << 3) | 2).bytes(w.uint32((8 << 3) | 2).string(t.name).finish());
+  }
+  const valueInfo = (o: { name: string; elemType: number }) => {
+    const tensorType = Writer.create().uint32((1 << 3) | 0).int32(o.elemType).finish();
+    const typeProto = Writer.create().uint32((1 << 3) | 2).bytes(tensorType).finish();
+    return Writer.create().uint32((1 << 3) | 2).string(o.name).uint32((2 << 3) | 2).bytes(typeProto).finish();
+  };
+  for (const o of p.outputs) graph.uint32((12 << 3) | 2).bytes(valueInfo(o));
+  for (const o of p.valueInfo ?? []) graph.uint32((13 << 3) | 2).bytes(valueInfo(o));
+  return Writer.create().uint32((7 << 3) | 2).bytes(graph.finish()).finish();
+}
+
+/** AttributeProto with its type (INT 2, FLOAT 1, STRING 3, INTS 7). */
+function encodeAttribute(a: PatchAttribute): Uint8Array {
+  const w = Writer.create().uint32((1 << 3) | 2).string(a.name);
+  if (a.f !== undefined) w.uint32((2 << 3) | 5).float(a.f).uint32((20 << 3) | 0).int32(1);
+  else if (a.i !== undefined) w.uint32((3 << 3) | 0).int64(a.i).uint32((20 << 3) | 0).int32(2);
+  else if (a.s !== undefined) w.uint32((4 << 3) | 2).bytes(new TextEncoder().encode(a.s)).uint32((20 << 3) | 0).int32(3);
+  else if (a.ints) {
+    for (const v of a.ints) w.uint32((8 << 3) | 0).int64(v);
+    w.uint32((20 << 3) | 0).int32(7);
+  }
+  return w.finish();
 }
 
 /** Bytes of `ModelProto { graph: GraphProto { output: [ValueInfoProto{name, tensor type}] } }`. */
 export function encodeOutputPatch(names: string[], elemType: number): Uint8Array {
-  const graph = Writer.create();
-  for (const name of names) {
-    const vi = Writer.create();
-    vi.uint32((1 << 3) | 2).string(name);
-    const tensorType = Writer.create().uint32((1 << 3) | 0).int32(elemType).finish();
-    const typeProto = Writer.create().uint32((1 << 3) | 2).bytes(tensorType).finish();
-    vi.uint32((2 << 3) | 2).bytes(typeProto);
-    graph.uint32((12 << 3) | 2).bytes(vi.finish());
-  }
-  return Writer.create().uint32((7 << 3) | 2).bytes(graph.finish()).finish();
+  return encodeGraphPatch({ nodes: [], initializers: [], outputs: names.map((name) => ({ name, elemType })) });
 }

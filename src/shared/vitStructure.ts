@@ -15,6 +15,8 @@ export interface AttentionTap {
   tensor: string;
   /** What was tapped, in words, for the model summary. */
   where: string;
+  /** A fused attention operator whose probabilities are exposed by a copy of it (see instrumentAttention). */
+  fused?: { kind: 'onnx-attention' | 'ms-mha'; inputs: string[]; attributes: { name: string; i?: number; f?: number }[] };
 }
 
 export interface VitStructure {
@@ -55,7 +57,9 @@ export function detectVit(model: OnnxModel): VitStructure {
     throw new NotAViTError('The model has no 4-D image input (it takes ' + describeInputs(model) + ').', LOOKED_FOR);
   }
   const patchConv = findPatchEmbedding(g, image.name);
-  const taps = findAttentionSoftmaxes(g);
+  const softmaxTaps = findAttentionSoftmaxes(g);
+  const fusedTaps = softmaxTaps.length ? [] : findFusedAttention(g);
+  const taps = softmaxTaps.length ? softmaxTaps : fusedTaps;
   if (taps.length === 0) {
     rejectFusedAttention(model);
   }
@@ -79,18 +83,24 @@ export function detectVit(model: OnnxModel): VitStructure {
   const w = typeof image.shape?.[3] === 'number' ? image.shape[3] : undefined;
   const grid = h && w ? { rows: Math.floor(h / patchSize), cols: Math.floor(w / patchSize) } : undefined;
 
-  const posTokens = findPositionEmbeddingTokens(g, patchConv, embedDim);
-  const prefixFromConcat = countPrefixConcat(g, patchConv, embedDim);
-  let prefixTokens = prefixFromConcat;
+  // The token path runs from the patch Conv to the first attention block: look for learned tokens and the
+  // position embedding there.
+  const firstTap = g.order.get(taps[0].node) ?? g.graph.nodes.length;
+  const tokenPath = g.graph.nodes.slice(g.order.get(patchConv) ?? 0, firstTap);
+  const posTokens = findPositionEmbeddingTokens(g, tokenPath, embedDim);
+  // Learned tokens (CLS, distillation, registers) may be concatenated before or after the position
+  // embedding is added; the larger of the two counts is the number of prefix tokens.
+  let prefixTokens = countLearnedTokens(g, tokenPath, embedDim);
   if (posTokens !== undefined && grid && posTokens >= grid.rows * grid.cols) {
-    prefixTokens = posTokens - grid.rows * grid.cols;
+    prefixTokens = Math.max(prefixTokens, posTokens - grid.rows * grid.cols);
   }
   const nPatches = grid ? grid.rows * grid.cols : posTokens !== undefined ? posTokens - prefixTokens : undefined;
   const resolvedGrid = grid ?? (nPatches && Number.isInteger(Math.sqrt(nPatches)) ? { rows: Math.sqrt(nPatches), cols: Math.sqrt(nPatches) } : undefined);
 
   const swin = detectSwin(g, taps.map((t) => t.node), grid?.rows);
   if (swin) prefixTokens = 0;
-  const heads = swin ? undefined : headsFromScale(g, taps.map((t) => t.node), embedDim);
+  const fusedHeads = taps[0].node.attributes.get('num_heads')?.i ?? taps[0].node.attributes.get('q_num_heads')?.i;
+  const heads = swin ? undefined : fusedHeads ?? headsFromScale(g, taps.map((t) => t.node), embedDim);
   const outputs = model.graph.outputs;
   const logitsInfo = outputs.find((o) => o.shape?.length === 2) ?? outputs[0];
   const classes = typeof logitsInfo?.shape?.[1] === 'number' ? logitsInfo.shape[1] : undefined;
@@ -108,7 +118,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     heads,
     norm: normPlacement(g, taps[0].node),
     classifier: prefixTokens > 0 ? 'cls' : 'gap',
-    attention: taps.map((t, layer) => ({ layer, tensor: t.node.outputs[0], where: t.where })),
+    attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.node.outputs[0], where: t.where, fused: t.fused })),
     features: finalFeatures(g, taps[taps.length - 1].node),
     swin,
     opset: opsetVersion(model),
@@ -143,7 +153,26 @@ function reachesFrom(g: GraphIndex, from: string, to: OnnxNode, depth: number): 
   return false;
 }
 
-interface SoftmaxTap { node: OnnxNode; where: string }
+interface SoftmaxTap { node: OnnxNode; where: string; fused?: AttentionTap['fused'] }
+
+/**
+ * Fused attention that can still be opened up: ONNX Attention (opset ≥ 23; its 4th output with
+ * qk_matmul_output_mode = 3 is the softmax probabilities) and com.microsoft.MultiHeadAttention (its 4th output
+ * is the scaled QKᵀ before softmax).
+ */
+function findFusedAttention(g: GraphIndex): SoftmaxTap[] {
+  const taps: SoftmaxTap[] = [];
+  for (const n of g.graph.nodes) {
+    const attrs = [...n.attributes.values()].filter((a) => a.i !== undefined || a.f !== undefined).map((a) => ({ name: a.name, i: a.i, f: a.f }));
+    if (n.opType === 'Attention' && n.domain === '') {
+      const withProbs = [...attrs.filter((a) => a.name !== 'qk_matmul_output_mode'), { name: 'qk_matmul_output_mode', i: 3 }];
+      taps.push({ node: n, where: 'ONNX Attention, its softmax-probabilities output (qk_matmul_output_mode = 3)', fused: { kind: 'onnx-attention', inputs: n.inputs, attributes: withProbs } });
+    } else if (n.opType === 'MultiHeadAttention' && n.domain === 'com.microsoft') {
+      taps.push({ node: n, where: 'com.microsoft.MultiHeadAttention, Softmax added on its qk (scaled QKᵀ) output', fused: { kind: 'ms-mha', inputs: n.inputs, attributes: attrs } });
+    }
+  }
+  return taps;
+}
 
 /**
  * Softmax nodes whose input is QKᵀ (a MatMul of two computed tensors, possibly scaled, biased or masked)
@@ -206,9 +235,8 @@ function headsFromScale(g: GraphIndex, softmaxes: OnnxNode[], embedDim: number):
 }
 
 /** The token count of a [1, T, D] or [T, D] constant added to the token sequence: the position embedding. */
-function findPositionEmbeddingTokens(g: GraphIndex, patchConv: OnnxNode, embedDim: number): number | undefined {
-  const start = g.order.get(patchConv) ?? 0;
-  for (const n of g.graph.nodes.slice(start, start + 40)) {
+function findPositionEmbeddingTokens(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number): number | undefined {
+  for (const n of tokenPath) {
     if (n.opType !== 'Add') continue;
     for (const inp of n.inputs) {
       const t = g.constant(inp);
@@ -221,24 +249,17 @@ function findPositionEmbeddingTokens(g: GraphIndex, patchConv: OnnxNode, embedDi
   return undefined;
 }
 
-/** Learned tokens concatenated in front of the patches (CLS, distillation, registers) along the token axis. */
-function countPrefixConcat(g: GraphIndex, patchConv: OnnxNode, embedDim: number): number {
-  const start = g.order.get(patchConv) ?? 0;
-  for (const n of g.graph.nodes.slice(start, start + 40)) {
+/** Learned [1, k, D] tokens concatenated into the sequence (CLS, distillation, registers), wherever they go. */
+function countLearnedTokens(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number): number {
+  let count = 0;
+  for (const n of tokenPath) {
     if (n.opType !== 'Concat') continue;
-    let prefix = 0;
-    let sawComputed = false;
     for (const inp of n.inputs) {
       const t = constantThroughExpand(g, inp);
-      if (t && t.dims[t.dims.length - 1] === embedDim && t.dims.length >= 2) {
-        if (!sawComputed) prefix += t.dims[t.dims.length - 2];
-      } else {
-        sawComputed = true;
-      }
+      if (t && t.dims.length >= 2 && t.dims[t.dims.length - 1] === embedDim) count += t.dims[t.dims.length - 2];
     }
-    if (prefix > 0) return prefix;
   }
-  return 0;
+  return count;
 }
 
 function constantThroughExpand(g: GraphIndex, name: string) {
@@ -250,8 +271,9 @@ function constantThroughExpand(g: GraphIndex, name: string) {
 }
 
 /** Pre-norm: the first block's attention input passes a normalization right before the QKV projections. */
-function normPlacement(g: GraphIndex, firstSoftmax: OnnxNode): 'pre' | 'post' | 'unknown' {
-  const scores = scoresMatMul(g, firstSoftmax.inputs[0], 6);
+function normPlacement(g: GraphIndex, firstTap: OnnxNode): 'pre' | 'post' | 'unknown' {
+  // From Q: the first input of QKᵀ, or of a fused attention operator.
+  const scores = firstTap.opType === 'Softmax' ? scoresMatMul(g, firstTap.inputs[0], 6) : firstTap;
   if (!scores) return 'unknown';
   // Walk back from Q to the block input; note whether a normalization is passed before a residual Add.
   let t = scores.inputs[0];
