@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { ModelFormatError, VitLensError } from '../shared/errors';
-import { CardFiles, cardFileName, PreparedModel, prepareModel } from '../shared/prepareModel';
+import { CardFiles, cardFileName, checkModelSize, PreparedModel, prepareModel } from '../shared/prepareModel';
 import { settings } from './settings';
 
 let cache: { id: string; model: PreparedModel } | undefined;
@@ -40,10 +40,7 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   }
   const id = `${uri.toString()}|${stat.mtime}|${stat.size}|${settings().attentionMemoryBudgetMB}`;
   if (cache?.id === id) return cache.model;
-  const limitMB = settings().maxModelSizeMB;
-  if (stat.size > limitMB * 1e6) {
-    throw new ModelFormatError(`The model is ${(stat.size / 1e6).toFixed(0)} MB, over the ${limitMB} MB that ViT Lens loads into a webview (setting vitLens.maxModelSizeMB).`);
-  }
+  checkModelSize(stat.size, settings().maxModelSizeMB);
   const bytes = await vscode.workspace.fs.readFile(uri);
   const fileName = uri.path.split('/').pop() ?? 'model.onnx';
   const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName), settings().attentionMemoryBudgetMB * 2 ** 20);

@@ -54,3 +54,10 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
 export function cardFileName(modelFileName: string): string {
   return modelFileName.replace(/\.onnx$/i, '') + '.json';
 }
+
+/** Refuses, before reading it, a model the webview could not hold (its bytes are copied into the page and the worker). */
+export function checkModelSize(bytes: number, limitMB: number): void {
+  if (bytes > limitMB * 1e6) {
+    throw new ModelFormatError(`The model is ${(bytes / 1e6).toFixed(0)} MB, over the ${limitMB} MB that ViT Lens loads into a webview (setting vitLens.maxModelSizeMB); it was not loaded.`, 'Raise vitLens.maxModelSizeMB if this machine has the memory, or export a smaller or quantized model.');
+  }
+}

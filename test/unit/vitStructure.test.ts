@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { readOnnxModel } from '../../src/shared/onnx/onnxModel';
 import { detectVit } from '../../src/shared/vitStructure';
 import { ModelFormatError, NotAViTError } from '../../src/shared/errors';
-import { prepareModel } from '../../src/shared/prepareModel';
+import { checkModelSize, prepareModel } from '../../src/shared/prepareModel';
 import { demoModel, ROOT } from '../support/fixtures';
 
 test('detects the demo ViT from its graph', () => {
@@ -52,4 +52,9 @@ test('a model card asking for another input size than the graph allows gives a c
   const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'models/vit-demo.onnx')));
   const own = { ...JSON.parse(readFileSync(path.join(ROOT, 'models/vit-demo.json'), 'utf8')), preprocess: { size: 384 } };
   assert.throws(() => prepareModel(bytes, 'vit-demo.onnx', 'k', { own }), (e: Error) => e instanceof ModelFormatError && /asks for 384×384 input, but the graph's input is fixed at 224×224/.test(e.message));
+});
+
+test('a model over the size limit is refused before loading, with both sizes', () => {
+  assert.throws(() => checkModelSize(3_400_000_000, 1024), (e: Error) => e instanceof ModelFormatError && e.message.startsWith('The model is 3400 MB, over the 1024 MB that ViT Lens loads into a webview'));
+  checkModelSize(3_107_634, 1024);
 });
