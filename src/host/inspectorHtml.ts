@@ -1,19 +1,8 @@
 /** The sidebar inspector's HTML (pure, like webviewHtml.ts), under the same strict CSP. */
-import { contentSecurityPolicy } from './webviewHtml';
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { escapeHtml, htmlHead } from './webviewHtml';
 
 export function inspectorHtml(a: { cspSource: string; scriptUri: string; styleUri: string; codiconUri: string }, nonce: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(a.cspSource, { nonce, allowWebgpuEval: false })}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escapeHtml(a.codiconUri)}" id="vscode-codicon-stylesheet">
-<link rel="stylesheet" href="${escapeHtml(a.styleUri)}">
-<title>ViT Lens Inspector</title>
-</head>
+  return `${htmlHead(a, { nonce, allowWebgpuEval: false }, 'ViT Lens Inspector')}
 <body class="sidebar">
 <div id="vit-lens-inspector">
   <section id="welcome">

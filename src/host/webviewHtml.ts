@@ -48,7 +48,21 @@ export function makeNonce(): string {
   return s;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Doctype, CSP, codicons and the stylesheet: the head every ViT Lens webview shares. */
+export function htmlHead(a: { cspSource: string; codiconUri: string; styleUri: string }, o: WebviewHtmlOptions, title: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(a.cspSource, o)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escapeHtml(a.codiconUri)}" id="vscode-codicon-stylesheet">
+<link rel="stylesheet" href="${escapeHtml(a.styleUri)}">
+<title>${escapeHtml(title)}</title>
+</head>`;
+}
 
 export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
   const config = {
@@ -58,16 +72,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
     webgpuBinaryUri: a.webgpuBinaryUri,
     webgpuAllowed: o.allowWebgpuEval,
   };
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(a.cspSource, o)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escapeHtml(a.codiconUri)}" id="vscode-codicon-stylesheet">
-<link rel="stylesheet" href="${escapeHtml(a.styleUri)}">
-<title>ViT Lens</title>
-</head>
+  return `${htmlHead(a, o, 'ViT Lens')}
 <body>
 <div id="vit-lens-app" data-config="${escapeHtml(JSON.stringify(config))}">
   <header class="toolbar">

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import { toErrorInfo } from '../shared/errors';
 import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
+import { halfToFloat } from '../shared/half';
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
@@ -36,14 +37,6 @@ function toFloat32(t: ort.Tensor): Float32Array {
   return Float32Array.from(t.data as ArrayLike<number>);
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
 
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   let fellBack: string | undefined;

@@ -6,6 +6,7 @@
  */
 import { Reader } from 'protobufjs/minimal';
 import { ModelFormatError } from '../errors';
+import { halfToFloat } from '../half';
 
 export const enum TensorDataType {
   FLOAT = 1,
@@ -343,14 +344,6 @@ export function tensorValues(t: OnnxTensor): number[] {
   return out;
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
 
 export function tensorElementCount(t: OnnxTensor): number {
   return t.dims.reduce((a, b) => a * b, 1);
