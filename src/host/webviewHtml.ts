@@ -150,6 +150,14 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
       <p id="timing" class="muted"></p>
     </section>
   </main>
+  <section id="ideas" class="ideas" aria-label="The ideas behind it, on this model">
+    <h2>The ideas behind it, on this model and image</h2>
+    <div class="idea"><h3>Attention cost: O(N²), and windows</h3><canvas id="cost-chart" width="360" height="180" role="img" aria-label="Attention cost over input resolution"></canvas><p id="cost-text" class="muted"></p></div>
+    <div class="idea"><h3>Patch embedding is a convolution</h3><canvas id="filters" width="1" height="1" role="img" aria-label="Patch-embedding filters"></canvas><p id="filters-text" class="muted"></p></div>
+    <div class="idea"><h3>Position embeddings</h3><canvas id="pos-sim" width="1" height="1" role="img" aria-label="Position embedding similarity"></canvas><p id="pos-text" class="muted"></p></div>
+    <div class="idea"><h3>Learned locality</h3><canvas id="distance" width="360" height="160" role="img" aria-label="Mean attention distance per head and layer"></canvas><p id="distance-text" class="muted"></p></div>
+    <div class="idea"><h3>Pre-norm or post-norm</h3><p id="norm-text" class="muted"></p></div>
+  </section>
   <section id="overview-section" class="overview-section" aria-label="Layer by head overview">
     <h2>Layers × heads <span class="muted">(click a map to focus it)</span></h2>
     <div id="overview" class="overview" role="grid"></div>

@@ -2,7 +2,8 @@
 import { ModelFormatError } from './errors';
 import { instrumentAttention } from './instrumentAttention';
 import { cardFromHuggingFace, cardFromJson, defaultCard, ModelCard } from './modelCard';
-import { readOnnxModel, TensorDataType } from './onnx/onnxModel';
+import { GraphIndex } from './onnx/graphIndex';
+import { readOnnxModel, tensorValues, TensorDataType } from './onnx/onnxModel';
 import type { ModelPayload } from './protocol';
 import { detectVit } from './vitStructure';
 
@@ -35,8 +36,16 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
       `${structure.swin ? ' (Swin window and mask shapes are baked into the graph at that size)' : ''}. Fix "preprocess.size" in ${cardFileName(fileName)}.`,
     );
   }
+  const g = new GraphIndex(model.graph);
+  const filters = g.constant(structure.parameters.patchWeight);
+  const pos = structure.parameters.positionEmbedding ? g.constant(structure.parameters.positionEmbedding) : undefined;
+  const parameters = {
+    patchFilters: filters && !filters.external ? { shape: filters.dims, data: Float32Array.from(tensorValues(filters)) } : undefined,
+    positionEmbedding: pos && !pos.external ? { tokens: pos.dims[pos.dims.length - 2], width: pos.dims[pos.dims.length - 1], data: Float32Array.from(tensorValues(pos)) } : undefined,
+  };
   return {
     key,
+    parameters,
     fileName,
     fileSize: bytes.byteLength,
     bytes: inst.bytes,

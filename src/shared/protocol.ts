@@ -22,6 +22,8 @@ export interface ModelPayload {
   attentionMode: 'full' | 'cls-rows';
   /** Files (relative to the model) holding weights stored as external data. */
   externalDataFiles?: string[];
+  /** Learned parameters the teaching views draw: patch-embedding filters [D, 3, P, P], position embedding [T, D]. */
+  parameters?: { patchFilters?: { shape: number[]; data: Float32Array }; positionEmbedding?: { tokens: number; width: number; data: Float32Array } };
   /** Their bytes, sent with `bytes`. */
   externalData?: { path: string; data: Uint8Array }[];
 }

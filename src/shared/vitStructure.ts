@@ -38,6 +38,8 @@ export interface VitStructure {
   attention: AttentionTap[];
   opset?: number;
   producer: string;
+  /** Constant tensors behind the teaching views: the patch-embedding Conv weight, the position embedding. */
+  parameters: { patchWeight: string; positionEmbedding?: string };
   /** The final token features [batch, tokens, width] (output of the last normalization), for PCA views. */
   features?: { tensor: string; where: string };
   /** Hierarchical window attention (family 'swin'): stages, windows and shifts per block. */
@@ -87,7 +89,8 @@ export function detectVit(model: OnnxModel): VitStructure {
   // position embedding there.
   const firstTap = g.order.get(taps[0].node) ?? g.graph.nodes.length;
   const tokenPath = g.graph.nodes.slice(g.order.get(patchConv) ?? 0, firstTap);
-  const posTokens = findPositionEmbeddingTokens(g, tokenPath, embedDim);
+  const posEmbed = findPositionEmbedding(g, tokenPath, embedDim);
+  const posTokens = posEmbed?.tokens;
   // Learned tokens (CLS, distillation, registers) may be concatenated before or after the position
   // embedding is added; the larger of the two counts is the number of prefix tokens.
   let prefixTokens = countLearnedTokens(g, tokenPath, embedDim);
@@ -120,6 +123,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     classifier: prefixTokens > 0 ? 'cls' : 'gap',
     attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.node.outputs[0], where: t.where, fused: t.fused })),
     features: finalFeatures(g, taps[taps.length - 1].node),
+    parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
     swin,
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
@@ -234,16 +238,16 @@ function headsFromScale(g: GraphIndex, softmaxes: OnnxNode[], embedDim: number):
   return undefined;
 }
 
-/** The token count of a [1, T, D] or [T, D] constant added to the token sequence: the position embedding. */
-function findPositionEmbeddingTokens(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number): number | undefined {
+/** The [1, T, D] or [T, D] constant added to the token sequence: the position embedding. */
+function findPositionEmbedding(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number): { name: string; tokens: number } | undefined {
   for (const n of tokenPath) {
     if (n.opType !== 'Add') continue;
     for (const inp of n.inputs) {
       const t = g.constant(inp);
       if (!t) continue;
       const d = t.dims;
-      if (d.length === 3 && d[0] === 1 && d[2] === embedDim && d[1] > 1) return d[1];
-      if (d.length === 2 && d[1] === embedDim && d[0] > 1) return d[0];
+      if (d.length === 3 && d[0] === 1 && d[2] === embedDim && d[1] > 1) return { name: inp, tokens: d[1] };
+      if (d.length === 2 && d[1] === embedDim && d[0] > 1) return { name: inp, tokens: d[0] };
     }
   }
   return undefined;

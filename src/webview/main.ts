@@ -11,6 +11,7 @@ import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from 
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
+import { renderIdeas } from './ideasView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { drawWindows, layoutOf } from './swinView';
@@ -334,6 +335,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('explain').textContent = explanation(model);
   renderPredictions(top);
   renderSummary(summaryRows(model, run.layers));
+  renderIdeas(model, run.layers);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';

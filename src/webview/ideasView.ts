@@ -1,0 +1,169 @@
+/**
+ * The ideas behind ViTs, computed from the user's own model and image: attention cost over resolution (global
+ * vs windowed), the patch-embedding filters, position-embedding similarity, mean attention distance per head
+ * and depth, and where the normalization sits.
+ */
+import type { AttentionLayer } from '../shared/attentionMaps';
+import { costCurve, msaMacs, wmsaMacs } from '../shared/complexity';
+import { meanAttentionDistance, positionEmbeddingSimilarity } from '../shared/locality';
+import { pca } from '../shared/pca';
+import type { ModelPayload } from '../shared/protocol';
+
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+function fmt(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(Math.round(n));
+}
+
+/** A small line chart with log-scaled y on a canvas; series coloured from the theme's chart colours. */
+function lineChart(canvas: HTMLCanvasElement, xs: number[], series: { label: string; ys: number[]; color: string }[], mark?: { x: number; y: number }, logY = true): void {
+  const ctx = canvas.getContext('2d')!;
+  const W = canvas.width, H = canvas.height, pad = 34;
+  ctx.clearRect(0, 0, W, H);
+  const all = series.flatMap((s) => s.ys).filter((v) => v > 0);
+  const lo = logY ? Math.log10(Math.min(...all)) : 0, hi = logY ? Math.log10(Math.max(...all)) : Math.max(...all);
+  const fy = (v: number) => H - pad - (((logY ? Math.log10(v) : v) - lo) / (hi - lo || 1)) * (H - 2 * pad);
+  const fx = (x: number) => pad + ((x - xs[0]) / (xs[xs.length - 1] - xs[0] || 1)) * (W - 2 * pad);
+  ctx.strokeStyle = css('--vscode-editorWidget-border', '#555');
+  ctx.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
+  ctx.fillStyle = css('--vscode-descriptionForeground', '#999');
+  ctx.font = `10px ${css('--vscode-font-family', 'sans-serif')}`;
+  for (const x of [xs[0], xs[Math.floor(xs.length / 2)], xs[xs.length - 1]]) ctx.fillText(String(x), fx(x) - 8, H - pad + 14);
+  series.forEach((s, k) => {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    s.ys.forEach((y, i) => (i ? ctx.lineTo(fx(xs[i]), fy(y)) : ctx.moveTo(fx(xs[i]), fy(y))));
+    ctx.stroke();
+    ctx.fillStyle = s.color;
+    ctx.fillText(s.label, pad + 6, pad + 12 + k * 12);
+  });
+  if (mark) {
+    ctx.fillStyle = css('--vscode-focusBorder', '#0078d4');
+    ctx.beginPath();
+    ctx.arc(fx(mark.x), fy(mark.y), 4, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
+
+export function renderIdeas(m: ModelPayload, layers: AttentionLayer[]): void {
+  const s = m.structure;
+  const $ = (id: string) => document.getElementById(id)!;
+  const size = m.card.preprocess.size;
+  // ---- cost ----
+  const width = s.swin?.dims[0] ?? s.embedDim;
+  const window = s.swin?.window ?? 7;
+  const res = Array.from({ length: 15 }, (_, i) => 112 + i * 64);
+  const curve = costCurve(res, s.patchSize, width, s.prefixTokens, window);
+  const n = (Math.floor(size / s.patchSize) ** 2) + s.prefixTokens;
+  const here = s.swin ? wmsaMacs(n, width, window) : msaMacs(n, width);
+  lineChart($('cost-chart') as HTMLCanvasElement, res, [
+    { label: 'global attention 4NC² + 2N²C', ys: curve.map((p) => p.global), color: css('--vscode-charts-orange', '#d18616') },
+    { label: `windowed (M = ${window}) 4NC² + 2M²NC`, ys: curve.map((p) => p.windowed), color: css('--vscode-charts-blue', '#3794ff') },
+  ], { x: size, y: here });
+  const heads = layers[0]?.heads ?? s.heads ?? 1;
+  $('cost-text').textContent = `At ${size}×${size} this ${s.swin ? 'first stage' : 'model'} has N = ${n} tokens of width C = ${width}: ${fmt(here)} multiply-adds per ${s.swin ? 'block' : 'layer'} for attention, ` +
+    `and ${s.swin ? `${fmt(s.swin.blocks[0].windows * (s.swin.heads[0] ?? 1) * (window * window) ** 2 * 4)}B of attention maps (windows of ${window * window})` : `${fmt(heads * n * n * 4)}B of attention map (${heads} heads × N²)`}. Doubling the resolution quadruples N, so the N² term grows 16×; windows keep it linear.`;
+  // ---- patch embedding filters ----
+  const f = m.parameters?.patchFilters;
+  const fc = $('filters') as HTMLCanvasElement;
+  if (f && f.shape[1] === 3) {
+    const [D, , P] = f.shape;
+    const shown = Math.min(D, 64);
+    const cols = 16;
+    fc.width = cols * (P + 1);
+    fc.height = Math.ceil(shown / cols) * (P + 1);
+    const ctx = fc.getContext('2d')!;
+    const img = ctx.createImageData(fc.width, fc.height);
+    // Leading principal components of the flattened filters first (ViT paper, Fig. 7 left), then raw filters.
+    const comps = pca(f.data, D, 3 * P * P, Math.min(shown, 8), 40).components;
+    const tiles = [...comps.map((c) => Float32Array.from(c)), ...Array.from({ length: Math.max(0, shown - comps.length) }, (_, i) => f.data.subarray(i * 3 * P * P, (i + 1) * 3 * P * P))];
+    tiles.slice(0, shown).forEach((t, k) => {
+      let lo = Infinity, hi = -Infinity;
+      for (const v of t) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      const ox = (k % cols) * (P + 1), oy = Math.floor(k / cols) * (P + 1);
+      for (let y = 0; y < P; y++) for (let x = 0; x < P; x++) {
+        const o = ((oy + y) * fc.width + ox + x) * 4;
+        for (let c = 0; c < 3; c++) img.data[o + c] = hi > lo ? ((t[c * P * P + y * P + x] - lo) / (hi - lo)) * 255 : 128;
+        img.data[o + 3] = 255;
+      }
+    });
+    ctx.putImageData(img, 0, 0);
+    $('filters-text').textContent = `The patch embedding is a Conv2d with kernel = stride = ${P}: each of the ${D} filters is a ${P}×${P}×3 template dotted with every non-overlapping patch, exactly "split into patches, flatten, multiply by a matrix". First row: the leading principal components of the ${D} filters; then individual filters.`;
+  } else {
+    fc.width = fc.height = 1;
+    $('filters-text').textContent = 'The patch-embedding weights are not stored as plain floats in this file (quantized or external), so they are not drawn.';
+  }
+  // ---- position embedding similarity ----
+  const pos = m.parameters?.positionEmbedding;
+  const pc = $('pos-sim') as HTMLCanvasElement;
+  const g = s.grid;
+  if (pos && g && pos.tokens - s.prefixTokens === g.rows * g.cols) {
+    const N = g.rows * g.cols;
+    const sim = positionEmbeddingSimilarity(pos.data, pos.tokens, pos.width, pos.tokens - N);
+    pc.width = g.cols * (g.cols + 1);
+    pc.height = g.rows * (g.rows + 1);
+    const ctx = pc.getContext('2d')!;
+    const img = ctx.createImageData(pc.width, pc.height);
+    for (let i = 0; i < N; i++) {
+      const ox = (i % g.cols) * (g.cols + 1), oy = Math.floor(i / g.cols) * (g.rows + 1);
+      for (let j = 0; j < N; j++) {
+        const v = Math.round(((sim[i * N + j] + 1) / 2) * 255);
+        const o = ((oy + Math.floor(j / g.cols)) * pc.width + ox + (j % g.cols)) * 4;
+        img.data.set([v, v, v, 255], o);
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    // How much of the 2-D layout was learned: neighbours' similarity against all pairs'.
+    let near = 0, nearN = 0, all = 0;
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+      if (i === j) continue;
+      const d = Math.abs(Math.floor(i / g.cols) - Math.floor(j / g.cols)) + Math.abs((i % g.cols) - (j % g.cols));
+      all += sim[i * N + j];
+      if (d === 1) { near += sim[i * N + j]; nearN++; }
+    }
+    const nearMean = near / nearN, allMean = all / (N * N - N);
+    $('pos-text').textContent = `Each small map: one patch's learned position embedding compared (cosine similarity, white = 1) with every other patch's. Here adjacent patches average ${nearMean.toFixed(2)} against ${allMean.toFixed(2)} for all pairs` +
+      `${nearMean > allMean + 0.05 ? ': the model learned that neighbouring patches belong together' : ': this model learned little 2-D structure'}. Without position embeddings attention is permutation-invariant and the image is a bag of patches; at another resolution the ${g.rows}×${g.cols} grid of embeddings must be interpolated.`;
+  } else {
+    pc.width = pc.height = 1;
+    $('pos-text').textContent = s.swin ? 'Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.' : 'No learned position embedding constant was found for the patch grid in this graph.';
+  }
+  // ---- attention distance ----
+  const dc = $('distance') as HTMLCanvasElement;
+  if (!s.swin && g && layers.length && (layers[0].queries ?? layers[0].tokens) === layers[0].tokens) {
+    const dist = layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize));
+    const ctx = dc.getContext('2d')!;
+    const W = dc.width, H = dc.height, pad = 30;
+    ctx.clearRect(0, 0, W, H);
+    const maxD = Math.hypot(g.rows, g.cols) * s.patchSize / 2;
+    ctx.strokeStyle = css('--vscode-editorWidget-border', '#555');
+    ctx.strokeRect(pad, pad / 2, W - pad - 10, H - pad - pad / 2);
+    ctx.fillStyle = css('--vscode-charts-blue', '#3794ff');
+    dist.forEach((hs, l) => hs.forEach((d) => {
+      const x = pad + ((l + 0.5) / dist.length) * (W - pad - 10);
+      const y = H - pad - Math.min(1, d / maxD) * (H - 1.5 * pad);
+      ctx.beginPath();
+      ctx.arc(x, y, 3, 0, 2 * Math.PI);
+      ctx.fill();
+    }));
+    ctx.fillStyle = css('--vscode-descriptionForeground', '#999');
+    ctx.font = `10px ${css('--vscode-font-family', 'sans-serif')}`;
+    ctx.fillText('depth →', W / 2 - 15, H - 8);
+    ctx.fillText(`${Math.round(maxD)} px`, 2, pad / 2 + 8);
+    dc.dataset.distances = JSON.stringify(dist.map((hs) => hs.map((d) => Math.round(d * 10) / 10)));
+    const range = (hs: number[]) => `${Math.round(Math.min(...hs))}–${Math.round(Math.max(...hs))} px`;
+    $('distance-text').textContent = `Mean attention distance of each head (dots) by layer, for this image: ${range(dist[0])} in layer 1, ${range(dist[dist.length - 1])} in layer ${dist.length}. A CNN's receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.`;
+  } else {
+    $('distance-text').textContent = s.swin ? 'In Swin every block attends within its window, so attention distance is bounded by the window size.' : 'Attention distance needs the full attention matrices (not extracted for this model).';
+  }
+  // ---- norm ----
+  $('norm-text').textContent = s.norm === 'pre'
+    ? 'Pre-norm (found in the graph: a normalization right before the attention\'s projections): x + f(LN(x)). The residual path carries x untouched, so gradients reach early layers directly; deep stacks train stably.'
+    : s.norm === 'post'
+      ? 'Post-norm (found in the graph: the normalization comes after the residual add): LN(x + f(x)), as in the original Transformer; every layer\'s output is renormalized, which makes deep stacks harder to train without warm-up.'
+      : 'The normalization placement could not be read from this graph.';
+}
