@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
-import type { HostToWebview, InspectorInfo, PersistedState, RunSummary, ViewState, WebviewToHost } from '../shared/protocol';
+import type { HostToWebview, InspectorInfo, PersistedState, RunSummary, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -186,12 +186,8 @@ export class VisualizePanel implements vscode.Disposable {
       case 'viewState':
         VisualizePanel.viewStateEmitter.fire({ view: m.view, info: m.info });
         break;
-      case 'export':
-        void this.saveExport(m.format, m.fileName, m.data);
-        break;
       case 'request':
-        if (m.request.kind === 'selectModel') void vscode.commands.executeCommand('vitLens.selectModel');
-        if (m.request.kind === 'openSettings') void vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
+        void this.answer(m.id, m.request);
         break;
     }
   }
@@ -201,24 +197,36 @@ export class VisualizePanel implements vscode.Disposable {
     this.post({ type: 'applyView', view });
   }
 
-  private async saveExport(format: 'png' | 'json', fileName: string, data: Uint8Array): Promise<void> {
+  private async answer(id: number, r: WebviewRequest): Promise<void> {
+    try {
+      let value: unknown = null;
+      if (r.kind === 'selectModel') await vscode.commands.executeCommand('vitLens.selectModel');
+      else if (r.kind === 'openSettings') await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
+      else value = await this.saveExport(r.format, r.fileName, r.data);
+      this.post({ type: 'reply', id, ok: true, value });
+    } catch (e) {
+      this.post({ type: 'reply', id, ok: false, error: toErrorInfo(e) });
+    }
+  }
+
+  private async saveExport(format: 'png' | 'json', fileName: string, data: Uint8Array): Promise<string | null> {
     const folder = this.imageUri ? vscode.Uri.joinPath(this.imageUri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({
       title: `ViT Lens: export ${format.toUpperCase()}`,
       defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined,
       filters: format === 'png' ? { 'PNG image': ['png'] } : { JSON: ['json'] },
     });
-    if (!target) return;
+    if (!target) return null;
     try {
       await vscode.workspace.fs.writeFile(target, data);
     } catch (e) {
-      void vscode.window.showErrorMessage(`ViT Lens: could not write ${target.fsPath}: ${(e as Error).message}`);
-      return;
+      throw new Error(`Could not write ${target.fsPath}: ${(e as Error).message}`);
     }
     const open = 'Open';
-    if ((await vscode.window.showInformationMessage(`ViT Lens: saved ${vscode.workspace.asRelativePath(target)}`, open)) === open) {
-      await vscode.commands.executeCommand('vscode.open', target);
-    }
+    void vscode.window.showInformationMessage(`ViT Lens: saved ${vscode.workspace.asRelativePath(target)}`, open).then((c) => {
+      if (c === open) void vscode.commands.executeCommand('vscode.open', target);
+    });
+    return vscode.workspace.asRelativePath(target);
   }
 
   dispose(): void {

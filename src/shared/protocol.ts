@@ -116,13 +116,14 @@ export type WebviewToHost =
   | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean }
   | { type: 'rendered'; summary: RunSummary }
   | { type: 'viewState'; view: ViewState; info: InspectorInfo }
-  | { type: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array }
   | { type: 'failed'; error: ErrorInfo }
   | { type: 'request'; id: number; request: WebviewRequest };
 
 export type WebviewRequest =
   | { kind: 'selectModel' }
-  | { kind: 'openSettings' };
+  | { kind: 'openSettings' }
+  /** Save an export; the reply is the saved path, or null when the user cancelled. */
+  | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array };
 
 /** Sidebar inspector (webview view) → host. */
 export type SidebarToHost =

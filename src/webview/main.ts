@@ -5,8 +5,8 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { AttentionLayer, attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
-import type { Backend, HostToWebview, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewToHost } from '../shared/protocol';
-import { DEFAULT_VIEW } from '../shared/protocol';
+import type { Backend, HostToWebview, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import { DEFAULT_VIEW, RequestChannel } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
@@ -63,6 +63,8 @@ function post(msg: WebviewToHost): void {
   vscode.postMessage(msg);
 }
 
+const requests = new RequestChannel<WebviewRequest>((id, request) => post({ type: 'request', id, request }));
+
 function setStatus(s: 'loading' | 'running' | 'done' | 'error', text: string): void {
   const el = $('status');
   el.dataset.state = s;
@@ -87,7 +89,7 @@ function showError(error: ErrorInfo): void {
   if (error.kind === 'not-a-vit' || error.kind === 'model-format' || error.kind === 'fused-attention' || error.kind === 'file') {
     const b = document.createElement('button');
     b.textContent = 'Select another model…';
-    b.addEventListener('click', () => post({ type: 'request', id: 0, request: { kind: 'selectModel' } }));
+    b.addEventListener('click', () => void requests.request({ kind: 'selectModel' }).catch(() => undefined));
     el.append(b);
   }
 }
@@ -362,7 +364,7 @@ async function exportPng(): Promise<void> {
   const canvas = view.composite();
   const blob = await new Promise<Blob | null>((r) => canvas.toBlob(r, 'image/png'));
   if (!blob) return;
-  post({ type: 'export', format: 'png', fileName: `${baseName()}.png`, data: new Uint8Array(await blob.arrayBuffer()) });
+  await save('png', `${baseName()}.png`, new Uint8Array(await blob.arrayBuffer()));
 }
 
 async function exportJson(): Promise<void> {
@@ -396,7 +398,17 @@ async function exportJson(): Promise<void> {
     mask: lastView.mask ? Array.from(lastView.mask) : undefined,
     predictions: current.top,
   };
-  post({ type: 'export', format: 'json', fileName: `${baseName()}.json`, data: new TextEncoder().encode(JSON.stringify(doc, null, 2)) });
+  await save('json', `${baseName()}.json`, new TextEncoder().encode(JSON.stringify(doc, null, 2)));
+}
+
+/** Asks the host to save; says where it went (or why not) under the image. */
+async function save(format: 'png' | 'json', fileName: string, data: Uint8Array): Promise<void> {
+  try {
+    const saved = await requests.request({ kind: 'export', format, fileName, data });
+    if (saved) $('selection').textContent = `Saved ${saved}.`;
+  } catch (e) {
+    $('selection').textContent = `Export failed: ${(e as ErrorInfo).message}`;
+  }
 }
 
 // ---- controls ----
@@ -481,6 +493,7 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
       setStatus('loading', msg.text);
       break;
     case 'reply':
+      requests.settle(msg.id, msg.ok, msg.ok ? msg.value : msg.error);
       break;
   }
 });

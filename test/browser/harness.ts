@@ -84,7 +84,7 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
     post: async (msg) => {
       // Mark the status so a wait that follows sees this message's outcome, not the previous one.
       await page.evaluate((m: HostToWebview) => {
-        document.getElementById('status')!.dataset.state = 'posted';
+        if (m.type === 'visualize') document.getElementById('status')!.dataset.state = 'posted';
         window.postMessage(m, '*');
       }, msg);
     },

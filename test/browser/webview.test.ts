@@ -144,11 +144,15 @@ test('clicking a map in the layer × head overview focuses that layer and head',
 });
 
 test('Export PNG saves exactly the composited canvases; Export JSON the numbers behind the view', async () => {
-  const before = (await h.posted()).filter((m) => m.type === 'export').length;
+  const exports = async () => (await h.posted()).flatMap((m) => (m.type === 'request' && m.request.kind === 'export' ? [{ id: m.id, ...m.request }] : []));
+  const before = (await exports()).length;
   await h.page.locator('#export-png').click();
-  await h.page.waitForFunction((n) => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'export').length > n, before);
-  const msg = (await h.posted()).filter((m) => m.type === 'export').pop();
-  assert.ok(msg?.type === 'export' && msg.format === 'png');
+  await h.page.waitForFunction((n) => (window as unknown as { __posted: { type: string; request?: { kind: string } }[] }).__posted.filter((m) => m.request?.kind === 'export').length > n, before);
+  const msg = (await exports()).pop()!;
+  assert.equal(msg.format, 'png');
+  // The host's reply tells the panel where the file went.
+  await h.post({ type: 'reply', id: msg.id, ok: true, value: 'out/shapes-attn.png' });
+  await h.page.waitForFunction(() => document.getElementById('selection')?.textContent === 'Saved out/shapes-attn.png.');
   const png = decodeImage(new Uint8Array(Object.values(msg.data)), msg.fileName);
   // Expected: source-over composite of the three canvases' pixels, computed here.
   const layers = await h.page.evaluate(() => ['image', 'heatmap', 'grid'].map((id) => {
@@ -170,9 +174,8 @@ test('Export PNG saves exactly the composited canvases; Export JSON the numbers 
   }
   assert.ok(worst <= 3, `exported PNG differs from the canvases by up to ${worst} levels`);
   await h.page.locator('#export-json').click();
-  await h.page.waitForFunction(() => (window as unknown as { __posted: { type: string; format?: string }[] }).__posted.some((m) => m.type === 'export' && m.format === 'json'));
-  const j = (await h.posted()).filter((m) => m.type === 'export' && m.format === 'json').pop();
-  assert.ok(j?.type === 'export');
+  await h.page.waitForFunction(() => (window as unknown as { __posted: { request?: { kind: string; format?: string } }[] }).__posted.some((m) => m.request?.kind === 'export' && m.request.format === 'json'));
+  const j = (await exports()).filter((m) => m.format === 'json').pop()!;
   const doc = JSON.parse(new TextDecoder().decode(new Uint8Array(Object.values(j.data)))) as { model: { sha256: string }; values: number[]; grid: { rows: number }; backend: { name: string } };
   const { createHash } = await import('node:crypto');
   assert.equal(doc.model.sha256, createHash('sha256').update(readFileSync(path.join(ROOT, 'models/vit-demo.onnx'))).digest('hex'));
