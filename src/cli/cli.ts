@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { argmax, queryAttentionToPatches, topK } from '../shared/attentionMaps';
+import { argmax, attentionRow, topK } from '../shared/attentionMaps';
 import { toErrorInfo } from '../shared/errors';
 import { compositeHeatmap } from '../shared/heatmapImage';
 import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       const head = args.head ? args.head - 1 : -1;
       const a = run.layers[layer];
       const grid = s.grid ?? { rows: Math.sqrt(a.tokens - s.prefixTokens), cols: Math.sqrt(a.tokens - s.prefixTokens) };
-      const values = queryAttentionToPatches(a, 0, head, s.prefixTokens);
+      const values = attentionRow(a, 0, head < 0 ? 'mean' : head, s.prefixTokens);
       const hot = argmax(values);
       Object.assign(report, {
         image: args.image,

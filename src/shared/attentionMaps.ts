@@ -12,22 +12,6 @@ export interface AttentionLayer {
   data: Float32Array;
 }
 
-/**
- * Attention from query token `query` to every patch (prefix tokens dropped), for one head or fused over
- * heads (head = -1: mean). Returns grid.rows × grid.cols values.
- */
-export function queryAttentionToPatches(a: AttentionLayer, query: number, head: number, prefix: number): Float32Array {
-  const n = a.tokens - prefix;
-  const out = new Float32Array(n);
-  const heads = head < 0 ? Array.from({ length: a.heads }, (_, h) => h) : [head];
-  for (const h of heads) {
-    const row = (h * (a.queries ?? a.tokens) + query) * a.tokens + prefix;
-    for (let j = 0; j < n; j++) out[j] += a.data[row + j];
-  }
-  if (heads.length > 1) for (let j = 0; j < n; j++) out[j] /= heads.length;
-  return out;
-}
-
 export function argmax(v: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;

@@ -10,7 +10,6 @@ const ANCHORS: Record<string, [number, number, number][]> = {
 };
 
 export type ColormapName = keyof typeof ANCHORS;
-export const COLORMAPS = Object.keys(ANCHORS) as ColormapName[];
 
 const cache = new Map<string, Uint8Array>();
 

@@ -85,11 +85,6 @@ function matmul(a: Float64Array, b: Float64Array, T: number): Float64Array {
   return out;
 }
 
-/** The CLS row of a rollout matrix over the patch tokens (prefix tokens dropped). */
-export function rolloutClsToPatches(r: Float64Array, T: number, prefix: number): Float32Array {
-  return Float32Array.from(r.subarray(prefix, T));
-}
-
 /**
  * One row of the rollout, e_iᵀ Â_k ··· Â_0, as a row vector pushed through the layers from the last to the
  * first: O(L·T²) instead of the full product's O(L·T³), so it stays interactive at thousands of tokens.

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { queryAttentionToPatches, topK } from '../../src/shared/attentionMaps';
+import { attentionRow, topK } from '../../src/shared/attentionMaps';
 import { resampleRgba, sourceCrop, toInputTensor } from '../../src/shared/preprocess';
 import { decodeImage } from '../../src/cli/imageFile';
 import { createSession, runModel } from '../../src/cli/runModel';
@@ -41,7 +41,7 @@ test('WebGPU (SwiftShader adapter) gives the same predictions and attention as W
   assert.equal(rendered.summary.backend, 'webgpu');
   assert.deepEqual(rendered.summary.top.map((t) => t.label), expected.map((t) => t.label));
   for (let i = 0; i < 5; i++) assert.ok(Math.abs(rendered.summary.top[i].prob - expected[i].prob) < 1e-3, `prob ${i}: ${rendered.summary.top[i].prob} vs ${expected[i].prob}`);
-  const cls = queryAttentionToPatches(run.layers[model.structure.layers - 1], 0, -1, model.structure.prefixTokens);
+  const cls = attentionRow(run.layers[model.structure.layers - 1], 0, 'mean', model.structure.prefixTokens);
   const nodeMax = Math.max(...cls);
   const pageMax = Number(await h.page.locator('#heatmap').getAttribute('data-max-attention'));
   assert.ok(Math.abs(pageMax - nodeMax) < 1e-3, `max CLS attention: WebGPU ${pageMax} vs WASM ${nodeMax}`);

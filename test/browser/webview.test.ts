@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { argmax, queryAttentionToPatches } from '../../src/shared/attentionMaps';
+import { argmax, attentionRow } from '../../src/shared/attentionMaps';
 import { colormapLut } from '../../src/shared/colormap';
 import { resampleRgba, sourceCrop, toInputTensor } from '../../src/shared/preprocess';
 import { decodeImage } from '../../src/cli/imageFile';
@@ -31,7 +31,7 @@ async function nodeAttention(layer: number, head: number): Promise<Float32Array>
   const p = model.card.preprocess;
   const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
   const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
-  return queryAttentionToPatches(run.layers[layer], 0, head, model.structure.prefixTokens);
+  return attentionRow(run.layers[layer], 0, head < 0 ? 'mean' : head, model.structure.prefixTokens);
 }
 
 /** Reads the heatmap canvas at every patch centre and maps each colour back to its colormap position. */
@@ -121,7 +121,7 @@ test('clicking a patch shows its query map; the hottest cell matches Node', asyn
   const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
   const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
   const token = model.structure.prefixTokens + r * cols + c;
-  const expected = queryAttentionToPatches(run.layers[model.structure.layers - 1], token, -1, model.structure.prefixTokens);
+  const expected = attentionRow(run.layers[model.structure.layers - 1], token, 'mean', model.structure.prefixTokens);
   assertSameHottest(await canvasValues(), expected, `patch (${r}, ${c}) as query`);
   // The sidebar data follows the selection.
   const vs = (await h.posted()).filter((m) => m.type === 'viewState').pop();

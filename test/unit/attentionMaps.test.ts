@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maxRowSumError, queryAttentionToPatches, topK } from '../../src/shared/attentionMaps';
+import { maxRowSumError, attentionRow, topK } from '../../src/shared/attentionMaps';
 import { sourceCrop, toInputTensor } from '../../src/shared/preprocess';
 
 // 2 heads, 3 tokens (1 prefix + 2 patches), hand-written rows.
@@ -14,9 +14,9 @@ const layer = {
 };
 
 test('CLS attention to patches for one head and the mean of heads', () => {
-  assert.deepEqual(Array.from(queryAttentionToPatches(layer, 0, 0, 1)).map((v) => +v.toFixed(6)), [0.3, 0.5]);
-  assert.deepEqual(Array.from(queryAttentionToPatches(layer, 0, 1, 1)).map((v) => +v.toFixed(6)), [0.4, 0]);
-  assert.deepEqual(Array.from(queryAttentionToPatches(layer, 0, -1, 1)).map((v) => +v.toFixed(6)), [0.35, 0.25]);
+  assert.deepEqual(Array.from(attentionRow(layer, 0, 0, 1)).map((v) => +v.toFixed(6)), [0.3, 0.5]);
+  assert.deepEqual(Array.from(attentionRow(layer, 0, 1, 1)).map((v) => +v.toFixed(6)), [0.4, 0]);
+  assert.deepEqual(Array.from(attentionRow(layer, 0, 'mean', 1)).map((v) => +v.toFixed(6)), [0.35, 0.25]);
 });
 
 test('row sums of a softmax are 1', () => {

@@ -48,16 +48,6 @@ export class GraphIndex {
     return v.length === 1 ? v[0] : undefined;
   }
 
-  /** Follows single-input pass-through ops (Cast, Identity, Dropout) backwards. */
-  skipPassThroughBack(tensor: string): string {
-    let p = this.producer.get(tensor);
-    while (p && PASS_THROUGH.has(p.opType)) {
-      tensor = p.inputs[0];
-      p = this.producer.get(tensor);
-    }
-    return tensor;
-  }
-
   /** Nodes reached forwards through pass-through ops. */
   consumersThroughPassThrough(tensor: string): OnnxNode[] {
     const out: OnnxNode[] = [];
@@ -66,23 +56,6 @@ export class GraphIndex {
       else out.push(c);
     }
     return out;
-  }
-
-  /** True when `to` can be reached from tensor `from` following data edges forwards. */
-  reaches(from: string, to: OnnxNode, limit = 100000): boolean {
-    const seen = new Set<string>();
-    const stack = [from];
-    let steps = 0;
-    while (stack.length && steps++ < limit) {
-      const t = stack.pop()!;
-      if (seen.has(t)) continue;
-      seen.add(t);
-      for (const c of this.consumersOf(t)) {
-        if (c === to) return true;
-        for (const o of c.outputs) if (o) stack.push(o);
-      }
-    }
-    return false;
   }
 }
 

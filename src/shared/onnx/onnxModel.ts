@@ -343,8 +343,3 @@ export function tensorValues(t: OnnxTensor): number[] {
   }
   return out;
 }
-
-
-export function tensorElementCount(t: OnnxTensor): number {
-  return t.dims.reduce((a, b) => a * b, 1);
-}
