@@ -390,23 +390,24 @@ class ViT(nn.Module):
 # Training / evaluation
 # ----------------------------------------------------------------------------
 
-def train(args, model):
-    stream = ShapeStream(args.seed, args.batch_size, args.samples_dir)
+def run_training(args, model, stream, step_loss, no_decay_names=()):
+    """The training loop both demo scripts share: AdamW (no decay on norms, biases and `no_decay_names`),
+    a wall-time budget with linear warm-up then cosine decay, gradient clipping, and progress lines.
+    `step_loss(batch, frac)` returns (loss, logits, labels) for one batch at the elapsed fraction `frac`."""
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
                                          prefetch_factor=4 if args.workers > 0 else 2,
                                          persistent_workers=False)
     decay, no_decay = [], []
     for n, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or n in ("pos_embed", "cls_token") else decay).append(p)
+        (no_decay if p.ndim <= 1 or any(k in n for k in no_decay_names) else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999))
-    crit = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     budget = args.minutes * 60.0
     t0 = time.monotonic()
     step, seen = 0, 0
     run_loss, run_acc, run_n = 0.0, 0.0, 0
     model.train()
-    for imgs, labels, tokens in loader:
+    for batch in loader:
         el = time.monotonic() - t0
         frac = el / budget
         if frac >= 1.0 or (args.max_steps and step >= args.max_steps):
@@ -418,15 +419,7 @@ def train(args, model):
             lr = args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * (frac - args.warmup) / (1 - args.warmup)))
         for g in opt.param_groups:
             g["lr"] = lr
-        x = to_tensor(imgs.numpy())
-        if frac < args.low_res_fraction:
-            # Low-resolution phase: 4× fewer tokens, so about 4× more images in the same minutes.
-            x = F.interpolate(x, size=(IMAGE_SIZE // 2, IMAGE_SIZE // 2), mode="bilinear", align_corners=False, antialias=True)
-            g = IMAGE_SIZE // PATCH
-            tokens = F.avg_pool2d(tokens.view(-1, 1, g, g), 2).flatten(1)
-        targets = token_targets(tokens, labels)
-        logits, token_logits = model(x, with_tokens=True)
-        loss = crit(logits, labels) + args.token_loss * crit(token_logits.reshape(-1, token_logits.shape[-1]), targets.reshape(-1))
+        loss, logits, labels = step_loss(batch, frac)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -444,6 +437,26 @@ def train(args, model):
     el = time.monotonic() - t0
     print("training done: %d steps, %d images, %.2f min, %.1f img/s" % (step, seen, el / 60, seen / el), flush=True)
     return {"steps": step, "images": seen, "minutes": round(el / 60, 2), "imgPerSec": round(seen / el, 1)}
+
+
+def train(args, model):
+    crit = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+
+    def step_loss(batch, frac):
+        imgs, labels, tokens = batch
+        x = to_tensor(imgs.numpy())
+        if frac < args.low_res_fraction:
+            # Low-resolution phase: 4× fewer tokens, so about 4× more images in the same minutes.
+            x = F.interpolate(x, size=(IMAGE_SIZE // 2, IMAGE_SIZE // 2), mode="bilinear", align_corners=False, antialias=True)
+            g = IMAGE_SIZE // PATCH
+            tokens = F.avg_pool2d(tokens.view(-1, 1, g, g), 2).flatten(1)
+        targets = token_targets(tokens, labels)
+        logits, token_logits = model(x, with_tokens=True)
+        loss = crit(logits, labels) + args.token_loss * crit(token_logits.reshape(-1, token_logits.shape[-1]), targets.reshape(-1))
+        return loss, logits, labels
+
+    stream = ShapeStream(args.seed, args.batch_size, args.samples_dir)
+    return run_training(args, model, stream, step_loss, no_decay_names=("pos_embed", "cls_token"))
 
 
 @torch.no_grad()
