@@ -8,7 +8,7 @@ mkdir -p test-results
 
 echo "== typecheck + lint"
 npx tsc -p . --noEmit
-npx eslint src test
+npx eslint src test bench
 
 echo "== build + package"
 npx webpack --mode production
