@@ -133,7 +133,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
         <label for="opacity">Opacity</label>
         <input id="opacity" type="range" min="0" max="1" step="0.05" value="0.6">
         <div class="checks">
-          <vscode-checkbox id="show-grid" checked>Patch grid</vscode-checkbox>
+          <vscode-checkbox id="show-grid" class="vit-only" checked>Patch grid</vscode-checkbox>
           <vscode-checkbox id="smooth">Smooth upsampling</vscode-checkbox>
         </div>
         <div id="swin-controls" class="swin-controls" hidden>

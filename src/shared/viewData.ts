@@ -22,6 +22,8 @@ export interface ViewData {
   values?: Float32Array;
   /** One RGB triple per grid cell (PCA view). */
   rgb?: Uint8ClampedArray;
+  /** Values are drawn from this floor up (window entropies all sit near ln N; their differences matter). */
+  floor?: number;
   /** DINO mass-threshold mask over the grid, when enabled. */
   mask?: Uint8Array;
   caption: string;
@@ -80,7 +82,7 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
       }
     }
     const nmax = Math.log(block.window * block.window).toFixed(2);
-    return { grid, values, caption: `Mean attention entropy per window (nats; uniform attention = ln ${block.window * block.window} = ${nmax}): dark windows focus on few tokens. Click a patch to see its window attention.` };
+    return { grid, values, floor: Math.min(...ent), caption: `Mean attention entropy per window (nats; uniform attention = ln ${block.window * block.window} = ${nmax}): dark windows focus on few tokens. Click a patch to see its window attention.` };
   }
   const prefix = s.prefixTokens;
   if ((layer.queries ?? layer.tokens) < layer.tokens) {

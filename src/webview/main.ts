@@ -158,11 +158,13 @@ function redraw(): void {
     $('colorbar-min').textContent = '';
     $('colorbar-max').textContent = 'PC1–3 → RGB';
   } else if (data.values) {
-    const { max } = view.drawHeatmap(displayValues(data.values, state.scale), grid, state.opacity, state.cmap, state.smooth);
+    const floor = data.floor ?? 0;
+    const shown = floor ? data.values.map((v) => v - floor) : data.values;
+    const { max } = view.drawHeatmap(displayValues(shown, state.scale), grid, state.opacity, state.cmap, state.smooth);
     let raw = 0;
     for (const v of data.values) if (v > raw) raw = v;
-    $('colorbar-min').textContent = '0';
-    $('colorbar-max').textContent = state.scale === 'log' ? `${raw.toPrecision(3)} (log)` : max.toPrecision(3);
+    $('colorbar-min').textContent = floor ? floor.toPrecision(3) : '0';
+    $('colorbar-max').textContent = state.scale === 'log' ? `${raw.toPrecision(3)} (log)` : (max + floor).toPrecision(3);
   }
   const block = s.swin?.blocks[state.layer];
   if (block) {
