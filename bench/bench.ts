@@ -1,9 +1,13 @@
 /**
- * `npm run bench`: medians over repeated runs, comparisons as ratios taken in the same run, written to
- * bench/RESULTS.md with the machine. Covers what runs in Node today: plain vs instrumented inference with
- * onnxruntime-web (the webview's WASM kernels), parse + detect + instrument time, redraw maths at 197 tokens,
- * and the .vsix size. Chromium, native and VS Code cold-start columns are not measured yet (issue 7).
+ * `npm run bench`: medians over repeated runs, comparisons as ratios taken in the same run (interleaved, so
+ * machine noise hits both sides alike), written to bench/RESULTS.md with the machine.
+ * Measured in Node: onnxruntime-web WASM with 1 thread (what a VS Code webview gets: not cross-origin isolated)
+ * plain vs instrumented, against onnxruntime-node native with 2 threads; parse + detect + instrument time and
+ * extra memory for ViT-B/16; view maths per redraw; the .vsix size. Random ViT-Ti/S/B-16 are exported at bench
+ * time by scripts/make_bench_models.py when Debian's python3-torch is present (skipped otherwise).
+ * Not measured here yet: Chromium, cold/warm first heatmap in VS Code, redraw at 3 601 tokens, frame gaps.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,63 +18,113 @@ import { computeView } from '../src/shared/viewData';
 import { createSession, runModel } from '../src/cli/runModel';
 
 const ROOT = path.resolve(__dirname, '..');
+const CACHE = path.join(ROOT, '.cache/bench-models');
+const RUNS = 7;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 
-async function time(n: number, f: () => Promise<unknown> | unknown): Promise<number> {
-  const t: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await f();
-    t.push(performance.now() - t0);
+type Native = typeof import('onnxruntime-node');
+function loadNative(): Native | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional reference backend
+    return require('onnxruntime-node') as Native;
+  } catch {
+    return undefined;
   }
-  return median(t);
+}
+
+function benchModels(): [string, string][] {
+  const models: [string, string][] = [['demo ViT-Ti/16 (6 layers, width 96)', path.join(ROOT, 'models/vit-demo.onnx')], ['demo Swin (patch 4, window 7)', path.join(ROOT, 'models/swin-demo.onnx')]];
+  try {
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'scripts/make_bench_models.py'), CACHE], { stdio: 'ignore', timeout: 600_000 });
+  } catch {
+    console.warn('python3-torch not available: ViT-Ti/S/B-16 rows skipped');
+  }
+  for (const [name, file] of [['ViT-Ti/16 (random)', 'vit-ti16.onnx'], ['ViT-S/16 (random)', 'vit-s16.onnx'], ['ViT-B/16 (random)', 'vit-b16.onnx']]) {
+    if (existsSync(path.join(CACHE, file))) models.push([name, path.join(CACHE, file)]);
+  }
+  return models;
 }
 
 async function main(): Promise<void> {
   ort.env.wasm.numThreads = 1;
-  const rows: string[][] = [];
-  const models = [
-    ['demo ViT-Ti/16 (196 patches)', 'models/vit-demo.onnx', 224],
-    ['demo Swin (patch 4, window 7)', 'models/swin-demo.onnx', 224],
-  ] as const;
-  for (const [name, file, size] of models) {
-    const p = path.join(ROOT, file);
-    if (!existsSync(p)) continue;
-    const bytes = new Uint8Array(readFileSync(p));
-    const prep = await time(9, () => prepareModel(bytes, path.basename(file), 'k'));
+  const native = loadNative();
+  const rows: string[] = [];
+  const notes: string[] = [];
+  for (const [name, file] of benchModels()) {
+    const bytes = new Uint8Array(readFileSync(file));
     const m = prepareModel(bytes, path.basename(file), 'k');
-    const plain = await ort.InferenceSession.create(bytes);
-    const inst = await createSession(m);
+    const size = m.card.preprocess.size;
     const input = new Float32Array(3 * size * size).fill(0.1);
-    const x = new ort.Tensor('float32', input, [1, 3, size, size]);
-    await plain.run({ [m.structure.input.name]: x });
+    const feeds = { [m.structure.input.name]: new ort.Tensor('float32', input, [1, 3, size, size]) };
+    // Name the backend: with onnxruntime-node loaded, the shared registry would otherwise pick native 'cpu'.
+    const plain = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    const inst = await createSession(m);
+    const nat = native ? await native.InferenceSession.create(file, { intraOpNumThreads: 2 }) : undefined;
+    const natFeeds = native ? { [m.structure.input.name]: new native.Tensor('float32', input, [1, 3, size, size]) } : undefined;
+    await plain.run(feeds);
     await runModel(inst, m, input);
-    // Interleave the two so machine noise hits both alike.
-    const a: number[] = [], b: number[] = [];
-    for (let i = 0; i < 9; i++) {
+    if (nat) await nat.run(natFeeds!);
+    const a: number[] = [], b: number[] = [], c: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
       let t0 = performance.now();
-      await plain.run({ [m.structure.input.name]: x });
+      await plain.run(feeds);
       a.push(performance.now() - t0);
       t0 = performance.now();
       await runModel(inst, m, input);
       b.push(performance.now() - t0);
+      if (nat) {
+        t0 = performance.now();
+        await nat.run(natFeeds!);
+        c.push(performance.now() - t0);
+      }
     }
-    rows.push([name, `${median(a).toFixed(1)} ms`, `${median(b).toFixed(1)} ms`, (median(b) / median(a)).toFixed(3), `${prep.toFixed(1)} ms`]);
-    if (!m.structure.swin) {
-      const run = await runModel(inst, m, input);
-      const redraw = await time(51, () => computeView(m.structure, { layers: run.layers }, { ...DEFAULT_VIEW, layer: 3, head: '1' }));
-      const rollout = await time(11, () => computeView(m.structure, { layers: run.layers }, { ...DEFAULT_VIEW, mode: 'rollout', layer: 5 }));
-      rows.push([`${name}: view maths per redraw (attention / rollout)`, '', '', '', `${redraw.toFixed(2)} / ${rollout.toFixed(1)} ms`]);
+    const [pa, pb, pc] = [median(a), median(b), c.length ? median(c) : NaN];
+    rows.push(`| ${name} | ${ms(pa)} | ${ms(pb)} | **${(pb / pa).toFixed(3)}** | ${c.length ? ms(pc) : 'n/a'} | ${c.length ? `**${(pa / pc).toFixed(1)}×**` : 'n/a'} |`);
+    await plain.release();
+    await inst.release();
+    if (!m.structure.swin && name.startsWith('demo')) {
+      const run = await runModel(await createSession(m), m, input);
+      const t: number[] = [], r: number[] = [];
+      for (let i = 0; i < 51; i++) {
+        let t0 = performance.now();
+        computeView(m.structure, { layers: run.layers }, { ...DEFAULT_VIEW, layer: 3, head: String(i % 3) });
+        t.push(performance.now() - t0);
+        t0 = performance.now();
+        if (i < 11) computeView(m.structure, { layers: run.layers }, { ...DEFAULT_VIEW, mode: 'rollout', layer: 5 });
+        if (i < 11) r.push(performance.now() - t0);
+      }
+      notes.push(`View maths per redraw at ${m.structure.tokens} tokens (demo ViT): attention ${median(t).toFixed(3)} ms, rollout through 6 layers ${median(r).toFixed(1)} ms.`);
+    }
+    if (name.startsWith('ViT-B')) {
+      global.gc?.();
+      const before = process.memoryUsage();
+      const times: number[] = [];
+      let extra = 0;
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const p = prepareModel(bytes, 'vit-b16.onnx', `b${i}`);
+        times.push(performance.now() - t0);
+        extra = Math.max(extra, process.memoryUsage().arrayBuffers - before.arrayBuffers);
+        p.bytes = new Uint8Array(0);
+      }
+      notes.push(`Instrumenting ViT-B/16 (${(bytes.byteLength / 1e6).toFixed(0)} MB): parse + detect + instrument ${ms(median(times))} median of 5; extra memory ${(extra / 1e6).toFixed(0)} MB = **${(extra / bytes.byteLength).toFixed(2)}×** the file (the instrumented copy handed to the session; weights are never decoded).`);
     }
   }
   const vsix = path.join(ROOT, 'dist/vit-lens.vsix');
-  const table = [
-    '| model | plain inference | instrumented | instrumented / plain | parse + detect + instrument |',
-    '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, onnxruntime-web (WASM, 1 thread) in Node`;
-  const out = `# ViT Lens benchmark\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}. Medians of 9 interleaved runs (view maths: 51/11).\n\n${table}\n\n.vsix: ${existsSync(vsix) ? `${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB` : 'not built'}\n`;
+  if (existsSync(vsix)) notes.push(`.vsix: ${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB.`);
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, onnxruntime-web/-node 1.30`;
+  const out = `# ViT Lens benchmark
+
+Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Medians of ${RUNS} interleaved runs at 224×224.
+Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isolated); native = onnxruntime-node, 2 threads.
+
+| model | web plain | web instrumented | instrumented / plain | native plain | web / native |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${notes.map((n) => `- ${n}`).join('\n')}
+`;
   console.log(out);
   writeFileSync(path.join(ROOT, 'bench/RESULTS.md'), out);
 }
