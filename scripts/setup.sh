@@ -17,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "setup: npm ci"
+# onnxruntime-node is only the benchmark's native reference: keep its bundled CPU binary, download nothing.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
 
 if [ -f scripts/install-code-server.sh ]; then
