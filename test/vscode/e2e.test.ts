@@ -100,7 +100,12 @@ async function paletteCommand(title: string, run: boolean, timeoutMs = 90_000) {
   while (Date.now() < deadline) {
     attempt++;
     await openQuickInput('F1');
-    await page.locator('.quick-input-box input').fill(`>${title}`);
+    // A webview that finishes loading (the image preview) can take focus and close the palette under us: retry.
+    if (!(await page.locator('.quick-input-box input').fill(`>${title}`, { timeout: 5000 }).then(() => true, () => false))) {
+      await closeQuickInput();
+      await sleep(1000);
+      continue;
+    }
     const row = paletteRow(title).first();
     if (await row.waitFor({ state: 'visible', timeout: 4000 }).then(() => true, () => false)) {
       if (run) {
@@ -238,6 +243,7 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
     assert.ok(fs.existsSync(VSIX), `${VSIX} not found: run "npm run build && npm run package" first (or set VITLENS_VSIX)`);
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-e2e-ws-'));
     fs.copyFileSync(path.join(REPO_ROOT, 'samples', IMAGE), path.join(workspace, IMAGE));
+    fs.copyFileSync(path.join(REPO_ROOT, 'samples', 'dog_beagle.jpg'), path.join(workspace, 'dog_beagle.jpg'));
     const t0 = Date.now();
     const settings = process.env.VITLENS_E2E_SETTINGS ? JSON.parse(process.env.VITLENS_E2E_SETTINGS) : {};
     server = await startCodeServer({ folder: workspace, vsix: VSIX, settings });
@@ -314,11 +320,34 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await page.locator('iframe.webview').first().waitFor({ state: 'visible', timeout: 30_000 });
       const binary = await page.getByText('not displayed in the text editor').count();
       assert.equal(binary, 0, `${IMAGE} opened in the binary/text editor instead of the image preview`);
+      await sleep(1500); // let the preview finish loading (it takes focus when it does)
       await paletteCommand(CMD.visualizeActive, true);
       const frame = await findVitLensFrame();
       await waitForDone(frame);
       await assertResults(frame);
       await screenshot('vscode-palette.png');
+    }));
+
+  it('the panel follows when another image tab becomes active', { timeout: INFERENCE_TIMEOUT + 60_000 }, () =>
+    withDiagnostics('follow', async () => {
+      await openQuickInput('Control+P');
+      await page.locator('.quick-input-box input').fill('dog_beagle.jpg');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'dog_beagle.jpg' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tabs-container .tab.active', { hasText: 'dog_beagle.jpg' }).waitFor({ state: 'visible', timeout: 30_000 });
+      const frame = await findVitLensFrame();
+      const deadline = Date.now() + INFERENCE_TIMEOUT;
+      let name = '';
+      let st = await statusOf(frame);
+      while (Date.now() < deadline) {
+        name = (await frame.locator('#image-name').textContent().catch(() => '')) ?? '';
+        st = await statusOf(frame);
+        if (name.includes('dog_beagle.jpg') && st.state === 'done') break;
+        await sleep(250);
+      }
+      assert.match(name, /dog_beagle\.jpg/, `panel shows ${name} (${st.state}: ${st.text})`);
+      assert.equal(st.state, 'done');
+      await sleep(1500);
     }));
 
   it('the Inspector sidebar shows the model summary and follows a patch selected in the panel',
