@@ -89,6 +89,22 @@ function paletteRow(title: string) {
   return page.locator('.quick-input-list .monaco-list-row', { hasText: title });
 }
 
+/** Ctrl+P, type a file name, Enter on it; retried when a webview steals focus and closes the quick input. */
+async function quickOpen(file: string) {
+  for (let attempt = 1; ; attempt++) {
+    await openQuickInput('Control+P');
+    const typed = await page.locator('.quick-input-box input').fill(file, { timeout: 5000 }).then(() => true, () => false);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first();
+    if (typed && (await row.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false))) {
+      await page.keyboard.press('Enter');
+      return;
+    }
+    if (attempt >= 5) throw new Error(`quick open could not find ${file}`);
+    await closeQuickInput();
+    await sleep(1000);
+  }
+}
+
 /**
  * F1, type `title`; retry until the command is listed (the remote extension host registers contributed
  * commands some seconds after the workbench appears). Runs it when `run`, else closes the palette.
@@ -309,12 +325,8 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
   it('image preview → F1 "ViT Lens: Visualize Active Image" shows predictions and a heatmap',
     { timeout: INFERENCE_TIMEOUT + 180_000 }, () => withDiagnostics('palette', async () => {
       await closeAllEditors();
-      await openQuickInput('Control+P');
-      await page.locator('.quick-input-box input').fill(IMAGE);
-      const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: IMAGE }).first();
-      await pick.waitFor({ state: 'visible', timeout: 30_000 });
-      await page.keyboard.press('Enter');
-      const activeTab = page.locator('.tabs-container .tab.active', { hasText: IMAGE });
+      await quickOpen(IMAGE);
+      const activeTab = page.locator(`.tabs-container .tab.active[data-resource-name="${IMAGE}"]`);
       await activeTab.waitFor({ state: 'visible', timeout: 30_000 });
       // The built-in image preview is itself a webview; make sure it (not the binary/text editor) opened.
       await page.locator('iframe.webview').first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -330,11 +342,8 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
 
   it('the panel follows when another image tab becomes active', { timeout: INFERENCE_TIMEOUT + 60_000 }, () =>
     withDiagnostics('follow', async () => {
-      await openQuickInput('Control+P');
-      await page.locator('.quick-input-box input').fill('dog_beagle.jpg');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'dog_beagle.jpg' }).first().waitFor({ state: 'visible', timeout: 30_000 });
-      await page.keyboard.press('Enter');
-      await page.locator('.tabs-container .tab.active', { hasText: 'dog_beagle.jpg' }).waitFor({ state: 'visible', timeout: 30_000 });
+      await quickOpen('dog_beagle.jpg');
+      await page.locator('.tabs-container .tab.active[data-resource-name="dog_beagle.jpg"]').waitFor({ state: 'visible', timeout: 30_000 });
       const frame = await findVitLensFrame();
       const deadline = Date.now() + INFERENCE_TIMEOUT;
       let name = '';
@@ -354,7 +363,12 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
     { timeout: 180_000 }, () => withDiagnostics('sidebar', async () => {
       const panel = await findVitLensFrame();
       await paletteCommand('Focus on Inspector View', true);
-      const sidebar = await findVitLensFrame(60_000, '#vit-lens-inspector');
+      // The view's webview is created when it first becomes visible; ask once more if it has not appeared.
+      const sidebar = await findVitLensFrame(30_000, '#vit-lens-inspector').catch(async () => {
+        log('inspector not shown yet; focusing it again');
+        await paletteCommand('Focus on Inspector View', true);
+        return findVitLensFrame(60_000, '#vit-lens-inspector');
+      });
       await sidebar.locator('#inspector').waitFor({ state: 'visible', timeout: 30_000 });
       assert.match(await sidebar.locator('#insp-summary').textContent() ?? '', /Patch size\s*16×16/);
       assert.match(await sidebar.locator('#patch-empty').textContent() ?? '', /Click a patch/);
