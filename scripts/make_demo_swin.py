@@ -166,15 +166,7 @@ class WindowAttention(nn.Module):
         return self.proj(x)
 
 
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
+Mlp = V.Mlp  # the same two-layer GELU MLP as the ViT demo
 
 
 class SwinBlock(nn.Module):
