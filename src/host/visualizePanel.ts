@@ -125,7 +125,8 @@ export class VisualizePanel implements vscode.Disposable {
           type: 'visualize',
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
-          model: { ...model, bytes: sendBytes ? model.bytes : undefined },
+          // Bytes, external weights and drawn parameters travel once per model; the webview keeps them by key.
+          model: sendBytes ? model : { ...model, bytes: undefined, externalData: undefined, parameters: undefined },
           image: { name, uri: image.toString(), bytes, mime: header.mime },
         });
         await outcome;

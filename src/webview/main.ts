@@ -57,6 +57,7 @@ let current: Current | undefined;
 /** Model bytes as last received; the host sends them once per model. */
 const modelBytes = new Map<string, Uint8Array>();
 const externalData = new Map<string, { path: string; data: Uint8Array }[]>();
+const modelParameters = new Map<string, ModelPayload['parameters']>();
 let lastView: ViewData | undefined;
 
 function post(msg: WebviewToHost): void {
@@ -307,6 +308,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('image-name').textContent = image.name;
   if (model.bytes) modelBytes.set(model.key, model.bytes);
   if (model.externalData) externalData.set(model.key, model.externalData);
+  if (model.parameters) modelParameters.set(model.key, model.parameters);
   setStatus('loading', `Preparing ${image.name}…`);
   const size = model.card.preprocess.size;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
@@ -339,7 +341,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('explain').textContent = explanation(model);
   renderPredictions(top);
   renderSummary(summaryRows(model, run.layers));
-  renderIdeas(model, run.layers);
+  renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
