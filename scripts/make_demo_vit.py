@@ -638,25 +638,30 @@ def make_non_vit_fixtures(fixtures_dir, seed):
         print("wrote %s (%d bytes)" % (os.path.relpath(p, REPO), os.path.getsize(p)))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join(REPO, "models"))
-    ap.add_argument("--fixtures-dir", default=os.path.join(REPO, "test", "fixtures"))
+def add_training_args(ap, minutes, lr, threads, threads_help="torch threads"):
+    """Arguments both demo scripts take: data, seeds, budget and optimizer (defaults differ per model)."""
     ap.add_argument("--samples-dir", default=os.path.join(REPO, "samples"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-seed", type=int, default=None, help="held-out seed (default: seed + 1000)")
     ap.add_argument("--eval-samples", type=int, default=1200)
-    ap.add_argument("--minutes", type=float, default=25.0, help="wall-time budget for the training loop")
+    ap.add_argument("--minutes", type=float, default=minutes, help="wall-time budget for the training loop")
     ap.add_argument("--max-steps", type=int, default=0, help="optional step cap (0 = none)")
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--lr", type=float, default=lr)
     ap.add_argument("--min-lr", type=float, default=1e-5)
     ap.add_argument("--warmup", type=float, default=0.05, help="warm-up fraction of the time budget")
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--workers", type=int, default=1, help="data-generation worker processes")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 measured faster than 2 on the 2-core build box; the data worker uses the other core)")
+    ap.add_argument("--threads", type=int, default=threads, help=threads_help)
     ap.add_argument("--log-every", type=int, default=20)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(REPO, "models"))
+    ap.add_argument("--fixtures-dir", default=os.path.join(REPO, "test", "fixtures"))
+    add_training_args(ap, minutes=25.0, lr=4e-4, threads=1, threads_help="torch threads (1 measured faster than 2 on the 2-core build box; the data worker uses the other core)")
     ap.add_argument("--low-res-fraction", type=float, default=0.75, help="fraction of the time budget trained at 112×112 (7×7 patches) before 224×224")
     ap.add_argument("--token-loss", type=float, default=1.0, help="weight of the token-labeling loss (0 = CLS loss only)")
     ap.add_argument("--difficulty", choices=["easy", "hard"], default="easy", help="background/object difficulty of the synthetic data")

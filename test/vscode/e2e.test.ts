@@ -193,6 +193,20 @@ async function waitForDone(frame: Frame) {
     (st.state === 'error' ? '' : ` within ${INFERENCE_TIMEOUT} ms`));
 }
 
+/** Polls the panel until it is done and `selector`'s text contains `want`, or it shows an error, or time runs out. */
+async function waitForPanelText(frame: Frame, selector: string, want: string) {
+  const deadline = Date.now() + INFERENCE_TIMEOUT;
+  let text = '';
+  let st = await statusOf(frame);
+  while (Date.now() < deadline) {
+    text = (await frame.locator(selector).textContent().catch(() => '')) ?? '';
+    st = await statusOf(frame);
+    if ((st.state === 'done' && text.includes(want)) || st.state === 'error') break;
+    await sleep(250);
+  }
+  return { text, st };
+}
+
 async function assertResults(frame: Frame) {
   const preds = await frame.$$eval('#predictions li', (lis) => lis.map((li) => ({
     label: (li.querySelector('.label')?.textContent ?? '').trim(),
@@ -345,15 +359,7 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await quickOpen('dog_beagle.jpg');
       await page.locator('.tabs-container .tab.active[data-resource-name="dog_beagle.jpg"]').waitFor({ state: 'visible', timeout: 30_000 });
       const frame = await findVitLensFrame();
-      const deadline = Date.now() + INFERENCE_TIMEOUT;
-      let name = '';
-      let st = await statusOf(frame);
-      while (Date.now() < deadline) {
-        name = (await frame.locator('#image-name').textContent().catch(() => '')) ?? '';
-        st = await statusOf(frame);
-        if (name.includes('dog_beagle.jpg') && st.state === 'done') break;
-        await sleep(250);
-      }
+      const { text: name, st } = await waitForPanelText(frame, '#image-name', 'dog_beagle.jpg');
       assert.match(name, /dog_beagle\.jpg/, `panel shows ${name} (${st.state}: ${st.text})`);
       assert.equal(st.state, 'done');
       await sleep(1500);
@@ -396,16 +402,8 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await row.waitFor({ state: 'visible', timeout: 30_000 });
       await row.click();
       const frame = await findVitLensFrame();
-      const deadline = Date.now() + INFERENCE_TIMEOUT;
-      let summary = '';
-      let st = await statusOf(frame);
-      while (Date.now() < deadline) {
-        summary = (await frame.locator('#summary').textContent().catch(() => '')) ?? '';
-        st = await statusOf(frame);
-        if (st.state === 'done' && summary.includes('Swin Transformer')) break;
-        assert.notEqual(st.state, 'error', `webview error: ${st.error}`);
-        await sleep(250);
-      }
+      const { text: summary, st } = await waitForPanelText(frame, '#summary', 'Swin Transformer');
+      assert.notEqual(st.state, 'error', `webview error: ${st.error}`);
       assert.match(summary, /Swin Transformer/, `summary: ${summary}; status ${st.state} ${st.text}`);
       assert.match(summary, /56×56 → 28×28 → 14×14 → 7×7/);
       const overlay = await frame.evaluate(() => {
