@@ -4,11 +4,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { argmax, attentionRow, topK } from '../shared/attentionMaps';
+import { argmax, topK } from '../shared/attentionMaps';
 import { toErrorInfo } from '../shared/errors';
 import { compositeHeatmap } from '../shared/heatmapImage';
 import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
 import { resampleRgba, sourceCrop, toInputTensor } from '../shared/preprocess';
+import { DEFAULT_VIEW } from '../shared/protocol';
+import { computeView } from '../shared/viewData';
 import { decodeImage, encodePng } from './imageFile';
 import { attachExternalData, createSession, runModel } from './runModel';
 
@@ -94,10 +96,17 @@ export async function main(argv: string[]): Promise<number> {
       norm: s.norm,
       classifier: s.classifier,
       attentionTaps: s.attention,
+      ...(s.swin ? { swin: s.swin } : {}),
       card: { name: model.card.name, source: model.card.source, preprocess: model.card.preprocess, classes: model.card.labels.length },
     };
     if (!args.json) {
-      console.log(`${model.card.name}: ${s.family === 'deit' ? 'DeiT' : 'ViT'} with ${s.layers} layers × ${s.heads ?? '?'} heads, width ${s.embedDim}`);
+      if (s.swin) {
+        const w = s.swin;
+        console.log(`${model.card.name}: Swin Transformer with ${w.stages} stages (depths ${w.depths.join(', ')}; heads ${w.heads.map((h) => h ?? '?').join(', ')}), width ${s.embedDim}`);
+        console.log(`  windows     ${w.window}×${w.window} tokens; grids ${w.grids.map((g) => `${g}×${g}`).join(' → ')}; shifted blocks ${w.blocks.flatMap((b, i) => (b.shift ? [`${i + 1} (by ${b.shift})`] : [])).join(', ') || 'none'}`);
+      } else {
+        console.log(`${model.card.name}: ${s.family === 'deit' ? 'DeiT' : 'ViT'} with ${s.layers} layers × ${s.heads ?? '?'} heads, width ${s.embedDim}`);
+      }
       console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
       console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
       console.log(`  norm        ${s.norm}-norm; classifier: ${s.classifier === 'cls' ? 'CLS token' : 'global average pooling'}`);
@@ -119,19 +128,21 @@ export async function main(argv: string[]): Promise<number> {
       const top = topK(run.logits, model.card.labels, 5);
       const layer = Math.min(s.layers, Math.max(1, args.layer ?? s.layers)) - 1;
       const head = args.head ? args.head - 1 : -1;
-      const a = run.layers[layer];
-      const grid = s.grid ?? { rows: Math.sqrt(a.tokens - s.prefixTokens), cols: Math.sqrt(a.tokens - s.prefixTokens) };
-      const values = attentionRow(a, 0, head < 0 ? 'mean' : head, s.prefixTokens);
+      // The panel's own view maths, so the PNG is what the panel draws for this layer and head.
+      const view = computeView(s, run, { ...DEFAULT_VIEW, layer, head: head < 0 ? 'mean' : String(head) });
+      const grid = view.grid;
+      const values = view.values!;
       const hot = argmax(values);
       Object.assign(report, {
         image: args.image,
         inferenceMs: run.ms,
         top5: top,
-        heatmap: { layer: layer + 1, head: head < 0 ? 'mean' : head + 1, hottestPatch: { index: hot, row: Math.floor(hot / grid.cols), col: hot % grid.cols, attention: values[hot] } },
+        heatmap: { layer: layer + 1, head: head < 0 ? 'mean' : head + 1, caption: view.caption, hottestPatch: { index: hot, row: Math.floor(hot / grid.cols), col: hot % grid.cols, attention: values[hot] } },
       });
       if (!args.json) {
         console.log(`  image       ${args.image} (${img.width}×${img.height}) in ${run.ms.toFixed(0)} ms`);
         for (const t of top) console.log(`    ${(t.prob * 100).toFixed(1).padStart(5)}%  ${t.label}`);
+        console.log(`  view        ${view.caption}`);
         console.log(`  layer ${layer + 1}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
       }
       if (args.out) {

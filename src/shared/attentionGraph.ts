@@ -39,19 +39,24 @@ export function addedScoreConstants(g: GraphIndex, softmax: OnnxNode): OnnxTenso
   return found;
 }
 
-/** The projection producing Q: the first MatMul with a constant [C, k·C] weight upstream of QKᵀ's first input. */
-export function queryProjectionWidth(g: GraphIndex, scores: OnnxNode): number | undefined {
+/** The projection producing Q: the first MatMul/Gemm with a constant 2-D weight upstream of QKᵀ's first input. */
+export function queryProjection(g: GraphIndex, scores: OnnxNode): OnnxNode | undefined {
   let t = scores.inputs[0];
   for (let i = 0; i < 16; i++) {
     const p = g.producer.get(t);
     if (!p) return undefined;
-    if (p.opType === 'MatMul' || p.opType === 'Gemm') {
-      const w = g.constant(p.inputs[1]);
-      if (w && w.dims.length === 2) return p.opType === 'Gemm' && p.attributes.get('transB')?.i ? w.dims[1] : w.dims[0];
-    }
+    if ((p.opType === 'MatMul' || p.opType === 'Gemm') && g.constant(p.inputs[1])?.dims.length === 2) return p;
     const next = p.inputs.find((x) => x && !g.isConstant(x));
     if (!next) return undefined;
     t = next;
   }
   return undefined;
+}
+
+/** The input width C of the Q projection's [C, k·C] weight. */
+export function queryProjectionWidth(g: GraphIndex, scores: OnnxNode): number | undefined {
+  const p = queryProjection(g, scores);
+  const w = p && g.constant(p.inputs[1]);
+  if (!p || !w) return undefined;
+  return p.opType === 'Gemm' && p.attributes.get('transB')?.i ? w.dims[1] : w.dims[0];
 }

@@ -1,10 +1,11 @@
 /**
  * Swin Transformer structure from the graph: window attention is recognized by the relative-position bias
  * added to QKᵀ (a constant [1, heads, M², M²] once the exporter folds the table lookup), shifted blocks by
- * the attention mask ([1, nW, 1, M², M²]), stages by the width of the Q projection (it doubles at each
- * patch merging).
+ * the attention mask ([1, nW, 1, M², M²]) or, where the exporter computes that mask at run time (torchvision),
+ * by the cyclic shift itself (torch.roll exports as Concat of two Slices of one tensor), stages by the width of
+ * the Q projection (it doubles at each patch merging).
  */
-import { addedScoreConstants, queryProjectionWidth, scoresMatMul } from './attentionGraph';
+import { addedScoreConstants, queryProjection, queryProjectionWidth, scoresMatMul } from './attentionGraph';
 import { GraphIndex } from './onnx/graphIndex';
 import { OnnxNode, OnnxTensor, tensorValues } from './onnx/onnxModel';
 
@@ -52,7 +53,41 @@ function windowSignals(g: GraphIndex, softmax: OnnxNode): WindowSignals | undefi
     }
   }
   if (sig && mask) sig.shift = shiftFromMask(mask, sig.window, sig.maskWindows ?? 1);
+  if (sig && !mask) {
+    const mm = scoresMatMul(g, softmax.inputs[0]);
+    const shift = mm && rollShift(g, mm);
+    if (shift) sig.shift = shift;
+  }
   return sig;
+}
+
+/** Ops that move or pad tokens without mixing them: the roll sits among these between the norm and the Q projection. */
+const TOKEN_PLUMBING = new Set(['Reshape', 'Transpose', 'Pad', 'Slice', 'Identity', 'Cast', 'Unsqueeze', 'Squeeze', 'Flatten']);
+
+/**
+ * The cyclic shift before window partition: torch.roll(x, -s, dim) exports as Concat(x[s:], x[:s]) along dim,
+ * two Slices of one tensor. Walked back from the Q projection's data input through token plumbing only, so
+ * the previous block's (reverse) roll is never reached.
+ */
+function rollShift(g: GraphIndex, scores: OnnxNode): number | undefined {
+  let t = queryProjection(g, scores)?.inputs[0];
+  for (let i = 0; t && i < 40; i++) {
+    const p = g.producer.get(t);
+    if (!p) return undefined;
+    if (p.opType === 'Concat' && p.inputs.length === 2) {
+      const [a, b] = p.inputs.map((x) => g.producer.get(x));
+      if (a?.opType !== 'Slice' || b?.opType !== 'Slice' || a.inputs[0] !== b.inputs[0]) return undefined;
+      const start = a.inputs[1] ? g.scalar(a.inputs[1]) : undefined;
+      const end = b.inputs[2] ? g.scalar(b.inputs[2]) : undefined;
+      if (start !== undefined && start === end && start !== 0) return Math.abs(start);
+      t = a.inputs[0];
+    } else if (TOKEN_PLUMBING.has(p.opType)) {
+      t = p.inputs[0];
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** A shift mask holds only 0 and a large negative value. */
@@ -93,12 +128,12 @@ export function detectSwin(g: GraphIndex, softmaxes: OnnxNode[], patchGrid: numb
       inStage = 0;
     }
     const sig = signals[i];
-    const grid = sig?.maskWindows ? Math.round(Math.sqrt(sig.maskWindows)) * window : patchGrid ? patchGrid / 2 ** stage : window;
+    const grid = sig?.maskWindows ? Math.round(Math.sqrt(sig.maskWindows)) * window : patchGrid ? Math.ceil(patchGrid / 2 ** stage) : window;
     blocks.push({
       stage,
       blockInStage: inStage++,
       window,
-      shift: sig?.maskWindows ? (sig.shift ?? Math.floor(window / 2)) : 0,
+      shift: sig?.maskWindows ? (sig.shift ?? Math.floor(window / 2)) : (sig?.shift ?? 0),
       grid,
       windows: (grid / window) ** 2,
       heads: sig?.heads,
