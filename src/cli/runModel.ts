@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
-import type { AttentionLayer } from '../shared/attentionMaps';
+import { attentionLayerOf, type AttentionLayer } from '../shared/attentionMaps';
 import type { PreparedModel } from '../shared/prepareModel';
 
 export interface ModelRun {
@@ -24,7 +24,7 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
   const ms = performance.now() - t0;
   const layers = model.attentionOutputs.filter((n) => out[n]).map((n) => {
     const t = out[n];
-    return { heads: t.dims[1], tokens: t.dims[3], queries: t.dims[2], data: t.data as Float32Array };
+    return attentionLayerOf(t.dims, t.data as Float32Array);
   });
   return { logits: out[model.logitsOutput].data as Float32Array, layers, ms };
 }

@@ -12,6 +12,15 @@ export interface AttentionLayer {
   data: Float32Array;
 }
 
+/**
+ * An attention output of a batch-1 run as a layer: [1, H, Q, T], or [H, Q, T] where the exporter folds heads
+ * into the batch (nn.MultiheadAttention); Q is T, or 1 for CLS rows.
+ */
+export function attentionLayerOf(dims: readonly number[], data: Float32Array): AttentionLayer {
+  const [tokens, queries] = [dims[dims.length - 1], dims[dims.length - 2]];
+  return { heads: dims.length === 3 ? dims[0] : dims[1], tokens, queries, data };
+}
+
 export function argmax(v: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;

@@ -3,7 +3,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { AttentionLayer, attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
+import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import type { Backend, HostToWebview, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel } from '../shared/protocol';
@@ -292,7 +292,7 @@ function renderSummary(rows: [string, string][]): void {
 function toRunData(r: RunResult, m: ModelPayload): RunData {
   const layers: AttentionLayer[] = m.attentionOutputs.map((n) => {
     const t = r.tensors.get(n)!;
-    return { heads: t.dims[1], tokens: t.dims[t.dims.length - 1], queries: t.dims.length === 4 ? t.dims[2] : undefined, data: t.data };
+    return attentionLayerOf(t.dims, t.data);
   });
   const f = m.featureOutput ? r.tensors.get(m.featureOutput) : undefined;
   const features = f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined;

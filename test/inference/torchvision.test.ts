@@ -56,11 +56,23 @@ test('torchvision VisionTransformer: structure as constructed, logits and attent
   assert.equal(run.layers.length, L);
   let worst = 0;
   run.layers.forEach((a, l) => {
+    assert.deepEqual([a.heads, a.queries, a.tokens], [H, T, T], 'heads folded into the batch are read as heads');
     assert.equal(a.data.length, H * T * T);
     assert.ok(maxRowSumError({ heads: H, tokens: T, data: a.data }) <= 1e-4, `layer ${l}: rows sum to 1`);
     worst = Math.max(worst, maxAbsDiff(a.data, ref.subarray(l * H * T * T, (l + 1) * H * T * T)));
   });
   assert.ok(worst <= 1e-4, `attention differs from nn.MultiheadAttention's weights by ${worst}`);
+  // Under a memory budget only CLS rows leave the graph: the query axis of [B·H, T, T] is sliced, not a key column.
+  const small = prepareModel(bytes, c.file, c.file, {}, 1);
+  assert.equal(small.attentionMode, 'cls-rows');
+  const rows = await runModel(await createSession(small), small, readFloat32(path.join(DIR, c.input)));
+  rows.layers.forEach((a, l) => {
+    assert.deepEqual([a.heads, a.queries, a.tokens], [H, 1, T]);
+    for (let h = 0; h < H; h++) {
+      const want = ref.subarray(((l * H + h) * T) * T, ((l * H + h) * T + 1) * T);
+      assert.ok(maxAbsDiff(a.data.subarray(h * T, (h + 1) * T), want) <= 1e-4, `layer ${l} head ${h}: CLS row`);
+    }
+  });
   console.log(`torchvision ViT: max |Δlogits| ${d.toExponential(2)}, max |Δattention| ${worst.toExponential(2)}`);
 });
 
