@@ -5,13 +5,15 @@
  * plain vs instrumented, against onnxruntime-node native with 2 threads; parse + detect + instrument time and
  * extra memory for ViT-B/16; view maths per redraw; the .vsix size. Random ViT-Ti/S/B-16 are exported at bench
  * time by scripts/make_bench_models.py when Debian's python3-torch is present (skipped otherwise).
- * Not measured here yet: Chromium, cold/warm first heatmap in VS Code, redraw at 3 601 tokens, frame gaps.
+ * Peak memory under the attention budget at 3 601 tokens (bench/peakMemory.ts, one process per case).
+ * Not measured here yet: Chromium, frame gaps.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
+import { fullAttentionBytes } from '../src/shared/instrumentAttention';
 import { prepareModel } from '../src/shared/prepareModel';
 import { DEFAULT_VIEW } from '../src/shared/protocol';
 import { computeView } from '../src/shared/viewData';
@@ -135,6 +137,15 @@ async function main(): Promise<void> {
       key.push(performance.now() - t0);
     }
     notes.push(`View maths per redraw at 3 601 tokens (60×60 patches, 6 heads): CLS row ${median(cls).toFixed(2)} ms, a patch as query ${median(query).toFixed(2)} ms, as key ${median(key).toFixed(2)} ms (median of 21; drawing the 224² canvas is extra and not measured here).`);
+  }
+  const big = path.join(CACHE, 'vit-s8-480.onnx');
+  if (existsSync(big)) {
+    // Peak memory needs a fresh process per case: WASM memory only grows.
+    const peak = (mode: string) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'peakMemory.ts'), big, mode, '512'], { encoding: 'utf8', timeout: 600_000 }).trim().split('\n').pop()!) as { peakMB: number; ms: number; outBytes: number };
+    const plain = peak('plain');
+    const budget = peak('budget');
+    const m = prepareModel(new Uint8Array(readFileSync(big)), 'vit-s8-480.onnx', 'k', {}, 512 * 2 ** 20);
+    notes.push(`Memory budget at 3 601 tokens (ViT-S/8 at 480 px, random weights; full attention would be ${(fullAttentionBytes(m.structure)! / 2 ** 20).toFixed(0)} MiB over the default 512 MiB): process peak ${plain.peakMB.toFixed(0)} MiB plain vs ${budget.peakMB.toFixed(0)} MiB instrumented (**${(budget.peakMB / plain.peakMB).toFixed(2)}×**; CLS rows, in-graph rollout and head distances, ${(budget.outBytes / 1e6).toFixed(2)} MB out of the graph); run ${(plain.ms / 1000).toFixed(1)} s vs ${(budget.ms / 1000).toFixed(1)} s. One run each, fresh processes.`);
   }
   const vsix = path.join(ROOT, 'dist/vit-lens.vsix');
   if (existsSync(vsix)) notes.push(`.vsix: ${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB.`);

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     outBytes = Object.values(r).reduce((a, t) => a + (t.data as Float32Array).byteLength, 0);
   } else {
     const r = await runModel(await createSession(m), m, input);
-    outBytes = r.layers.reduce((a, l) => a + l.data.byteLength, 0) + r.logits.byteLength;
+    outBytes = [...r.layers.map((l) => l.data), r.logits, ...(r.rollout ?? [])].reduce((a, d) => a + d.byteLength, 0) + (r.headDistance?.flat().length ?? 0) * 4;
   }
   const ms = performance.now() - t0;
   console.log(JSON.stringify({ mode: m.attentionMode, peakMB: process.resourceUsage().maxRSS / 1024, ms, outBytes }));

@@ -9,6 +9,9 @@ import type { PreparedModel } from '../shared/prepareModel';
 export interface ModelRun {
   logits: Float32Array;
   layers: AttentionLayer[];
+  /** Under the memory budget: token 0's rollout row per layer and each head's mean attention distance, from the graph. */
+  rollout?: Float32Array[];
+  headDistance?: number[][];
   ms: number;
 }
 
@@ -17,7 +20,7 @@ export async function createSession(model: PreparedModel, threads = 1): Promise<
   return ort.InferenceSession.create(model.bytes, { executionProviders: ['wasm'], externalData: model.externalData });
 }
 
-export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = [model.logitsOutput, ...model.attentionOutputs]): Promise<ModelRun> {
+export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? [])]): Promise<ModelRun> {
   const size = model.card.preprocess.size;
   const t0 = performance.now();
   const out = await session.run({ [model.structure.input.name]: new ort.Tensor('float32', input, [1, model.structure.input.channels, size, size]) }, outputs);
@@ -26,7 +29,9 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
     const t = out[n];
     return attentionLayerOf(t.dims, t.data as Float32Array);
   });
-  return { logits: out[model.logitsOutput].data as Float32Array, layers, ms };
+  const rollout = model.rolloutOutputs?.every((n) => out[n]) ? model.rolloutOutputs.map((n) => out[n].data as Float32Array) : undefined;
+  const headDistance = model.distanceOutputs?.every((n) => out[n]) ? model.distanceOutputs.map((n) => Array.from(out[n].data as Float32Array)) : undefined;
+  return { logits: out[model.logitsOutput].data as Float32Array, layers, rollout, headDistance, ms };
 }
 
 /** Reads the external data files a model names (relative to the model file) into the model payload. */

@@ -8,6 +8,7 @@
  */
 import { Writer } from 'protobufjs/minimal';
 import { TensorDataType } from './onnx/onnxModel';
+import { addInGraphSummaries, InGraphSummaries } from './inGraphSummaries';
 import { VitStructure } from './vitStructure';
 
 export interface InstrumentedModel {
@@ -18,6 +19,10 @@ export interface InstrumentedModel {
   featureOutput?: string;
   /** 'full': [B, H, T, T] per layer; 'cls-rows': only the first query row, [B, H, 1, T], computed in the graph. */
   attentionMode: 'full' | 'cls-rows';
+  /** cls-rows only: per layer, token 0's rollout row through layers 1…l (mean over heads), computed in the graph. */
+  rolloutOutputs?: string[];
+  /** cls-rows only: per layer, each head's mean attention distance in pixels, computed in the graph. */
+  distanceOutputs?: string[];
 }
 
 /** Bytes all layers' full attention takes for one image (float32). */
@@ -56,32 +61,34 @@ export function instrumentAttention(original: Uint8Array, structure: VitStructur
   }
   const taps = structure.attention.map((t) => t.tensor);
   let attentionOutputs = taps;
+  let summaries: InGraphSummaries | undefined;
   if (mode === 'cls-rows') {
-    // Gather(tap, [0], axis=-2): only each layer's first query row leaves the graph ([B,H,T,T] or heads folded
-    // into the batch, [B·H,T,T]: the query axis is second to last in both).
-    const index = 'vitlens_cls_index';
-    patch.initializers.push({ name: index, int64: [0] });
-    attentionOutputs = taps.map((t) => `${t}/vitlens_cls_row`);
-    // Appended last layer first. onnxruntime orders execution by a depth-first walk from the graph's leaves,
-    // last-appended leaf first: in forward order the last layer's Gather pulls in the whole network before any
-    // other Gather runs, so every layer's T×T softmax stays alive to the end (ViT-S/8 at 480 px: 4.36 GB peak
-    // against 1.01 GB this way round, measured with onnxruntime-web in Node).
-    for (let i = taps.length - 1; i >= 0; i--) patch.nodes.push({ opType: 'Gather', domain: '', inputs: [taps[i], index], outputs: [attentionOutputs[i]], attributes: [{ name: 'axis', i: -2 }] });
+    const s = structure;
+    const layout = s.tokens && s.grid ? { tokens: s.tokens, prefix: s.prefixTokens, grid: s.grid, patchSize: s.patchSize, opset: s.opset ?? 17 } : undefined;
+    // Rollout and distances need the token layout and float32 maths (the initializers are float32).
+    const withStatistics = !!layout && elemType === TensorDataType.FLOAT;
+    summaries = addInGraphSummaries(patch, taps, layout ?? { tokens: 0, prefix: 0, grid: { rows: 0, cols: 0 }, patchSize: 0, opset: 17 }, withStatistics);
+    attentionOutputs = summaries.clsRows;
   }
   const extra = structure.features ? [structure.features.tensor] : [];
-  patch.outputs = [...attentionOutputs, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
+  const statistics = summaries ? [...summaries.rollout, ...summaries.distance] : [];
+  patch.outputs = [...attentionOutputs, ...statistics, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
   const encoded = encodeGraphPatch(patch);
   const bytes = new Uint8Array(original.byteLength + encoded.byteLength);
   bytes.set(original, 0);
   bytes.set(encoded, original.byteLength);
-  return { bytes, attentionOutputs, logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor, attentionMode: mode };
+  return {
+    bytes, attentionOutputs, logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor, attentionMode: mode,
+    rolloutOutputs: summaries?.rollout.length ? summaries.rollout : undefined,
+    distanceOutputs: summaries?.distance.length ? summaries.distance : undefined,
+  };
 }
 
 export interface PatchAttribute { name: string; i?: number; f?: number; s?: string; ints?: number[] }
 export interface PatchNode { opType: string; domain: string; inputs: string[]; outputs: string[]; attributes: PatchAttribute[] }
 export interface GraphPatch {
   nodes: PatchNode[];
-  initializers: { name: string; int64: number[] }[];
+  initializers: { name: string; dims: number[]; int64?: number[]; float?: Float32Array }[];
   outputs: { name: string; elemType: number }[];
   /** Type declarations for intermediate tensors whose type ORT cannot infer (e.g. MultiHeadAttention's qk). */
   valueInfo?: { name: string; elemType: number }[];
@@ -103,8 +110,15 @@ export function encodeGraphPatch(p: GraphPatch): Uint8Array {
     graph.uint32((1 << 3) | 2).bytes(node.finish());
   });
   for (const t of p.initializers) {
-    const w = Writer.create().uint32((1 << 3) | 0).int64(t.int64.length).uint32((2 << 3) | 0).int32(TensorDataType.INT64);
-    for (const v of t.int64) w.uint32((7 << 3) | 0).int64(v);
+    const w = Writer.create();
+    for (const d of t.dims) w.uint32((1 << 3) | 0).int64(d);
+    if (t.float) {
+      // raw_data is little-endian, as typed arrays are on every platform VS Code runs on.
+      w.uint32((2 << 3) | 0).int32(TensorDataType.FLOAT).uint32((9 << 3) | 2).bytes(new Uint8Array(t.float.buffer, t.float.byteOffset, t.float.byteLength));
+    } else {
+      w.uint32((2 << 3) | 0).int32(TensorDataType.INT64);
+      for (const v of t.int64 ?? []) w.uint32((7 << 3) | 0).int64(v);
+    }
     graph.uint32((5 << 3) | 2).bytes(w.uint32((8 << 3) | 2).string(t.name).finish());
   }
   const valueInfo = (o: { name: string; elemType: number }) => {

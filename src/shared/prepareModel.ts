@@ -55,6 +55,8 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     logitsOutput: inst.logitsOutput,
     featureOutput: inst.featureOutput,
     attentionMode: inst.attentionMode,
+    rolloutOutputs: inst.rolloutOutputs,
+    distanceOutputs: inst.distanceOutputs,
     externalDataFiles: externalData.length ? externalData : undefined,
   };
 }

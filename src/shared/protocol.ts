@@ -20,6 +20,9 @@ export interface ModelPayload {
   featureOutput?: string;
   /** 'cls-rows' when the full attention was over the memory budget and only CLS rows are output. */
   attentionMode: 'full' | 'cls-rows';
+  /** cls-rows only: per layer, token 0's rollout row (mean over heads) and each head's mean attention distance, computed in the graph. */
+  rolloutOutputs?: string[];
+  distanceOutputs?: string[];
   /** Files (relative to the model) holding weights stored as external data. */
   externalDataFiles?: string[];
   /** Learned parameters the teaching views draw: patch-embedding filters [D, 3, P, P], position embedding [T, D]. */

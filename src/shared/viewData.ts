@@ -14,6 +14,10 @@ export interface RunData {
   layers: AttentionLayer[];
   /** Final token features [tokens, width], when the model exposes them. */
   features?: { tokens: number; width: number; data: Float32Array };
+  /** Under the memory budget (CLS rows only): token 0's rollout row per layer, mean over heads, from the graph. */
+  rollout?: Float32Array[];
+  /** Under the memory budget: each head's mean attention distance per layer (pixels), from the graph. */
+  headDistance?: number[][];
 }
 
 export interface ViewData {
@@ -86,8 +90,12 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
   }
   const prefix = s.prefixTokens;
   if ((layer.queries ?? layer.tokens) < layer.tokens) {
-    // Only the CLS rows were extracted (memory budget): every view falls back to them, and says why.
-    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention, layer ${v.layer + 1}, ${how}. Only the CLS rows were extracted: the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB, so patch queries and rollout are off for this model.` });
+    // Only what the views need left the graph (memory budget): CLS rows, and the CLS rollout computed inside it.
+    const budget = 'the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB';
+    if (v.mode === 'rollout' && run.rollout && !sel) {
+      return withMask({ grid, values: Float32Array.from(run.rollout[v.layer].subarray(prefix)), caption: `Attention rollout to ${prefix > 0 ? 'the CLS token' : 'token 0'} through layers 1–${v.layer + 1}, mean over heads, nothing discarded: computed inside the graph because ${budget} (head choice, discard ratio and patch queries are off for this model).` });
+    }
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention, layer ${v.layer + 1}, ${how}. Only the CLS rows were extracted: ${budget}, so patch queries${run.rollout ? '' : ' and rollout'} are off for this model.` });
   }
   if (v.mode === 'rollout') {
     const from = sel ? prefix + sel.row * grid.cols + sel.col : 0;

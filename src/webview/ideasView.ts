@@ -49,7 +49,7 @@ function lineChart(canvas: HTMLCanvasElement, xs: number[], series: { label: str
   }
 }
 
-export function renderIdeas(m: ModelPayload, layers: AttentionLayer[]): void {
+export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance?: number[][]): void {
   const s = m.structure;
   const $ = (id: string) => document.getElementById(id)!;
   const size = m.card.preprocess.size;
@@ -134,8 +134,10 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[]): void {
   }
   // ---- attention distance ----
   const dc = $('distance') as HTMLCanvasElement;
-  if (!s.swin && g && layers.length && (layers[0].queries ?? layers[0].tokens) === layers[0].tokens) {
-    const dist = layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize));
+  const fullMatrices = layers.length > 0 && (layers[0].queries ?? layers[0].tokens) === layers[0].tokens;
+  if (!s.swin && g && (fullMatrices || inGraphDistance)) {
+    // Under the memory budget the graph itself computed the distances (the full matrices never left it).
+    const dist = fullMatrices ? layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize)) : inGraphDistance!;
     const ctx = dc.getContext('2d')!;
     const W = dc.width, H = dc.height, pad = 30;
     ctx.clearRect(0, 0, W, H);
@@ -156,7 +158,7 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[]): void {
     ctx.fillText(`${Math.round(maxD)} px`, 2, pad / 2 + 8);
     dc.dataset.distances = JSON.stringify(dist.map((hs) => hs.map((d) => Math.round(d * 10) / 10)));
     const range = (hs: number[]) => `${Math.round(Math.min(...hs))}–${Math.round(Math.max(...hs))} px`;
-    $('distance-text').textContent = `Mean attention distance of each head (dots) by layer, for this image: ${range(dist[0])} in layer 1, ${range(dist[dist.length - 1])} in layer ${dist.length}. A CNN's receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.`;
+    $('distance-text').textContent = `Mean attention distance of each head (dots) by layer, for this image: ${range(dist[0])} in layer 1, ${range(dist[dist.length - 1])} in layer ${dist.length}. A CNN's receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.${fullMatrices ? '' : ' (Computed inside the graph: the full attention of this model is over vitLens.attentionMemoryBudgetMB.)'}`;
   } else {
     $('distance-text').textContent = s.swin ? 'In Swin every block attends within its window, so attention distance is bounded by the window size.' : 'Attention distance needs the full attention matrices (not extracted for this model).';
   }

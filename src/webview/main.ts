@@ -296,7 +296,9 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
   });
   const f = m.featureOutput ? r.tensors.get(m.featureOutput) : undefined;
   const features = f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined;
-  return { layers, features };
+  const rollout = m.rolloutOutputs?.map((n) => r.tensors.get(n)?.data).filter((d): d is Float32Array => !!d);
+  const headDistance = m.distanceOutputs?.map((n) => Array.from(r.tensors.get(n)?.data ?? []));
+  return { layers, features, rollout: rollout?.length === layers.length ? rollout : undefined, headDistance: headDistance?.every((d) => d.length) ? headDistance : undefined };
 }
 
 let runSeq = 0;
@@ -318,7 +320,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
   const bytes = modelBytes.get(model.key);
-  const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.featureOutput ? [model.featureOutput] : [])];
+  const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? []), ...(model.featureOutput ? [model.featureOutput] : [])];
   const r = await client.run(model.key, () => {
     if (!bytes) throw new Error('Model bytes missing in the webview.');
     return { model: bytes, externalData: externalData.get(model.key) };
@@ -341,7 +343,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('explain').textContent = explanation(model);
   renderPredictions(top);
   renderSummary(summaryRows(model, run.layers));
-  renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers);
+  renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';

@@ -8,6 +8,8 @@ import { fullAttentionBytes } from '../../src/shared/instrumentAttention';
 import { prepareModel } from '../../src/shared/prepareModel';
 import { DEFAULT_VIEW } from '../../src/shared/protocol';
 import { computeView } from '../../src/shared/viewData';
+import { rolloutRow } from '../../src/shared/rollout';
+import { meanAttentionDistance } from '../../src/shared/locality';
 import { DEMO_MODEL, maxAbsDiff, reference, referenceFixtures, ROOT } from '../support/fixtures';
 
 test('budget arithmetic: ViT-S/8 at 480 px is 311 MB of attention per layer', () => {
@@ -41,3 +43,34 @@ test('over budget: CLS rows are sliced in the graph, equal PyTorch row 0, logits
     assert.match(view.caption, /Only the CLS rows were extracted/);
   }
 });
+
+// Under the budget the graph also computes the rollout of token 0 and each head's mean attention distance;
+// they must equal rollout.ts and locality.ts on the full matrices of the same image, whatever the export style.
+const SUMMARY_MODELS = ['models/vit-demo.onnx', 'test/fixtures/torchvision/vit.onnx', 'test/fixtures/coverage/registers.onnx', 'test/fixtures/coverage/gap-no-cls.onnx', 'test/fixtures/coverage/opset11.onnx', 'test/fixtures/coverage/deit-distilled.onnx'];
+for (const file of SUMMARY_MODELS) {
+  test(`over budget, in-graph rollout and attention distance equal the full-matrix maths: ${path.basename(file)}`, async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(ROOT, file)));
+    const full = prepareModel(bytes, path.basename(file), 'full');
+    const small = prepareModel(bytes, path.basename(file), 'small', {}, 1);
+    assert.equal(small.attentionMode, 'cls-rows');
+    assert.equal(small.rolloutOutputs?.length, full.structure.layers);
+    const size = full.card.preprocess.size;
+    const input = new Float32Array(3 * size * size).map((_, i) => ((i * 7919) % 251) / 251);
+    const a = await runModel(await createSession(full), full, input);
+    const b = await runModel(await createSession(small), small, input);
+    const s = full.structure;
+    assert.ok(b.rollout && b.headDistance, 'summaries came out of the graph');
+    for (let l = 0; l < a.layers.length; l++) {
+      const want = rolloutRow(a.layers, 0, { fusion: 'mean', discardRatio: 0, upToLayer: l });
+      assert.ok(maxAbsDiff(b.rollout[l], want) <= 1e-5, `layer ${l}: rollout differs by ${maxAbsDiff(b.rollout[l], want)}`);
+      const dist = meanAttentionDistance(a.layers[l], s.grid!, s.prefixTokens, s.patchSize);
+      assert.equal(b.headDistance[l].length, a.layers[l].heads);
+      assert.ok(maxAbsDiff(b.headDistance[l], dist) <= 1e-3, `layer ${l}: distances ${b.headDistance[l]} vs ${dist}`);
+    }
+    const last = s.layers - 1;
+    const view = computeView(s, { layers: b.layers, rollout: b.rollout }, { ...DEFAULT_VIEW, layer: last, mode: 'rollout' });
+    assert.match(view.caption, /computed inside the graph/);
+    const fullView = computeView(s, { layers: a.layers }, { ...DEFAULT_VIEW, layer: last, mode: 'rollout' });
+    assert.ok(maxAbsDiff(view.values!, fullView.values!) <= 1e-5, 'the rollout view draws the same values as with full matrices');
+  });
+}
