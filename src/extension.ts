@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { onDidActivateImage } from './host/activeImage';
 import { registerCommands } from './host/commands';
 import { InspectorView } from './host/inspectorView';
-import { settings } from './host/settings';
+import { SECTION, settings } from './host/settings';
 import { VIEW_TYPE, VisualizePanel } from './host/visualizePanel';
 import type { PersistedState } from './shared/protocol';
 
@@ -19,6 +19,11 @@ export function activate(context: vscode.ExtensionContext): void {
     onDidActivateImage((uri) => {
       const panel = VisualizePanel.active;
       if (panel && settings().followActiveImage && panel.image?.toString() !== uri.toString()) void panel.visualize(uri);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      // Another model, backend or budget changes what the panel shows: run it again on the same image.
+      const panel = VisualizePanel.active;
+      if (panel?.image && ['modelPath', 'backend', 'attentionMemoryBudgetMB'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) void panel.visualize(panel.image);
     }),
     { dispose: () => VisualizePanel.active?.dispose() },
   );

@@ -46,14 +46,11 @@ export function registerCommands(context: vscode.ExtensionContext): void {
         if (!picked?.[0]) return;
         value = picked[0].scheme === 'file' ? picked[0].fsPath : picked[0].toString();
       }
+      // The configuration listener re-renders an open panel with the new model.
       await vscode.workspace.getConfiguration(SECTION).update('modelPath', value, vscode.ConfigurationTarget.Global);
-      const panel = VisualizePanel.active;
-      if (panel?.image) await panel.visualize(panel.image);
     }),
     vscode.commands.registerCommand('vitLens.useBundledModel', async () => {
       await vscode.workspace.getConfiguration(SECTION).update('modelPath', undefined, vscode.ConfigurationTarget.Global);
-      const panel = VisualizePanel.active;
-      if (panel?.image) await panel.visualize(panel.image);
     }),
   );
 }

@@ -3,7 +3,7 @@
  * and image bytes, and turns webview failures into notifications.
  */
 import * as vscode from 'vscode';
-import { toErrorInfo } from '../shared/errors';
+import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import type { HostToWebview, InspectorInfo, PersistedState, RunSummary, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel } from './modelLoader';
@@ -133,7 +133,7 @@ export class VisualizePanel implements vscode.Disposable {
       } catch (e) {
         const error = toErrorInfo(e);
         this.post({ type: 'showError', error, image: name });
-        this.notifyError(error.message, error.hint);
+        this.notifyError(error);
       }
     });
   }
@@ -152,14 +152,17 @@ export class VisualizePanel implements vscode.Disposable {
       // A Node Buffer would be posted through its toJSON ({type:'Buffer', data}); send a plain Uint8Array.
       return new Uint8Array(await vscode.workspace.fs.readFile(uri));
     } catch {
-      throw new Error(`The image ${uri.fsPath || uri.toString()} does not exist or cannot be read.`);
+      throw new ImageError(`The image ${uri.fsPath || uri.toString()} does not exist or cannot be read.`);
     }
   }
 
-  private notifyError(message: string, hint?: string): void {
-    const select = 'Select Model…';
-    void vscode.window.showErrorMessage(`ViT Lens: ${message}${hint ? ` ${hint}` : ''}`, select).then((c) => {
-      if (c === select) void vscode.commands.executeCommand('vitLens.selectModel');
+  /** An error notification whose button fixes what went wrong: another image for image errors, else another model. */
+  private notifyError(error: ErrorInfo): void {
+    const [action, command] = error.kind === 'image' ? ['Choose an Image…', 'vitLens.visualizeImage'] : error.kind === 'inference' ? ['Retry', ''] : ['Select Model…', 'vitLens.selectModel'];
+    void vscode.window.showErrorMessage(`ViT Lens: ${error.message}${error.hint ? ` ${error.hint}` : ''}`, action).then((c) => {
+      if (c !== action) return;
+      if (command) void vscode.commands.executeCommand(command);
+      else if (this.image) void this.visualize(this.image);
     });
   }
 
@@ -182,7 +185,7 @@ export class VisualizePanel implements vscode.Disposable {
         break;
       case 'failed':
         this.sentModelKey = undefined;
-        this.notifyError(m.error.message, m.error.hint);
+        this.notifyError(m.error);
         break;
       case 'viewState':
         VisualizePanel.viewStateEmitter.fire({ view: m.view, info: m.info });

@@ -482,7 +482,8 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   switch (msg.type) {
     case 'visualize':
       visualize(msg).catch((err: unknown) => {
-        const error: ErrorInfo = isErrorInfo(err) ? err : { kind: 'inference', message: err instanceof Error ? err.message : String(err) };
+        // A plain object: VS Code sends messages as JSON, where an Error instance's message (not enumerable) is lost.
+        const error: ErrorInfo = isErrorInfo(err) ? { kind: err.kind, message: err.message, hint: err.hint } : { kind: 'inference', message: err instanceof Error ? err.message : String(err) };
         showError(error);
         post({ type: 'failed', error });
       });

@@ -418,4 +418,54 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       assert.match(await frame.locator('#explain').textContent() ?? '', /global average pooling/);
       await screenshot('vscode-swin.png');
     }));
+
+  it('a truncated model and a corrupt image each get a clear message in the panel and a notification; the panel recovers',
+    { timeout: INFERENCE_TIMEOUT * 2 + 180_000 }, () => withDiagnostics('bad-input', async () => {
+      const frame = await findVitLensFrame();
+      const toast = (text: RegExp) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+      const waitForState = async (want: string, errorText?: RegExp) => {
+        const deadline = Date.now() + INFERENCE_TIMEOUT;
+        let st = await statusOf(frame);
+        while (Date.now() < deadline && !(st.state === want && (!errorText || errorText.test(st.error)))) {
+          await sleep(250);
+          st = await statusOf(frame);
+        }
+        assert.equal(st.state, want, `panel state ${st.state}: ${st.text} ${st.error}`);
+        if (errorText) assert.match(st.error, errorText);
+        return st;
+      };
+      // A workspace setting pointing at a model cut off after 5 000 bytes: the panel re-runs on its own.
+      fs.writeFileSync(path.join(workspace, 'broken.onnx'), fs.readFileSync(path.join(REPO_ROOT, 'models', 'vit-demo.onnx')).subarray(0, 5000));
+      fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'vitLens.modelPath': 'broken.onnx' }));
+      const bad = await waitForState('error', /not a valid ONNX model, or it is truncated or corrupt/);
+      log(`truncated model: "${bad.error}"`);
+      await toast(/not a valid ONNX model/).waitFor({ state: 'visible', timeout: 15_000 });
+      await screenshot('vscode-bad-model.png');
+      // Back to the user's model: the same panel works again.
+      fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}');
+      await waitForState('done');
+      // A PNG cut in half, opened as the active image: the panel follows it and says what is wrong.
+      fs.writeFileSync(path.join(workspace, 'truncated.png'), fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'bad-images', 'truncated.png')));
+      await quickOpen('truncated.png');
+      const corrupt = await waitForState('error', /could not be decoded/);
+      log(`corrupt image: "${corrupt.error}"`);
+      await toast(/could not be decoded/).waitFor({ state: 'visible', timeout: 15_000 });
+      assert.equal(await toast(/could not be decoded/).getByRole('button', { name: 'Choose an Image…' }).count(), 1, 'the image error offers another image');
+      await paletteCommand('Notifications: Clear All Notifications', true);
+      // A good image not open anywhere yet (Quick Open does not reliably re-activate a tab in another group).
+      const good = 'recovered.jpg';
+      fs.copyFileSync(path.join(REPO_ROOT, 'samples', IMAGE), path.join(workspace, good));
+      await quickOpen(good);
+      const deadline = Date.now() + INFERENCE_TIMEOUT;
+      let name = '';
+      let st = await statusOf(frame);
+      while (Date.now() < deadline && !(name.includes(good) && st.state === 'done')) {
+        await sleep(250);
+        name = (await frame.locator('#image-name').textContent().catch(() => '')) ?? '';
+        st = await statusOf(frame);
+      }
+      assert.ok(name.includes(good) && st.state === 'done', `after the errors the panel shows ${name} (${st.state}: ${st.text} ${st.error})`);
+      await assertResults(frame);
+    }));
 });
