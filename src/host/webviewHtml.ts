@@ -155,6 +155,8 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
     <div class="idea"><h3>Attention cost: O(N²), and windows</h3><canvas id="cost-chart" width="360" height="180" role="img" aria-label="Attention cost over input resolution"></canvas><p id="cost-text" class="muted"></p></div>
     <div class="idea"><h3>Patch embedding is a convolution</h3><canvas id="filters" width="1" height="1" role="img" aria-label="Patch-embedding filters"></canvas><p id="filters-text" class="muted"></p></div>
     <div class="idea"><h3>Position embeddings</h3><canvas id="pos-sim" width="1" height="1" role="img" aria-label="Position embedding similarity"></canvas><p id="pos-text" class="muted"></p></div>
+    <div class="idea"><h3>Other resolutions</h3><div class="variant-controls"><vscode-single-select id="res-size" aria-label="Input size"></vscode-single-select><vscode-button id="res-run"><span class="codicon codicon-play" slot="start"></span>Run at this size</vscode-button></div><div id="res-out" class="variant-compare" aria-live="polite"></div><p id="res-text" class="muted"></p></div>
+    <div class="idea"><h3>Without position embeddings</h3><div class="variant-controls"><vscode-button id="nopos-run"><span class="codicon codicon-play" slot="start"></span>Run without position embeddings</vscode-button></div><div id="nopos-out" class="variant-compare" aria-live="polite"></div><p id="nopos-text" class="muted"></p></div>
     <div class="idea"><h3>Learned locality</h3><canvas id="distance" width="360" height="160" role="img" aria-label="Mean attention distance per head and layer"></canvas><p id="distance-text" class="muted"></p></div>
     <div class="idea"><h3>Pre-norm or post-norm</h3><p id="norm-text" class="muted"></p></div>
   </section>

@@ -5,13 +5,14 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
-import type { Backend, HostToWebview, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
 import { renderIdeas } from './ideasView';
+import { setupVariants, updateVariants } from './variantsView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { drawWindows, layoutOf } from './swinView';
@@ -52,6 +53,8 @@ interface Current {
   inferenceMs: number;
   sessionMs: number;
   top: Prediction[];
+  image: ImagePayload;
+  timeoutMs?: number;
 }
 let current: Current | undefined;
 /** Model bytes as last received; the host sends them once per model. */
@@ -303,6 +306,21 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 
 let runSeq = 0;
 
+/** What the panel's variants are compared with, and how a variant is run (the same worker, another model key). */
+setupVariants({
+  current: () => {
+    const bytes = current && modelBytes.get(current.model.key);
+    return current && bytes ? { model: current.model, bytes, image: current.image, run: current.run, top: current.top } : undefined;
+  },
+  run: async (model, input) => {
+    const size = model.card.preprocess.size;
+    const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? [])];
+    const ext = current && externalData.get(current.model.key);
+    const r = await client.run(model.key, () => ({ model: model.bytes, externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
+    return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
+  },
+});
+
 async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Promise<void> {
   const seq = ++runSeq;
   const { model, image } = msg;
@@ -328,7 +346,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (seq !== runSeq) return;
   const run = toRunData(r, model);
   const top = topK(r.tensors.get(model.logitsOutput)!.data, model.card.labels, 5);
-  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top };
+  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
   $('layer-label').textContent = model.structure.swin ? 'Block' : 'Layer';
   $('swin-controls').hidden = !model.structure.swin;
@@ -344,6 +362,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   renderPredictions(top);
   renderSummary(summaryRows(model, run.layers));
   renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance);
+  updateVariants(model);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';

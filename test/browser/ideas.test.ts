@@ -42,3 +42,49 @@ test('cost, filters, position embeddings, attention distance and norm placement 
   assert.match(await h.page.locator('#norm-text').textContent() ?? '', /^Pre-norm/);
   await h.page.locator('#ideas').screenshot({ path: path.join(ROOT, 'test-results/ideas.png') });
 });
+
+/** Clicks a variant's Run button and waits for its two-column comparison (or its error text). */
+async function runVariant(button: string, out: string): Promise<{ figures: number; tokens: string | null; top1: string | null; inked: number[]; text: string }> {
+  await h.page.locator(button).click();
+  await h.page.waitForFunction((o) => {
+    const el = document.getElementById(o)!;
+    return el.querySelectorAll('figure').length === 2 || el.dataset.error === 'true';
+  }, out, { timeout: 60_000 });
+  return h.page.evaluate((o) => {
+    const el = document.getElementById(o)!;
+    const inked = [...el.querySelectorAll('canvas')].map((c) => {
+      const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+      let n = 0;
+      for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++;
+      return n;
+    });
+    return { figures: el.querySelectorAll('figure').length, tokens: el.dataset.tokens ?? null, top1: el.dataset.top1 ?? null, inked, text: (el.nextElementSibling?.textContent ?? '') };
+  }, out);
+}
+
+test('other resolution: the panel rewrites the graph for 288×288 and shows 325 tokens next to the native 197', async () => {
+  await h.page.evaluate(() => {
+    const s = document.getElementById('res-size') as HTMLElement & { value: string };
+    s.value = '288';
+  });
+  const r = await runVariant('#res-run', 'res-out');
+  assert.equal(r.figures, 2, r.text);
+  assert.equal(r.tokens, '325');
+  assert.deepEqual(r.inked, [448 * 448, 576 * 576], 'both heatmaps are drawn at their own size (2× zoom)');
+  assert.match(r.text, /325 tokens instead of 197: attention costs 2\.72× as much per layer/);
+  assert.match(r.text, /position embedding 14×14 → 18×18 \(bicubic, 1 prefix token kept\)/);
+  assert.match(await h.page.locator('#res-out figcaption').nth(1).textContent() ?? '', /288×288, 325 tokens/);
+});
+
+test('no position embeddings: the same image through the model with its position embedding zeroed', async () => {
+  const r = await runVariant('#nopos-run', 'nopos-out');
+  assert.equal(r.figures, 2, r.text);
+  assert.equal(r.tokens, '197');
+  assert.match(r.text, /Without position embeddings self-attention cannot tell where a patch is/);
+  assert.match(r.text, /position embedding \(1×197×96\) set to zero/);
+  await h.page.locator('#ideas').screenshot({ path: path.join(ROOT, 'test-results/ideas-variants.png') });
+  // The panel is still usable afterwards: the native model runs again on the next image.
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'test/fixtures/images/shapes-circle.png')));
+  await h.post({ type: 'visualize', backend: 'wasm', model: { ...model, bytes: undefined }, image: { name: 'again.png', uri: 'file:///again.png', bytes, mime: 'image/png' } });
+  await h.waitForState('done');
+});

@@ -1,0 +1,121 @@
+/**
+ * Two experiments on the user's own model and image, each shown side by side with the native run: the model
+ * at another input size (position embedding interpolated, see shared/resolution.ts) and the model without
+ * position embeddings (a bag of patches). The rewritten copy is built here from the bytes the panel already
+ * holds and run by the same worker.
+ */
+import { topK } from '../shared/attentionMaps';
+import { compositeHeatmap } from '../shared/heatmapImage';
+import type { PreparedModel } from '../shared/prepareModel';
+import { DEFAULT_VIEW, type ImagePayload, type ModelPayload, type Prediction } from '../shared/protocol';
+import { modelAtResolution, modelWithoutPositionEmbedding, type ModelVariant, prepareVariant } from '../shared/resolution';
+import { computeView, type RunData } from '../shared/viewData';
+import { loadImageInput } from './imageInput';
+
+export interface VariantRun { run: RunData; logits: Float32Array }
+
+export interface VariantHost {
+  /** The model, its (instrumented) bytes, the image and the native run now shown, or undefined before the first run. */
+  current(): { model: ModelPayload; bytes: Uint8Array; image: ImagePayload; run: RunData; top: Prediction[] } | undefined;
+  /** Runs a prepared model on an input tensor of its card's size. */
+  run(model: PreparedModel, input: Float32Array): Promise<VariantRun>;
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+
+/** One column of a comparison: the heatmap on the image at that size, a caption and the top 3. */
+function column(title: string, rgba: Uint8ClampedArray, size: number, model: ModelPayload, run: RunData, top: Prediction[]): HTMLElement {
+  const last = run.layers.length - 1;
+  const v = computeView(model.structure, run, { ...DEFAULT_VIEW, layer: last });
+  const img = compositeHeatmap(rgba, size, v.values!, v.grid, { opacity: 0.6 });
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  canvas.className = 'variant-map';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${title}: attention in the last layer`);
+  canvas.getContext('2d')!.putImageData(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
+  const fig = document.createElement('figure');
+  const cap = document.createElement('figcaption');
+  cap.textContent = title;
+  const list = document.createElement('ol');
+  list.className = 'variant-top';
+  for (const p of top.slice(0, 3)) {
+    const li = document.createElement('li');
+    li.textContent = `${p.label} ${(p.prob * 100).toFixed(1)}%`;
+    list.append(li);
+  }
+  fig.append(canvas, cap, list);
+  return fig;
+}
+
+async function compare(host: VariantHost, outId: string, textId: string, tag: string, make: (bytes: Uint8Array, m: ModelPayload) => ModelVariant, describe: (v: ModelVariant, nativeTop: Prediction[], top: Prediction[]) => string): Promise<void> {
+  const cur = host.current();
+  const out = $(outId);
+  const text = $(textId);
+  if (!cur) return;
+  out.replaceChildren();
+  out.setAttribute('aria-busy', 'true');
+  text.textContent = 'Rewriting a copy of the graph and running it…';
+  try {
+    const v = make(cur.bytes, cur.model);
+    const prepared = prepareVariant(v, cur.model, tag);
+    const [nativeInput, input] = await Promise.all([
+      loadImageInput(cur.image.bytes, cur.image.mime, cur.model.card.preprocess),
+      loadImageInput(cur.image.bytes, cur.image.mime, prepared.card.preprocess),
+    ]);
+    const r = await host.run(prepared, input.tensor);
+    const top = topK(r.logits, prepared.card.labels, 5);
+    const n = cur.model.structure;
+    out.replaceChildren(
+      column(`Native: ${cur.model.card.preprocess.size}×${cur.model.card.preprocess.size}, ${n.tokens ?? '?'} tokens`, nativeInput.rgba, cur.model.card.preprocess.size, cur.model, cur.run, cur.top),
+      column(`${tag === 'nopos' ? 'No position embeddings' : `${v.size}×${v.size}`}, ${v.tokens} tokens`, input.rgba, v.size, prepared, r.run, top),
+    );
+    out.dataset.top1 = top[0]?.label ?? '';
+    out.dataset.tokens = String(v.tokens);
+    text.textContent = `${describe(v, cur.top, top)} Rewritten: ${v.changes.join('; ')}.`;
+  } catch (e) {
+    out.dataset.error = 'true';
+    text.textContent = `Could not run this variant: ${(e as { message?: string }).message ?? String(e)}`;
+  } finally {
+    out.removeAttribute('aria-busy');
+  }
+}
+
+const sameTop = (a: Prediction[], b: Prediction[]) => a[0]?.label === b[0]?.label;
+
+export function setupVariants(host: VariantHost): void {
+  $('res-run').addEventListener('click', () => {
+    const size = Number(($('res-size') as HTMLElement & { value: string }).value);
+    void compare(host, 'res-out', 'res-text', String(size), (bytes, m) => modelAtResolution(bytes, m.structure, size), (v, a, b) => {
+      const cost = (v.tokens / (host.current()?.model.structure.tokens ?? v.tokens)) ** 2;
+      return `${v.tokens} tokens instead of ${host.current()?.model.structure.tokens}: attention costs ${cost.toFixed(2)}× as much per layer. ${sameTop(a, b) ? 'The top prediction holds' : `The top prediction changes from ${a[0]?.label} to ${b[0]?.label}`} with the interpolated position embedding.`;
+    });
+  });
+  $('nopos-run').addEventListener('click', () => {
+    void compare(host, 'nopos-out', 'nopos-text', 'nopos', (bytes, m) => modelWithoutPositionEmbedding(bytes, m.structure), (_v, a, b) =>
+      `Without position embeddings self-attention cannot tell where a patch is: shuffling the patches would not change the prediction. ${sameTop(a, b) ? `The top prediction (${b[0]?.label}) survives, so this image is recognizable as a bag of patches` : `The top prediction changes from ${a[0]?.label} to ${b[0]?.label}: layout mattered for this image`}.`);
+  });
+}
+
+/** Enables the experiments for the model now shown, or says why they do not apply. */
+export function updateVariants(m: ModelPayload): void {
+  const s = m.structure;
+  const why = s.swin ? 'Swin has no absolute position embedding (a relative bias inside each window instead), and its window masks are fixed for the exported size.'
+    : !s.parameters.positionEmbedding ? 'No learned position embedding constant was found in this graph.' : '';
+  for (const id of ['res-run', 'nopos-run']) ($(id) as HTMLElement & { disabled: boolean }).disabled = !!why;
+  $('res-out').replaceChildren();
+  $('nopos-out').replaceChildren();
+  const native = m.card.preprocess.size;
+  const sizes = [native * 0.75, native * 1.25, native * 1.5, native * 2].map((x) => Math.round(x / s.patchSize) * s.patchSize).filter((x, i, a) => x !== native && a.indexOf(x) === i);
+  const select = $('res-size') as HTMLElement & { value: string };
+  select.replaceChildren(...sizes.map((x) => {
+    const o = document.createElement('vscode-option');
+    o.setAttribute('value', String(x));
+    o.textContent = `${x}×${x} (${(x / s.patchSize) ** 2 + s.prefixTokens} tokens)`;
+    return o;
+  }));
+  select.value = String(sizes[1] ?? sizes[0]);
+  $('res-text').textContent = why || `Runs this model at another input size: the ${s.grid?.rows ?? '?'}×${s.grid?.cols ?? '?'} grid of learned position embeddings is resized bicubically (prefix tokens kept) in a copy of the graph, since there is one embedding per patch position it was trained with.`;
+  $('nopos-text').textContent = why || 'Runs this model with its position embedding set to zero.';
+}
