@@ -5,7 +5,10 @@ attention of the demo ViT (models/reference/vit-demo/<fixture>/attention.bin):
 - head fusion (mean / max / min) of the CLS row;
 - attention rollout (Abnar & Zuidema; vit-explain's procedure with the row renormalization done per row and
   the CLS column kept when discarding) for several fusions, discard ratios and depths;
-- DINO's mass-threshold mask (sort ascending, normalize, cumulative sum > 1 - threshold).
+- DINO's mass-threshold mask (sort ascending, normalize, cumulative sum > 1 - threshold);
+- mean attention distance per layer and head (ViT paper, Fig. 7 right): for each patch query, the
+  attention-weighted pixel distance to the patch keys (prefix keys dropped, the rest renormalized), averaged
+  over patch queries.
 
 Writes models/reference/vit-demo/views.json. Run: /usr/bin/python3 scripts/reference_views.py
 """
@@ -56,6 +59,17 @@ def dino_mask(att, threshold):
     return mask.int()
 
 
+def attention_distance(att, patch=16):
+    """[H, T, T] with one CLS token -> [H] mean distance in pixels, vectorized with numpy."""
+    n = att.shape[-1] - 1
+    g = int(round(n ** 0.5))
+    yx = np.stack(np.meshgrid(np.arange(g), np.arange(g), indexing="ij"), -1).reshape(-1, 2).astype(np.float64)
+    dist = np.sqrt(((yx[:, None, :] - yx[None, :, :]) ** 2).sum(-1)) * patch
+    p = att[:, 1:, 1:].astype(np.float64)
+    p = p / p.sum(-1, keepdims=True)
+    return (p * dist[None]).sum(-1).mean(-1)
+
+
 def main():
     index = json.load(open(os.path.join(REF, "index.json")))
     out = {"fixtures": []}
@@ -63,7 +77,8 @@ def main():
         L, H, T, _ = f["attentionShape"]
         a = np.fromfile(os.path.join(REF, f["name"], "attention.bin"), dtype="<f4").reshape(L, H, T, T)
         atts = [torch.from_numpy(a[l].copy()) for l in range(L)]
-        entry = {"name": f["name"], "fusion": [], "rollout": [], "mass": []}
+        entry = {"name": f["name"], "fusion": [], "rollout": [], "mass": [],
+                 "distance": [attention_distance(a[l]).tolist() for l in range(L)]}
         for how in ["mean", "max", "min", "1"]:
             entry["fusion"].append({"layer": L - 1, "head": how, "cls": fuse(atts[L - 1], how)[0, 1:].tolist()})
         for how, discard, upto in [("mean", 0.0, L - 1), ("max", 0.9, L - 1), ("min", 0.5, 2), ("mean", 0.3, 0), ("0", 0.0, L - 1)]:

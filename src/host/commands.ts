@@ -1,6 +1,7 @@
 /** The palette and context-menu commands (all under the "ViT Lens" category). */
 import * as vscode from 'vscode';
 import { activeImageUri } from './activeImage';
+import { attentionDistanceOverFolder } from './folderDistance';
 import { BUNDLED_MODELS } from './modelLoader';
 import { SECTION, settings } from './settings';
 import { imageMime, VisualizePanel } from './visualizePanel';
@@ -49,6 +50,7 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       // The configuration listener re-renders an open panel with the new model.
       await vscode.workspace.getConfiguration(SECTION).update('modelPath', value, vscode.ConfigurationTarget.Global);
     }),
+    vscode.commands.registerCommand('vitLens.attentionDistanceOverFolder', (folder?: vscode.Uri) => attentionDistanceOverFolder(folder instanceof vscode.Uri ? folder : undefined)),
     vscode.commands.registerCommand('vitLens.useBundledModel', async () => {
       await vscode.workspace.getConfiguration(SECTION).update('modelPath', undefined, vscode.ConfigurationTarget.Global);
     }),

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
-import type { HostToWebview, InspectorInfo, PersistedState, RunSummary, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -31,6 +31,8 @@ export class VisualizePanel implements vscode.Disposable {
   private webgpuEnabled = false;
   private lastSummary: RunSummary | undefined;
   private readonly onRenderedEmitter = new vscode.EventEmitter<RunSummary>();
+  /** Images measured for a folder average: the webview runs the model on each and replies with distances. */
+  private readonly measures = new RequestChannel<ImagePayload, { modelKey: string; distances: number[][] }>((id, image) => this.post({ type: 'measure', id, image }));
   readonly onRendered = this.onRenderedEmitter.event;
 
   private static readonly viewStateEmitter = new vscode.EventEmitter<{ view: ViewState; info: InspectorInfo } | undefined>();
@@ -67,6 +69,7 @@ export class VisualizePanel implements vscode.Disposable {
 
   private constructor(private readonly context: vscode.ExtensionContext, readonly panel: vscode.WebviewPanel) {
     VisualizePanel.current = this;
+    void vscode.commands.executeCommand('setContext', 'vitLens.panelOpen', true);
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'vit-lens.svg');
     this.ready = new Promise((r) => (this.markReady = r));
     this.setHtml();
@@ -193,7 +196,23 @@ export class VisualizePanel implements vscode.Disposable {
       case 'request':
         void this.answer(m.id, m.request);
         break;
+      case 'measured':
+        this.measures.settle(m.id, m.ok, m.ok ? m.value : m.error);
+        break;
     }
+  }
+
+  /** Mean attention distances of the panel's model on another image (not shown in the panel). */
+  async measureDistances(uri: vscode.Uri): Promise<{ modelKey: string; distances: number[][] }> {
+    const bytes = await this.readImage(uri);
+    const name = vscode.workspace.asRelativePath(uri, false);
+    const header = readImageHeader(bytes, name);
+    checkImageSize(header, name, settings().maxImageMegapixels);
+    return this.measures.request({ name, uri: uri.toString(), bytes, mime: header.mime });
+  }
+
+  showFolderDistance(result: FolderDistance): void {
+    this.post({ type: 'folderDistance', result });
   }
 
   /** A change made in the sidebar. */
@@ -206,6 +225,7 @@ export class VisualizePanel implements vscode.Disposable {
       let value: unknown = null;
       if (r.kind === 'selectModel') await vscode.commands.executeCommand('vitLens.selectModel');
       else if (r.kind === 'openSettings') await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
+      else if (r.kind === 'distanceOverFolder') await vscode.commands.executeCommand('vitLens.attentionDistanceOverFolder');
       else value = await this.saveExport(r.format, r.fileName, r.data);
       this.post({ type: 'reply', id, ok: true, value });
     } catch (e) {
@@ -237,7 +257,9 @@ export class VisualizePanel implements vscode.Disposable {
     if (VisualizePanel.current === this) {
       VisualizePanel.current = undefined;
       VisualizePanel.viewStateEmitter.fire(undefined);
+      void vscode.commands.executeCommand('setContext', 'vitLens.panelOpen', false);
     }
+    this.measures.rejectAll({ kind: 'inference', message: 'The ViT Lens panel was closed.' });
     this.onRenderedEmitter.dispose();
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();

@@ -105,12 +105,24 @@ export interface RunSummary {
   top: Prediction[];
 }
 
+/** Mean attention distance per layer and head averaged over a folder of images (ViT paper, Fig. 7 right). */
+export interface FolderDistance {
+  modelKey: string;
+  folder: string;
+  images: number;
+  skipped: number;
+  mean: number[][];
+}
+
 /** Host → webview. */
 export type HostToWebview =
   | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number }
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
+  /** Run the panel's model on one more image and reply with its mean attention distances ('measured'). */
+  | { type: 'measure'; id: number; image: ImagePayload }
+  | { type: 'folderDistance'; result: FolderDistance }
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: ErrorInfo };
 
@@ -120,11 +132,14 @@ export type WebviewToHost =
   | { type: 'rendered'; summary: RunSummary }
   | { type: 'viewState'; view: ViewState; info: InspectorInfo }
   | { type: 'failed'; error: ErrorInfo }
-  | { type: 'request'; id: number; request: WebviewRequest };
+  | { type: 'request'; id: number; request: WebviewRequest }
+  | { type: 'measured'; id: number; ok: true; value: { modelKey: string; distances: number[][] } }
+  | { type: 'measured'; id: number; ok: false; error: ErrorInfo };
 
 export type WebviewRequest =
   | { kind: 'selectModel' }
   | { kind: 'openSettings' }
+  | { kind: 'distanceOverFolder' }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
   | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array };
 

@@ -5,9 +5,10 @@
  */
 import type { AttentionLayer } from '../shared/attentionMaps';
 import { costCurve, msaMacs, wmsaMacs } from '../shared/complexity';
-import { meanAttentionDistance, positionEmbeddingSimilarity } from '../shared/locality';
+import { positionEmbeddingSimilarity } from '../shared/locality';
 import { pca } from '../shared/pca';
 import type { ModelPayload } from '../shared/protocol';
+import { headDistances, renderDistances } from './distanceView';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
@@ -133,35 +134,8 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDi
     $('pos-text').textContent = s.swin ? 'Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.' : 'No learned position embedding constant was found for the patch grid in this graph.';
   }
   // ---- attention distance ----
-  const dc = $('distance') as HTMLCanvasElement;
-  const fullMatrices = layers.length > 0 && (layers[0].queries ?? layers[0].tokens) === layers[0].tokens;
-  if (!s.swin && g && (fullMatrices || inGraphDistance)) {
-    // Under the memory budget the graph itself computed the distances (the full matrices never left it).
-    const dist = fullMatrices ? layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize)) : inGraphDistance!;
-    const ctx = dc.getContext('2d')!;
-    const W = dc.width, H = dc.height, pad = 30;
-    ctx.clearRect(0, 0, W, H);
-    const maxD = Math.hypot(g.rows, g.cols) * s.patchSize / 2;
-    ctx.strokeStyle = css('--vscode-editorWidget-border', '#555');
-    ctx.strokeRect(pad, pad / 2, W - pad - 10, H - pad - pad / 2);
-    ctx.fillStyle = css('--vscode-charts-blue', '#3794ff');
-    dist.forEach((hs, l) => hs.forEach((d) => {
-      const x = pad + ((l + 0.5) / dist.length) * (W - pad - 10);
-      const y = H - pad - Math.min(1, d / maxD) * (H - 1.5 * pad);
-      ctx.beginPath();
-      ctx.arc(x, y, 3, 0, 2 * Math.PI);
-      ctx.fill();
-    }));
-    ctx.fillStyle = css('--vscode-descriptionForeground', '#999');
-    ctx.font = `10px ${css('--vscode-font-family', 'sans-serif')}`;
-    ctx.fillText('depth →', W / 2 - 15, H - 8);
-    ctx.fillText(`${Math.round(maxD)} px`, 2, pad / 2 + 8);
-    dc.dataset.distances = JSON.stringify(dist.map((hs) => hs.map((d) => Math.round(d * 10) / 10)));
-    const range = (hs: number[]) => `${Math.round(Math.min(...hs))}–${Math.round(Math.max(...hs))} px`;
-    $('distance-text').textContent = `Mean attention distance of each head (dots) by layer, for this image: ${range(dist[0])} in layer 1, ${range(dist[dist.length - 1])} in layer ${dist.length}. A CNN's receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.${fullMatrices ? '' : ' (Computed inside the graph: the full attention of this model is over vitLens.attentionMemoryBudgetMB.)'}`;
-  } else {
-    $('distance-text').textContent = s.swin ? 'In Swin every block attends within its window, so attention distance is bounded by the window size.' : 'Attention distance needs the full attention matrices (not extracted for this model).';
-  }
+  const inGraph = !!inGraphDistance && layers.length > 0 && (layers[0].queries ?? layers[0].tokens) < layers[0].tokens;
+  renderDistances(m, headDistances(m, layers, inGraphDistance), inGraph);
   // ---- norm ----
   $('norm-text').textContent = s.norm === 'pre'
     ? 'Pre-norm (found in the graph: a normalization right before the attention\'s projections): x + f(LN(x)). The residual path carries x untouched, so gradients reach early layers directly; deep stacks train stably.'

@@ -13,6 +13,7 @@ import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
 import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
+import { headDistances, showFolderDistance } from './distanceView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { drawWindows, layoutOf } from './swinView';
@@ -97,6 +98,8 @@ function showError(error: ErrorInfo): void {
     el.append(b);
   }
 }
+
+$('distance-folder').addEventListener('click', () => void requests.request({ kind: 'distanceOverFolder' }).catch(() => undefined));
 
 function fillSelect(select: Select, options: { value: string; label: string }[], value: string): void {
   select.replaceChildren(...options.map((o) => {
@@ -306,6 +309,24 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 
 let runSeq = 0;
 
+/** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
+async function measureDistances(image: ImagePayload): Promise<{ modelKey: string; distances: number[][] }> {
+  if (!current) throw new Error('The panel has no model loaded.');
+  const { model } = current;
+  const size = model.card.preprocess.size;
+  const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
+  const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? [])];
+  const r = await client.run(model.key, () => {
+    const bytes = modelBytes.get(model.key);
+    if (!bytes) throw new Error('Model bytes missing in the webview.');
+    return { model: bytes, externalData: externalData.get(model.key) };
+  }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, current.backend, current.timeoutMs);
+  const run = toRunData(r, model);
+  const distances = headDistances(model, run.layers, run.headDistance);
+  if (!distances) throw new Error(model.structure.swin ? 'Swin attends within windows; attention distance over a folder is for global-attention ViTs.' : 'Attention distance needs the attention matrices, which this model does not expose.');
+  return { modelKey: model.key, distances };
+}
+
 /** What the panel's variants are compared with, and how a variant is run (the same worker, another model key). */
 setupVariants({
   current: () => {
@@ -501,14 +522,22 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   switch (msg.type) {
     case 'visualize':
       visualize(msg).catch((err: unknown) => {
-        // A plain object: VS Code sends messages as JSON, where an Error instance's message (not enumerable) is lost.
-        const error: ErrorInfo = isErrorInfo(err) ? { kind: err.kind, message: err.message, hint: err.hint } : { kind: 'inference', message: err instanceof Error ? err.message : String(err) };
+        const error = plainError(err);
         showError(error);
         post({ type: 'failed', error });
       });
       break;
     case 'applyView':
       setView(msg.view);
+      break;
+    case 'measure':
+      measureDistances(msg.image).then(
+        (value) => post({ type: 'measured', id: msg.id, ok: true, value }),
+        (err: unknown) => post({ type: 'measured', id: msg.id, ok: false, error: plainError(err) }),
+      );
+      break;
+    case 'folderDistance':
+      showFolderDistance(msg.result);
       break;
     case 'showError':
       if (msg.image) $('image-name').textContent = msg.image;
@@ -523,6 +552,11 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
       break;
   }
 });
+
+/** A plain object: VS Code sends messages as JSON, where an Error instance's message (not enumerable) is lost. */
+function plainError(err: unknown): ErrorInfo {
+  return isErrorInfo(err) ? { kind: err.kind, message: err.message, hint: err.hint } : { kind: 'inference', message: err instanceof Error ? err.message : String(err) };
+}
 
 function isErrorInfo(e: unknown): e is ErrorInfo {
   return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e;

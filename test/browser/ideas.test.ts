@@ -88,3 +88,23 @@ test('no position embeddings: the same image through the model with its position
   await h.post({ type: 'visualize', backend: 'wasm', model: { ...model, bytes: undefined }, image: { name: 'again.png', uri: 'file:///again.png', bytes, mime: 'image/png' } });
   await h.waitForState('done');
 });
+
+test('folder average: the panel measures another image on request and draws the folder mean beside this image', async () => {
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'test/fixtures/images/shapes-circle.png')));
+  await h.post({ type: 'measure', id: 41, image: { name: 'again.png', uri: 'file:///again.png', bytes, mime: 'image/png' } });
+  await h.page.waitForFunction(() => (window as unknown as { __posted: { type: string; id?: number }[] }).__posted.some((m) => m.type === 'measured' && m.id === 41), undefined, { timeout: 30_000 });
+  const reply = (await h.posted()).find((m) => m.type === 'measured' && m.id === 41)!;
+  assert.ok(reply.type === 'measured' && reply.ok, JSON.stringify(reply));
+  const shown = JSON.parse(await h.page.locator('#distance').getAttribute('data-distances') ?? '[]') as number[][];
+  assert.equal(reply.value.modelKey, model.key);
+  assert.equal(reply.value.distances.length, 6);
+  // The same image measured again gives the distances the chart shows for it.
+  reply.value.distances.forEach((hs, l) => hs.forEach((d, k) => assert.ok(Math.abs(d - shown[l][k]) <= 0.051, `layer ${l} head ${k}: ${d} vs ${shown[l][k]}`)));
+  const mean = reply.value.distances.map((hs) => hs.map((d) => d * 0.9));
+  await h.post({ type: 'folderDistance', result: { modelKey: model.key, folder: 'shapes', images: 2, skipped: 1, mean } });
+  await h.page.waitForFunction(() => !!document.getElementById('distance')!.dataset.folderDistances);
+  const folder = JSON.parse(await h.page.locator('#distance').getAttribute('data-folder-distances') ?? '[]') as number[][];
+  assert.ok(Math.abs(folder[5][2] - mean[5][2]) <= 0.051);
+  assert.match(await h.page.locator('#distance-text').textContent() ?? '', /Averaged over 2 images in shapes \(1 skipped: not readable as images\)/);
+  await h.page.locator('#distance').screenshot({ path: path.join(ROOT, 'test-results/ideas-distance-folder.png') });
+});

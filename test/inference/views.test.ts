@@ -1,12 +1,14 @@
 /**
  * The panel's view maths against an independent PyTorch implementation (scripts/reference_views.py) on the
- * demo ViT's PyTorch attention: head fusion, rollout with fusion/discard/depth, DINO mass threshold.
+ * demo ViT's PyTorch attention: head fusion, rollout with fusion/discard/depth, DINO mass threshold, mean
+ * attention distance per head.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { attentionRow } from '../../src/shared/attentionMaps';
+import { meanAttentionDistance } from '../../src/shared/locality';
 import { massThresholdMask } from '../../src/shared/massThreshold';
 import { DEFAULT_VIEW } from '../../src/shared/protocol';
 import { rolloutRow } from '../../src/shared/rollout';
@@ -19,6 +21,7 @@ interface Views {
     fusion: { layer: number; head: string; cls: number[] }[];
     rollout: { head: string; discard: number; upToLayer: number; cls: number[]; row: number; patchRow: number[] }[];
     mass: { layer: number; threshold: number; mask: number[] }[];
+    distance: number[][];
   }[];
 }
 const views = JSON.parse(readFileSync(path.join(REFERENCE_DIR, 'views.json'), 'utf8')) as Views;
@@ -59,5 +62,15 @@ for (const v of views.fixtures) {
       const cls = attentionRow(layers[m.layer], 0, 'mean', 1);
       assert.deepEqual(Array.from(massThresholdMask(cls, m.threshold)), m.mask, `threshold ${m.threshold}`);
     }
+  });
+}
+
+for (const v of views.fixtures) {
+  test(`${v.name}: mean attention distance per layer and head equals the numpy reference`, () => {
+    const layers = layersOf(v.name);
+    const mine = layers.map((a) => meanAttentionDistance(a, model.structure.grid!, 1, 16));
+    assert.equal(mine.length, v.distance.length);
+    const d = Math.max(...mine.map((hs, l) => maxAbsDiff(hs, v.distance[l])));
+    assert.ok(d < 1e-3, `differs by ${d} px`);
   });
 }

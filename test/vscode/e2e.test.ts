@@ -16,7 +16,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { CodeServer, LaunchedBrowser, launchBrowser, REPO_ROOT, startCodeServer } from './codeServer';
 
@@ -263,6 +263,33 @@ async function assertResults(frame: Frame) {
   assert.ok(distinct > 1, `canvas#heatmap is a single flat colour (${how})`);
 }
 
+/** Right-click `row` and choose the menu item `name`; retried, since the menu sometimes opens without our items yet. */
+async function contextMenuCommand(row: Locator, name: RegExp, what: string) {
+  const item = page.getByRole('menuitem', { name }).first();
+  let shown = false;
+  for (let i = 0; i < 10 && !shown; i++) {
+    await row.click({ button: 'right' });
+    shown = await item.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
+    if (!shown) {
+      const items = await page.getByRole('menuitem').allTextContents();
+      log(`context menu on ${what} without ${name} (try ${i + 1}): ${JSON.stringify(items.slice(0, 20))}`);
+      await page.keyboard.press('Escape');
+      await sleep(2000);
+    }
+  }
+  assert.ok(shown, `Explorer context menu on ${what} has no ${name} item`);
+  // A click right after the menu opened is sometimes swallowed by the menu; fall back to the keyboard.
+  await item.hover();
+  await sleep(300);
+  await item.click();
+  if (!(await item.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false))) {
+    log('context menu still open after click; pressing Enter on the hovered item');
+    await item.hover();
+    await page.keyboard.press('Enter');
+    await item.waitFor({ state: 'hidden', timeout: 5000 });
+  }
+}
+
 async function closeAllEditors() {
   await paletteCommand('View: Close All Editors', true, 30_000);
   await page.locator('.tabs-container .tab').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
@@ -307,29 +334,7 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       if (!(await row.isVisible())) await page.keyboard.press('Control+Shift+E');
       await row.waitFor({ state: 'visible', timeout: 30_000 });
       // The menu item shows the command title; with a "ViT Lens" category VS Code omits the category there.
-      const item = page.getByRole('menuitem', { name: /^(ViT Lens: )?Visualize Image$/ });
-      let shown = false;
-      for (let i = 0; i < 10 && !shown; i++) {
-        await row.click({ button: 'right' });
-        shown = await item.first().waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
-        if (!shown) {
-          const items = await page.getByRole('menuitem').allTextContents();
-          log(`context menu without ViT Lens item (try ${i + 1}): ${JSON.stringify(items.slice(0, 20))}`);
-          await page.keyboard.press('Escape');
-          await sleep(2000);
-        }
-      }
-      assert.ok(shown, `Explorer context menu on ${IMAGE} has no "ViT Lens: Visualize Image" item`);
-      // A click right after the menu opened is sometimes swallowed by the menu; fall back to the keyboard.
-      await item.first().hover();
-      await sleep(300);
-      await item.first().click();
-      if (!(await item.first().waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false))) {
-        log('context menu still open after click; pressing Enter on the hovered item');
-        await item.first().hover();
-        await page.keyboard.press('Enter');
-        await item.first().waitFor({ state: 'hidden', timeout: 5000 });
-      }
+      await contextMenuCommand(row, /^(ViT Lens: )?Visualize Image$/, IMAGE);
       const frame = await findVitLensFrame();
       await waitForDone(frame);
       await assertResults(frame);
@@ -467,5 +472,35 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       }
       assert.ok(name.includes(good) && st.state === 'done', `after the errors the panel shows ${name} (${st.state}: ${st.text} ${st.error})`);
       await assertResults(frame);
+    }));
+
+  it('Explorer → right-click a folder → "Attention Distance over a Folder…" averages the panel model over its images, with progress',
+    { timeout: INFERENCE_TIMEOUT + 180_000 }, () => withDiagnostics('folder-distance', async () => {
+      // The last test opened images in the panel's editor group: bring the panel to the front.
+      await page.locator('.tabs-container .tab', { hasText: 'ViT Lens:' }).first().click();
+      const frame = await findVitLensFrame();
+      // Back to the ViT demo (the Swin test switched models; Swin has no global attention distance).
+      await paletteCommand('ViT Lens: Use Bundled Demo Model', true);
+      const deadline = Date.now() + INFERENCE_TIMEOUT;
+      while (Date.now() < deadline && !/ViT-Tiny/.test(await frame.locator('#summary').textContent().catch(() => '') ?? '')) await sleep(250);
+      const folder = path.join(workspace, 'photos');
+      fs.mkdirSync(folder, { recursive: true });
+      fs.copyFileSync(path.join(REPO_ROOT, 'samples', IMAGE), path.join(folder, 'a.jpg'));
+      fs.copyFileSync(path.join(REPO_ROOT, 'samples', 'dog_beagle.jpg'), path.join(folder, 'b.jpg'));
+      fs.writeFileSync(path.join(folder, 'notes.png'), 'not an image');
+      if (!(await page.locator('.explorer-folders-view').isVisible())) await page.keyboard.press('Control+Shift+E');
+      const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^photos$/ }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await contextMenuCommand(row, /^(ViT Lens: )?Attention Distance over a Folder…$/, 'photos');
+      const done = page.locator('.notifications-toasts .notification-toast', { hasText: /attention distance averaged over 2 images of photos/ }).first();
+      await done.waitFor({ state: 'visible', timeout: INFERENCE_TIMEOUT });
+      const note = (await done.textContent()) ?? '';
+      log(`folder distance: ${note}`);
+      assert.match(note, /1 skipped: notes\.png/);
+      const folderDistances = await frame.locator('#distance').getAttribute('data-folder-distances');
+      const mean = JSON.parse(folderDistances ?? '[]') as number[][];
+      assert.equal(mean.length, 6, 'six layers of folder-mean distances in the chart');
+      assert.match(await frame.locator('#distance-text').textContent() ?? '', /Averaged over 2 images in photos/);
+      await screenshot('vscode-folder-distance.png');
     }));
 });

@@ -1,0 +1,87 @@
+/**
+ * Learned locality (ViT paper, Fig. 7 right): each head's mean attention distance against depth, for the image
+ * on screen and, once measured, averaged over a folder of the user's images.
+ */
+import type { AttentionLayer } from '../shared/attentionMaps';
+import { meanAttentionDistance } from '../shared/locality';
+import type { FolderDistance, ModelPayload } from '../shared/protocol';
+
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const $ = (id: string) => document.getElementById(id)!;
+
+let shown: { m: ModelPayload; image?: number[][]; folder?: FolderDistance } | undefined;
+
+/** Per layer, per head, in pixels: from the full matrices, or as computed inside the graph (memory budget). */
+export function headDistances(m: ModelPayload, layers: AttentionLayer[], inGraph?: number[][]): number[][] | undefined {
+  const s = m.structure;
+  const g = s.grid;
+  if (s.swin || !g || !layers.length) return undefined;
+  const full = (layers[0].queries ?? layers[0].tokens) === layers[0].tokens;
+  return full ? layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize)) : inGraph;
+}
+
+function draw(): void {
+  if (!shown) return;
+  const { m, image, folder } = shown;
+  const s = m.structure;
+  const g = s.grid!;
+  const dc = $('distance') as HTMLCanvasElement;
+  const ctx = dc.getContext('2d')!;
+  const W = dc.width, H = dc.height, pad = 30;
+  ctx.clearRect(0, 0, W, H);
+  const maxD = Math.hypot(g.rows, g.cols) * s.patchSize / 2;
+  ctx.strokeStyle = css('--vscode-editorWidget-border', '#555');
+  ctx.strokeRect(pad, pad / 2, W - pad - 10, H - pad - pad / 2);
+  const dots = (dist: number[][], colour: string, filled: boolean, dx: number) => {
+    ctx.fillStyle = ctx.strokeStyle = colour;
+    dist.forEach((hs, l) => hs.forEach((d) => {
+      const x = pad + ((l + 0.5) / dist.length) * (W - pad - 10) + dx;
+      const y = H - pad - Math.min(1, d / maxD) * (H - 1.5 * pad);
+      ctx.beginPath();
+      ctx.arc(x, y, 3, 0, 2 * Math.PI);
+      if (filled) ctx.fill();
+      else ctx.stroke();
+    }));
+  };
+  if (image) dots(image, css('--vscode-charts-blue', '#3794ff'), true, folder ? -4 : 0);
+  if (folder) dots(folder.mean, css('--vscode-charts-orange', '#d18616'), false, 4);
+  ctx.fillStyle = css('--vscode-descriptionForeground', '#999');
+  ctx.font = `10px ${css('--vscode-font-family', 'sans-serif')}`;
+  ctx.fillText('depth →', W / 2 - 15, H - 8);
+  ctx.fillText(`${Math.round(maxD)} px`, 2, pad / 2 + 8);
+  if (folder) ctx.fillText(`● this image  ○ ${folder.images} images`, W - 150, pad / 2 + 8);
+  const round = (d: number[][]) => d.map((hs) => hs.map((x) => Math.round(x * 10) / 10));
+  if (image) dc.dataset.distances = JSON.stringify(round(image));
+  if (folder) dc.dataset.folderDistances = JSON.stringify(round(folder.mean));
+}
+
+const range = (hs: number[]) => `${Math.round(Math.min(...hs))}–${Math.round(Math.max(...hs))} px`;
+
+/** The chart for a new run; a folder average stays while the model is the same. */
+export function renderDistances(m: ModelPayload, image: number[][] | undefined, inGraph: boolean): void {
+  const folder = shown?.m.key === m.key ? shown.folder : undefined;
+  shown = { m, image, folder };
+  const s = m.structure;
+  ($('distance-folder') as HTMLElement & { disabled: boolean }).disabled = !image;
+  if (!image) {
+    const dc = $('distance') as HTMLCanvasElement;
+    dc.getContext('2d')!.clearRect(0, 0, dc.width, dc.height);
+    $('distance-text').textContent = s.swin ? 'In Swin every block attends within its window, so attention distance is bounded by the window size.' : 'Attention distance needs the full attention matrices (not extracted for this model).';
+    return;
+  }
+  draw();
+  $('distance-text').textContent = `Mean attention distance of each head (dots) by layer, for this image: ${range(image[0])} in layer 1, ${range(image[image.length - 1])} in layer ${image.length}. A CNN's receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.${inGraph ? ' (Computed inside the graph: the full attention of this model is over vitLens.attentionMemoryBudgetMB.)' : ''}${folder ? ` ${folderText(folder)}` : ''}`;
+}
+
+function folderText(f: FolderDistance): string {
+  const first = f.mean[0], last = f.mean[f.mean.length - 1];
+  return `Averaged over ${f.images} image${f.images === 1 ? '' : 's'} in ${f.folder}${f.skipped ? ` (${f.skipped} skipped: not readable as images)` : ''}: ${range(first)} in layer 1, ${range(last)} in layer ${f.mean.length} (hollow dots).`;
+}
+
+export function showFolderDistance(f: FolderDistance): void {
+  if (!shown || shown.m.key !== f.modelKey) return;
+  shown.folder = f;
+  draw();
+  const text = $('distance-text');
+  text.textContent = `${text.textContent?.replace(/ Averaged over .*$/, '') ?? ''} ${folderText(f)}`;
+}
