@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
 import { attentionLayerOf, type AttentionLayer } from '../shared/attentionMaps';
 import type { PreparedModel } from '../shared/prepareModel';
+import { runOutputs } from '../shared/protocol';
 
 export interface ModelRun {
   logits: Float32Array;
@@ -12,6 +13,8 @@ export interface ModelRun {
   /** Under the memory budget: token 0's rollout row per layer and each head's mean attention distance, from the graph. */
   rollout?: Float32Array[];
   headDistance?: number[][];
+  /** DeiT: the CLS head's and the distillation head's logits. */
+  distillation?: { cls: Float32Array; dist: Float32Array };
   ms: number;
 }
 
@@ -20,7 +23,7 @@ export async function createSession(model: PreparedModel, threads = 1): Promise<
   return ort.InferenceSession.create(model.bytes, { executionProviders: ['wasm'], externalData: model.externalData });
 }
 
-export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? [])]): Promise<ModelRun> {
+export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = runOutputs(model)): Promise<ModelRun> {
   const size = model.card.preprocess.size;
   const t0 = performance.now();
   const out = await session.run({ [model.structure.input.name]: new ort.Tensor('float32', input, [1, model.structure.input.channels, size, size]) }, outputs);
@@ -31,7 +34,9 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
   });
   const rollout = model.rolloutOutputs?.every((n) => out[n]) ? model.rolloutOutputs.map((n) => out[n].data as Float32Array) : undefined;
   const headDistance = model.distanceOutputs?.every((n) => out[n]) ? model.distanceOutputs.map((n) => Array.from(out[n].data as Float32Array)) : undefined;
-  return { logits: out[model.logitsOutput].data as Float32Array, layers, rollout, headDistance, ms };
+  const d = model.structure.distillation;
+  const distillation = d && out[d.cls] && out[d.dist] ? { cls: out[d.cls].data as Float32Array, dist: out[d.dist].data as Float32Array } : undefined;
+  return { logits: out[model.logitsOutput].data as Float32Array, layers, rollout, headDistance, distillation, ms };
 }
 
 /** Reads the external data files a model names (relative to the model file) into the model payload. */

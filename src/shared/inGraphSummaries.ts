@@ -13,10 +13,12 @@ export interface SummaryLayout {
   patchSize: number;
   /** Default-domain opset: ReduceMean/ReduceSum take axes as an input from 18/13 on, an attribute before. */
   opset: number;
+  /** Query rows kept: [0] (CLS), or [0, 1] for DeiT (CLS and distillation token). */
+  queryRows?: number[];
 }
 
 export interface InGraphSummaries {
-  /** Per layer, in layer order: [.., 1, T] CLS row of the attention. */
+  /** Per layer, in layer order: [.., Q, T] query rows (CLS, and DeiT's distillation token) of the attention. */
   clsRows: string[];
   /** Per layer: [.., T] rollout row of token 0 through layers 1…l. */
   rollout: string[];
@@ -55,7 +57,7 @@ export function addInGraphSummaries(patch: GraphPatch, taps: string[], l: Summar
       : node(list, op, [input], output, [{ name: 'axes', ints: [axis] }, { name: 'keepdims', i: keep }]);
   };
 
-  const clsIndex = int64('cls_index', [0]);
+  const clsIndex = int64('cls_index', l.queryRows ?? [0]);
   const clsRows = taps.map((t) => `${t}/vitlens_cls_row`);
   const rollout = taps.map((t) => `${t}/vitlens_rollout`);
   const distance = taps.map((t) => `${t}/vitlens_distance`);

@@ -64,13 +64,15 @@ export function instrumentAttention(original: Uint8Array, structure: VitStructur
   let summaries: InGraphSummaries | undefined;
   if (mode === 'cls-rows') {
     const s = structure;
-    const layout = s.tokens && s.grid ? { tokens: s.tokens, prefix: s.prefixTokens, grid: s.grid, patchSize: s.patchSize, opset: s.opset ?? 17 } : undefined;
+    const queryRows = s.distillation ? [0, 1] : [0];
+    const layout = s.tokens && s.grid ? { tokens: s.tokens, prefix: s.prefixTokens, grid: s.grid, patchSize: s.patchSize, opset: s.opset ?? 17, queryRows } : undefined;
     // Rollout and distances need the token layout and float32 maths (the initializers are float32).
     const withStatistics = !!layout && elemType === TensorDataType.FLOAT;
-    summaries = addInGraphSummaries(patch, taps, layout ?? { tokens: 0, prefix: 0, grid: { rows: 0, cols: 0 }, patchSize: 0, opset: 17 }, withStatistics);
+    summaries = addInGraphSummaries(patch, taps, layout ?? { tokens: 0, prefix: 0, grid: { rows: 0, cols: 0 }, patchSize: 0, opset: 17, queryRows }, withStatistics);
     attentionOutputs = summaries.clsRows;
   }
-  const extra = structure.features ? [structure.features.tensor] : [];
+  const d = structure.distillation;
+  const extra = [...(structure.features ? [structure.features.tensor] : []), ...(d ? [d.cls, d.dist] : [])];
   const statistics = summaries ? [...summaries.rollout, ...summaries.distance] : [];
   patch.outputs = [...attentionOutputs, ...statistics, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
   const encoded = encodeGraphPatch(patch);

@@ -31,6 +31,12 @@ export interface ModelPayload {
   externalData?: { path: string; data: Uint8Array }[];
 }
 
+/** Every output a run fetches: logits, attention (or its in-graph summaries), DeiT's two heads, final features. */
+export function runOutputs(m: ModelPayload): string[] {
+  const d = m.structure.distillation;
+  return [m.logitsOutput, ...m.attentionOutputs, ...(m.rolloutOutputs ?? []), ...(m.distanceOutputs ?? []), ...(d ? [d.cls, d.dist] : []), ...(m.featureOutput ? [m.featureOutput] : [])];
+}
+
 export interface ImagePayload {
   /** Path or URI shown to the user. */
   name: string;

@@ -18,6 +18,8 @@ export interface RunData {
   rollout?: Float32Array[];
   /** Under the memory budget: each head's mean attention distance per layer (pixels), from the graph. */
   headDistance?: number[][];
+  /** DeiT: the CLS head's and the distillation head's logits. */
+  distillation?: { cls: Float32Array; dist: Float32Array };
 }
 
 export interface ViewData {

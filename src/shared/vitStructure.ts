@@ -2,6 +2,7 @@
  * Finds the Vision Transformer inside an ONNX graph from its topology alone (never from node or tensor
  * names, which differ between timm, Hugging Face, torchvision and hand-written exports).
  */
+import { DistillationHeads, findDistillationHeads } from './distillation';
 import { FusedAttentionError, NotAViTError } from './errors';
 import { GraphIndex } from './onnx/graphIndex';
 import { scoresMatMul } from './attentionGraph';
@@ -40,6 +41,8 @@ export interface VitStructure {
   producer: string;
   /** Constant tensors behind the teaching views: the patch-embedding Conv weight, the position embedding. */
   parameters: { patchWeight: string; positionEmbedding?: string };
+  /** DeiT: the CLS and distillation heads' logits, averaged into the output. */
+  distillation?: DistillationHeads;
   /** The final token features [batch, tokens, width] (output of the last normalization), for PCA views. */
   features?: { tensor: string; where: string };
   /** Hierarchical window attention (family 'swin'): stages, windows and shifts per block. */
@@ -108,8 +111,9 @@ export function detectVit(model: OnnxModel): VitStructure {
   const logitsInfo = outputs.find((o) => o.shape?.length === 2) ?? outputs[0];
   const classes = typeof logitsInfo?.shape?.[1] === 'number' ? logitsInfo.shape[1] : undefined;
 
+  const distillation = swin ? undefined : findDistillationHeads(g, logitsInfo.name);
   return {
-    family: swin ? 'swin' : prefixTokens === 2 ? 'deit' : 'vit',
+    family: swin ? 'swin' : distillation || prefixTokens === 2 ? 'deit' : 'vit',
     input: { name: image.name, channels, height: h, width: w, dynamicBatch: typeof image.shape?.[0] !== 'number' },
     logits: { name: logitsInfo.name, classes },
     patchSize,
@@ -124,6 +128,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.node.outputs[0], where: t.where, fused: t.fused })),
     features: finalFeatures(g, taps[taps.length - 1].node),
     parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
+    distillation,
     swin,
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),

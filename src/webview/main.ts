@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
-import { DEFAULT_VIEW, RequestChannel } from '../shared/protocol';
+import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
@@ -14,6 +14,7 @@ import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
 import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
 import { headDistances, showFolderDistance } from './distanceView';
+import { renderDistillation } from './distillationView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { drawWindows, layoutOf } from './swinView';
@@ -56,6 +57,8 @@ interface Current {
   top: Prediction[];
   image: ImagePayload;
   timeoutMs?: number;
+  /** The size×size pixels the model saw. */
+  rgba: Uint8ClampedArray;
 }
 let current: Current | undefined;
 /** Model bytes as last received; the host sends them once per model. */
@@ -160,6 +163,7 @@ function redraw(): void {
   if (state.mode === 'features' && !run.features) state.mode = 'attention';
   const data = computeView(s, run, state);
   lastView = data;
+  renderDistillation(model, run, current.rgba, state.layer, state.head);
   if (data.rgb) {
     view.drawRgb(data.rgb, grid, state.opacity);
     $('colorbar-min').textContent = '';
@@ -304,7 +308,14 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
   const features = f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined;
   const rollout = m.rolloutOutputs?.map((n) => r.tensors.get(n)?.data).filter((d): d is Float32Array => !!d);
   const headDistance = m.distanceOutputs?.map((n) => Array.from(r.tensors.get(n)?.data ?? []));
-  return { layers, features, rollout: rollout?.length === layers.length ? rollout : undefined, headDistance: headDistance?.every((d) => d.length) ? headDistance : undefined };
+  const d = m.structure.distillation;
+  const cls = d && r.tensors.get(d.cls)?.data, dist = d && r.tensors.get(d.dist)?.data;
+  return {
+    layers, features,
+    rollout: rollout?.length === layers.length ? rollout : undefined,
+    headDistance: headDistance?.every((x) => x.length) ? headDistance : undefined,
+    distillation: cls && dist ? { cls, dist } : undefined,
+  };
 }
 
 let runSeq = 0;
@@ -315,7 +326,7 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
   const { model } = current;
   const size = model.card.preprocess.size;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
-  const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? [])];
+  const outputs = runOutputs(model);
   const r = await client.run(model.key, () => {
     const bytes = modelBytes.get(model.key);
     if (!bytes) throw new Error('Model bytes missing in the webview.');
@@ -335,7 +346,7 @@ setupVariants({
   },
   run: async (model, input) => {
     const size = model.card.preprocess.size;
-    const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? [])];
+    const outputs = runOutputs(model);
     const ext = current && externalData.get(current.model.key);
     const r = await client.run(model.key, () => ({ model: model.bytes, externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
     return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
@@ -359,7 +370,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
   const bytes = modelBytes.get(model.key);
-  const outputs = [model.logitsOutput, ...model.attentionOutputs, ...(model.rolloutOutputs ?? []), ...(model.distanceOutputs ?? []), ...(model.featureOutput ? [model.featureOutput] : [])];
+  const outputs = runOutputs(model);
   const r = await client.run(model.key, () => {
     if (!bytes) throw new Error('Model bytes missing in the webview.');
     return { model: bytes, externalData: externalData.get(model.key) };
@@ -367,7 +378,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (seq !== runSeq) return;
   const run = toRunData(r, model);
   const top = topK(r.tensors.get(model.logitsOutput)!.data, model.card.labels, 5);
-  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs };
+  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
   $('layer-label').textContent = model.structure.swin ? 'Block' : 'Layer';
   $('swin-controls').hidden = !model.structure.swin;

@@ -1,0 +1,77 @@
+/**
+ * DeiT's distillation token, side by side with CLS: where each attends in the chosen layer, and what each
+ * token's own head predicts (CLS head: the true label; distillation head: the teacher's answer).
+ */
+import { attentionRow, topK } from '../shared/attentionMaps';
+import { compositeHeatmap } from '../shared/heatmapImage';
+import type { ModelPayload } from '../shared/protocol';
+import type { RunData } from '../shared/viewData';
+import { fusionLabel, fusionOf, gridOf } from '../shared/viewData';
+
+const $ = (id: string) => document.getElementById(id)!;
+
+function tokenColumn(title: string, rgba: Uint8ClampedArray, size: number, values: Float32Array, grid: { rows: number; cols: number }, logits: Float32Array | undefined, labels: string[]): HTMLElement {
+  const img = compositeHeatmap(rgba, size, values, grid, { opacity: 0.6 });
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  canvas.className = 'variant-map';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${title} attention`);
+  canvas.getContext('2d')!.putImageData(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
+  const fig = document.createElement('figure');
+  const cap = document.createElement('figcaption');
+  cap.textContent = title;
+  fig.append(canvas, cap);
+  if (logits) {
+    const list = document.createElement('ol');
+    list.className = 'variant-top';
+    for (const p of topK(logits, labels, 3)) {
+      const li = document.createElement('li');
+      li.textContent = `${p.label} ${(p.prob * 100).toFixed(1)}%`;
+      list.append(li);
+    }
+    fig.append(list);
+  }
+  return fig;
+}
+
+export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8ClampedArray, layer: number, head: string): void {
+  const out = $('distill-out');
+  const text = $('distill-text');
+  const s = m.structure;
+  const a = run.layers[layer];
+  if (s.prefixTokens < 2 || s.swin || !a || (a.queries ?? a.tokens) < 2) {
+    out.replaceChildren();
+    delete out.dataset.clsTop1;
+    text.textContent = s.family === 'deit'
+      ? 'This DeiT\'s distillation-token attention was not extracted.'
+      : 'This model has no distillation token. DeiT adds one next to CLS: its head is trained to reproduce a teacher\'s (often a CNN\'s) prediction while CLS learns the label, and the two heads are averaged at inference. Select the bundled DeiT demo to compare them.';
+    return;
+  }
+  const grid = gridOf(s, run.layers, layer);
+  const fusion = fusionOf(head);
+  const size = m.card.preprocess.size;
+  const cls = attentionRow(a, 0, fusion, s.prefixTokens);
+  const dist = attentionRow(a, 1, fusion, s.prefixTokens);
+  const d = run.distillation;
+  out.replaceChildren(
+    tokenColumn('CLS token (head: the label)', rgba, size, cls, grid, d?.cls, m.card.labels),
+    tokenColumn('Distillation token (head: the teacher)', rgba, size, dist, grid, d?.dist, m.card.labels),
+  );
+  let dot = 0, nc = 0, nd = 0;
+  for (let i = 0; i < cls.length; i++) {
+    dot += cls[i] * dist[i];
+    nc += cls[i] ** 2;
+    nd += dist[i] ** 2;
+  }
+  const sim = dot / Math.sqrt(nc * nd || 1);
+  const top = (l?: Float32Array) => (l ? topK(l, m.card.labels, 1)[0] : undefined);
+  const [tc, td] = [top(d?.cls), top(d?.dist)];
+  out.dataset.clsTop1 = tc?.label ?? '';
+  out.dataset.distTop1 = td?.label ?? '';
+  out.dataset.similarity = sim.toFixed(4);
+  text.textContent = `Layer ${layer + 1}, ${fusionLabel(head)}: the two tokens' attention maps have cosine similarity ${sim.toFixed(2)}` +
+    (tc && td ? `; the CLS head says ${tc.label} (${(tc.prob * 100).toFixed(0)}%), the distillation head ${td.label} (${(td.prob * 100).toFixed(0)}%)${tc.label === td.label ? '' : ': they disagree, and the averaged output weighs both'}.` : '.') +
+    ' The distillation token learns from the teacher\'s outputs rather than the labels, so it can carry a convolution\'s habits into the transformer.';
+}
