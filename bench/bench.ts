@@ -6,7 +6,8 @@
  * extra memory for ViT-B/16; view maths per redraw; the .vsix size. Random ViT-Ti/S/B-16 are exported at bench
  * time by scripts/make_bench_models.py when Debian's python3-torch is present (skipped otherwise).
  * Peak memory under the attention budget at 3 601 tokens (bench/peakMemory.ts, one process per case).
- * Not measured here yet: Chromium, frame gaps.
+ * Headless Chromium (bench/chromium.ts): the same inference in the panel's worker bundle, the longest frame gap
+ * while the panel runs ViT-B/16, and the panel's redraw time at 197 and 3 601 tokens.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,10 +15,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { fullAttentionBytes } from '../src/shared/instrumentAttention';
-import { prepareModel } from '../src/shared/prepareModel';
+import { PreparedModel, prepareModel } from '../src/shared/prepareModel';
 import { DEFAULT_VIEW } from '../src/shared/protocol';
 import { computeView } from '../src/shared/viewData';
 import { createSession, runModel } from '../src/cli/runModel';
+import { runOutputs } from '../src/shared/protocol';
+import { chromiumInference, frameGaps, InferenceCase, redrawTimes, withChromium } from './chromium';
 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache/bench-models');
@@ -48,11 +51,61 @@ function benchModels(): [string, string][] {
   return models;
 }
 
+/** Headless Chromium: inference plain vs instrumented, frame gaps while the panel runs, redraw at 197 and 3 601 tokens. */
+async function chromiumSection(node: { name: string; file: string; model: PreparedModel }[], notes: string[]): Promise<Map<string, { plain: number; inst: number }>> {
+  const out = new Map<string, { plain: number; inst: number }>();
+  if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH) {
+    notes.push('Chromium not found: the Chromium columns, frame gaps and panel redraw times were not measured.');
+    return out;
+  }
+  const url = (file: string) => '/' + path.relative(ROOT, file).split(path.sep).join('/');
+  const instrumented = (r: { name: string; file: string; model: PreparedModel }) => {
+    const f = path.join(CACHE, `${path.basename(r.file, '.onnx')}.instrumented.onnx`);
+    writeFileSync(f, r.model.bytes);
+    return f;
+  };
+  const image = { name: 'cat_tabby.jpg', bytes: Array.from(readFileSync(path.join(ROOT, 'samples/cat_tabby.jpg'))), mime: 'image/jpeg' };
+  await withChromium(['/models/', '/.cache/bench-models/'], async (h) => {
+    const cases: InferenceCase[] = node.map((r) => ({
+      name: r.name, plainUrl: url(r.file), instrumentedUrl: url(instrumented(r)), inputName: r.model.structure.input.name,
+      size: r.model.card.preprocess.size, logits: r.model.logitsOutput, outputs: runOutputs(r.model),
+    }));
+    const times = await chromiumInference(h.page, cases, RUNS);
+    for (const [name, t] of times) out.set(name, { plain: median(t.plain), inst: median(t.instrumented) });
+    const sessions = [...times].map(([name, t]) => `${name} ${(t.sessionMs.instrumented / 1000).toFixed(2)} s`).join(', ');
+    notes.push(`Chromium session creation (instrumented, first run): ${sessions}.`);
+    // Redraw at 197 tokens: the demo ViT in the panel, switching layer and head, then patch queries.
+    const demo = node.find((r) => r.name.startsWith('demo ViT'));
+    if (demo) {
+      const g = await frameGaps(h, demo.model, url(instrumented(demo)), image);
+      const views = Array.from({ length: 24 }, (_, i) => (i < 18 ? { layer: i % 6, head: i % 4 === 3 ? 'mean' : String(i % 3), selected: undefined } : { layer: 5, head: 'mean', selected: { row: i - 18, col: 2 * (i - 18) } }));
+      const t = await redrawTimes(h, views);
+      notes.push(`Panel redraw in Chromium at 197 tokens (demo ViT; layer/head switches and patch queries, median of ${t.length}): **${median(t).toFixed(1)} ms** (max ${Math.max(...t).toFixed(1)} ms); first heatmap ${g.totalMs} ms after posting, longest frame gap ${g.maxGapMs.toFixed(0)} ms.`);
+    }
+    const big = node.find((r) => r.name.startsWith('ViT-B'));
+    if (big) {
+      const g = await frameGaps(h, big.model, url(instrumented(big)), image);
+      notes.push(`Longest gap between painted frames while the panel runs ViT-B/16 (post to heatmap, ${g.totalMs} ms, ${g.frames} frames): **${g.maxGapMs.toFixed(0)} ms**.`);
+    }
+    const redrawFile = path.join(CACHE, 'vit-redraw-480.onnx');
+    if (existsSync(redrawFile)) {
+      const m = prepareModel(new Uint8Array(readFileSync(redrawFile)), 'vit-redraw-480.onnx', 'redraw');
+      writeFileSync(path.join(CACHE, 'vit-redraw-480.instrumented.onnx'), m.bytes);
+      await frameGaps(h, m, '/.cache/bench-models/vit-redraw-480.instrumented.onnx', image);
+      const views = Array.from({ length: 21 }, (_, i) => (i < 8 ? { layer: i % 2, head: i % 4 === 3 ? 'mean' : String(i % 3), selected: undefined } : { layer: 1, head: i % 2 ? 'mean' : 'max', selected: { row: i, col: 2 * i }, direction: i % 3 ? 'query' as const : 'key' as const }));
+      const t = await redrawTimes(h, views);
+      notes.push(`Panel redraw in Chromium at 3 601 tokens (random ViT, patch 8 at 480 px, 2 layers, full attention; layer/head switches, patch as query and as key, median of ${t.length}): **${median(t).toFixed(1)} ms** (max ${Math.max(...t).toFixed(1)} ms).`);
+    }
+  });
+  return out;
+}
+
 async function main(): Promise<void> {
   ort.env.wasm.numThreads = 1;
   const native = loadNative();
   const rows: string[] = [];
   const notes: string[] = [];
+  const node: { name: string; file: string; model: PreparedModel; webPlain: number; webInst: number; native: number }[] = [];
   for (const [name, file] of benchModels()) {
     const bytes = new Uint8Array(readFileSync(file));
     const m = prepareModel(bytes, path.basename(file), 'k');
@@ -81,8 +134,7 @@ async function main(): Promise<void> {
         c.push(performance.now() - t0);
       }
     }
-    const [pa, pb, pc] = [median(a), median(b), c.length ? median(c) : NaN];
-    rows.push(`| ${name} | ${ms(pa)} | ${ms(pb)} | **${(pb / pa).toFixed(3)}** | ${c.length ? ms(pc) : 'n/a'} | ${c.length ? `**${(pa / pc).toFixed(1)}×**` : 'n/a'} |`);
+    node.push({ name, file, model: m, webPlain: median(a), webInst: median(b), native: c.length ? median(c) : NaN });
     await plain.release();
     await inst.release();
     if (!m.structure.swin && name.startsWith('demo')) {
@@ -112,6 +164,12 @@ async function main(): Promise<void> {
       }
       notes.push(`Instrumenting ViT-B/16 (${(bytes.byteLength / 1e6).toFixed(0)} MB): parse + detect + instrument ${ms(median(times))} median of 5; extra memory ${(extra / 1e6).toFixed(0)} MB = **${(extra / bytes.byteLength).toFixed(2)}×** the file (the instrumented copy handed to the session; weights are never decoded).`);
     }
+  }
+  const chrome = await chromiumSection(node, notes);
+  for (const r of node) {
+    const c = chrome.get(r.name);
+    const nat = Number.isFinite(r.native);
+    rows.push(`| ${r.name} | ${ms(r.webPlain)} | ${ms(r.webInst)} | **${(r.webInst / r.webPlain).toFixed(3)}** | ${c ? ms(c.plain) : 'n/a'} | ${c ? ms(c.inst) : 'n/a'} | ${c ? `**${(c.inst / c.plain).toFixed(3)}**` : 'n/a'} | ${nat ? ms(r.native) : 'n/a'} | ${nat ? `**${(r.webPlain / r.native).toFixed(1)}×**` : 'n/a'} | ${c && nat ? `**${(c.plain / r.native).toFixed(1)}×**` : 'n/a'} |`);
   }
   {
     // Redraw maths at 3 601 tokens (ViT-S/8 at 480 px): one layer of synthetic, row-normalized attention.
@@ -153,10 +211,10 @@ async function main(): Promise<void> {
   const out = `# ViT Lens benchmark
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Medians of ${RUNS} interleaved runs at 224×224.
-Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isolated); native = onnxruntime-node, 2 threads.
+Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isolated), in Node and in headless Chromium (the panel's own worker bundle); native = onnxruntime-node, 2 threads.
 
-| model | web plain | web instrumented | instrumented / plain | native plain | web / native |
-|---|---|---|---|---|---|
+| model | Node web plain | Node web instrumented | instrumented / plain | Chromium plain | Chromium instrumented | instrumented / plain (Chromium) | native plain | Node web / native | Chromium / native |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ${notes.map((n) => `- ${n}`).join('\n')}

@@ -13,19 +13,21 @@ spec = importlib.util.spec_from_file_location("make_demo_vit", os.path.join(HERE
 V = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(V)
 
-# name: (width, heads, image size, patch)
-SIZES = {"vit-ti16": (192, 3, 224, 16), "vit-s16": (384, 6, 224, 16), "vit-b16": (768, 12, 224, 16), "vit-s8-480": (384, 6, 480, 8)}
+# name: (width, heads, image size, patch[, depth]); vit-redraw-480: 3 601 tokens with full attention under the
+# default memory budget (2 layers), for the panel's redraw time at that token count.
+SIZES = {"vit-ti16": (192, 3, 224, 16), "vit-s16": (384, 6, 224, 16), "vit-b16": (768, 12, 224, 16), "vit-s8-480": (384, 6, 480, 8),
+         "vit-redraw-480": (192, 3, 480, 8, 2)}
 
 
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
-    for name, (dim, heads, size, patch) in SIZES.items():
+    for name, (dim, heads, size, patch, *depth) in SIZES.items():
         path = os.path.join(out, name + ".onnx")
         if os.path.exists(path):
             continue
-        model = V.ViT(1000, image_size=size, patch=patch, dim=dim, depth=12, heads=heads, mlp_ratio=4).eval()
+        model = V.ViT(1000, image_size=size, patch=patch, dim=dim, depth=depth[0] if depth else 12, heads=heads, mlp_ratio=4).eval()
         torch.onnx.export(model, torch.zeros(1, 3, size, size), path, opset_version=17, input_names=["pixel_values"],
                           output_names=["logits"], dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
                           do_constant_folding=True)

@@ -14,7 +14,7 @@ with a convolution's locality bias: the point of the idea.
    finds both heads in the graph, nothing is named for it.
 
 Writes models/deit-demo.onnx, deit-demo.json (card with accuracies of each head and of the teacher) and
-models/reference/deit-demo/<fixture>/{input,logits,attention,cls_logits,dist_logits}.bin.
+models/reference/deit-demo/<fixture>/{input,logits,cls_logits,dist_logits}.bin (+ attention.bin for the first).
 
 Requirements (Debian 12): apt-get install python3-torch python3-onnx python3-pil
 Usage:
@@ -200,9 +200,11 @@ def write_references(out, student):
         att = torch.stack([t[0] for t in student.attentions()])
         dd = os.path.join(ref_dir, name)
         os.makedirs(dd, exist_ok=True)
-        for fname, t in (("input", x), ("logits", (a + d) / 2), ("cls_logits", a), ("dist_logits", d), ("attention", att)):
+        # Attention (2.8 MB per image) for the first fixture only, to keep the repository small.
+        tensors = [("input", x), ("logits", (a + d) / 2), ("cls_logits", a), ("dist_logits", d)] + ([("attention", att)] if not index["fixtures"] else [])
+        for fname, t in tensors:
             t.numpy().astype("<f4").tofile(os.path.join(dd, fname + ".bin"))
-        index["fixtures"].append({"name": name, "image": rel, "inputShape": list(x.shape), "attentionShape": list(att.shape),
+        index["fixtures"].append({"name": name, "image": rel, "inputShape": list(x.shape), **({"attentionShape": list(att.shape)} if not index["fixtures"] else {}),
                                   "clsTop1": LABELS[int(a.argmax())], "distTop1": LABELS[int(d.argmax())]})
         print("reference %-14s CLS head %s, DIST head %s" % (name, LABELS[int(a.argmax())], LABELS[int(d.argmax())]))
     student.set_keep_attention(False)

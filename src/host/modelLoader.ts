@@ -13,6 +13,7 @@ let cache: { id: string; model: PreparedModel } | undefined;
 export const BUNDLED_MODELS = [
   { name: 'vit-demo', label: 'ViT demo (ViT-Tiny/16, CLS token)' },
   { name: 'swin-demo', label: 'Swin demo (patch 4, window 7, shifted windows)' },
+  { name: 'deit-demo', label: 'DeiT demo (CLS + distillation token, taught by a CNN)' },
 ];
 
 export function bundledModelUri(extensionUri: vscode.Uri, name = 'vit-demo'): vscode.Uri {

@@ -33,7 +33,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: string[] } = {}): Promise<Harness> {
+export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: string[]; /** Extra URL path prefixes served from the repo (the benchmark's models). */ serve?: string[] } = {}): Promise<Harness> {
   if (!existsSync(path.join(ROOT, 'dist/webview/main.js'))) throw new Error('dist/webview/main.js missing: run `npm run build` first.');
   const nonce = 'testnonce' + Math.random().toString(36).slice(2);
   let origin = '';
@@ -57,7 +57,8 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
       return;
     }
     const file = path.join(ROOT, decodeURIComponent(url.pathname));
-    if (!file.startsWith(ROOT) || !existsSync(file) || !statSync(file).isFile() || !/^\/(dist|media|test\/browser)\//.test(url.pathname)) {
+    const allowed = /^\/(dist|media|test\/browser)\//.test(url.pathname) || (opts.serve ?? []).some((p) => url.pathname.startsWith(p));
+    if (!file.startsWith(ROOT) || !existsSync(file) || !statSync(file).isFile() || !allowed) {
       res.writeHead(404);
       res.end();
       return;

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { prepareModel } from '../../src/shared/prepareModel';
 import { demoModel, ROOT } from '../support/fixtures';
 import { Harness, startHarness } from './harness';
 
@@ -107,4 +108,22 @@ test('folder average: the panel measures another image on request and draws the 
   assert.ok(Math.abs(folder[5][2] - mean[5][2]) <= 0.051);
   assert.match(await h.page.locator('#distance-text').textContent() ?? '', /Averaged over 2 images in shapes \(1 skipped: not readable as images\)/);
   await h.page.locator('#distance').screenshot({ path: path.join(ROOT, 'test-results/ideas-distance-folder.png') });
+});
+
+test('DeiT demo: the distillation card shows the CLS and distillation tokens\' attention and both heads\' predictions', async () => {
+  const own = JSON.parse(readFileSync(path.join(ROOT, 'models/deit-demo.json'), 'utf8')) as Record<string, unknown>;
+  const deit = prepareModel(new Uint8Array(readFileSync(path.join(ROOT, 'models/deit-demo.onnx'))), 'deit-demo.onnx', 'deit', { own });
+  const index = JSON.parse(readFileSync(path.join(ROOT, 'models/reference/deit-demo/index.json'), 'utf8')) as { fixtures: { name: string; clsTop1: string; distTop1: string }[] };
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'test/fixtures/images/shapes-circle.png')));
+  await h.post({ type: 'visualize', backend: 'wasm', model: deit, image: { name: 'shapes-circle.png', uri: 'file:///c.png', bytes, mime: 'image/png' } });
+  await h.waitForState('done');
+  const out = h.page.locator('#distill-out');
+  assert.equal(await out.locator('figure').count(), 2);
+  const ref = index.fixtures.find((f) => f.name === 'shapes-circle')!;
+  assert.equal(await out.getAttribute('data-cls-top1'), ref.clsTop1, 'CLS head top-1 as in PyTorch');
+  assert.equal(await out.getAttribute('data-dist-top1'), ref.distTop1, 'distillation head top-1 as in PyTorch');
+  const sim = Number(await out.getAttribute('data-similarity'));
+  assert.ok(sim > 0 && sim <= 1.0001, `cosine similarity ${sim}`);
+  assert.match(await h.page.locator('#distill-text').textContent() ?? '', /the CLS head says/);
+  await h.page.locator('#distill-out').screenshot({ path: path.join(ROOT, 'test-results/ideas-distillation.png') });
 });

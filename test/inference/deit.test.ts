@@ -47,3 +47,30 @@ test('both heads\' logits come out of the graph and average to the output; under
   }
   assert.ok(maxAbsDiff(rows.distillation!.dist, run.distillation.dist) <= 1e-6);
 });
+
+test('demo DeiT (distilled from a CNN): logits, both heads and every layer\'s attention equal PyTorch', async () => {
+  const own = JSON.parse(readFileSync(path.join(ROOT, 'models/deit-demo.json'), 'utf8')) as Record<string, unknown>;
+  const m = prepareModel(new Uint8Array(readFileSync(path.join(ROOT, 'models/deit-demo.onnx'))), 'deit-demo.onnx', 'deit', { own });
+  const s = m.structure;
+  assert.equal(s.family, 'deit');
+  assert.equal(s.prefixTokens, 2);
+  assert.deepEqual([s.layers, s.heads, s.embedDim, s.patchSize], [6, 3, 96, 16]);
+  const dir = path.join(ROOT, 'models/reference/deit-demo');
+  const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { fixtures: { name: string; attentionShape?: number[]; clsTop1: string; distTop1: string }[] };
+  const session = await createSession(m);
+  for (const f of index.fixtures) {
+    const ref = (n: string) => readFloat32(path.join(dir, f.name, `${n}.bin`));
+    const run = await runModel(session, m, ref('input'));
+    assert.ok(maxAbsDiff(run.logits, ref('logits')) <= 1e-4, `${f.name}: logits`);
+    assert.ok(maxAbsDiff(run.distillation!.cls, ref('cls_logits')) <= 1e-4, `${f.name}: CLS head`);
+    assert.ok(maxAbsDiff(run.distillation!.dist, ref('dist_logits')) <= 1e-4, `${f.name}: distillation head`);
+    assert.equal(topK(run.distillation!.cls, m.card.labels, 1)[0].label, f.clsTop1);
+    assert.equal(topK(run.distillation!.dist, m.card.labels, 1)[0].label, f.distTop1);
+    if (!f.attentionShape) continue;
+    const [L, H, T] = f.attentionShape;
+    const att = ref('attention');
+    const worst = Math.max(...run.layers.map((a, l) => maxAbsDiff(a.data, att.subarray(l * H * T * T, (l + 1) * H * T * T))));
+    assert.equal(run.layers.length, L);
+    assert.ok(worst <= 1e-4, `${f.name}: attention differs by ${worst}`);
+  }
+});
