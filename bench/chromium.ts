@@ -22,6 +22,8 @@ export interface InferenceTimes { plain: number[]; instrumented: number[]; sessi
 
 export async function withChromium<T>(serve: string[], body: (h: Harness) => Promise<T>): Promise<T> {
   const h = await startHarness({ serve });
+  // tsx (esbuild keepNames) wraps named functions in __name(...); functions sent to the page need it defined.
+  await h.page.evaluate('window.__name = (f) => f');
   try {
     return await body(h);
   } finally {

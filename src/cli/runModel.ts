@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
 import { attentionLayerOf, type AttentionLayer } from '../shared/attentionMaps';
+import { instrumentedBytes } from '../shared/instrumentAttention';
 import type { PreparedModel } from '../shared/prepareModel';
 import { runOutputs } from '../shared/protocol';
 
@@ -20,7 +21,7 @@ export interface ModelRun {
 
 export async function createSession(model: PreparedModel, threads = 1): Promise<ort.InferenceSession> {
   ort.env.wasm.numThreads = threads;
-  return ort.InferenceSession.create(model.bytes, { executionProviders: ['wasm'], externalData: model.externalData });
+  return ort.InferenceSession.create(instrumentedBytes(model), { executionProviders: ['wasm'], externalData: model.externalData });
 }
 
 export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = runOutputs(model)): Promise<ModelRun> {

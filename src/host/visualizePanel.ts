@@ -129,7 +129,7 @@ export class VisualizePanel implements vscode.Disposable {
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           // Bytes, external weights and drawn parameters travel once per model; the webview keeps them by key.
-          model: sendBytes ? model : { ...model, bytes: undefined, externalData: undefined, parameters: undefined },
+          model: sendBytes ? model : { ...model, bytes: undefined, graphPatch: undefined, externalData: undefined, parameters: undefined },
           image: { name, uri: image.toString(), bytes, mime: header.mime },
         });
         await outcome;

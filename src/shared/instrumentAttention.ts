@@ -3,8 +3,8 @@
  *
  * ORT only returns graph outputs. A protobuf parser merges repeated occurrences of an embedded message, so
  * appending `ModelProto.graph = GraphProto { output: [...] }` (field 7) to the original bytes adds outputs to
- * the existing graph. ORT's C++ parser follows that rule; the copy costs one memcpy of the file and no
- * parsing or encoding of the weights.
+ * the existing graph. ORT's C++ parser follows that rule; nothing of the weights is parsed, encoded or copied
+ * here (see instrumentedBytes).
  */
 import { Writer } from 'protobufjs/minimal';
 import { TensorDataType } from './onnx/onnxModel';
@@ -12,7 +12,8 @@ import { addInGraphSummaries, InGraphSummaries } from './inGraphSummaries';
 import { VitStructure } from './vitStructure';
 
 export interface InstrumentedModel {
-  bytes: Uint8Array;
+  /** Bytes to append to the original model (a GraphProto patch); the original is never copied here. */
+  graphPatch: Uint8Array;
   /** Output names the session must fetch, in layer order. */
   attentionOutputs: string[];
   logitsOutput: string;
@@ -39,7 +40,7 @@ export function fullAttentionBytes(s: VitStructure): number | undefined {
  * only each layer's CLS row, sliced inside the graph (a Gather appended with the outputs), so the full
  * T×T matrices are never copied out: 3 601 tokens × 6 heads is 311 MB per layer, the CLS rows 86 KB.
  */
-export function instrumentAttention(original: Uint8Array, structure: VitStructure, existingOutputs: string[], elemType = TensorDataType.FLOAT, budgetBytes = Infinity): InstrumentedModel {
+export function instrumentAttention(structure: VitStructure, existingOutputs: string[], elemType = TensorDataType.FLOAT, budgetBytes = Infinity): InstrumentedModel {
   const full = fullAttentionBytes(structure) ?? 0;
   const mode = full > budgetBytes && !structure.swin ? 'cls-rows' : 'full';
   const patch: GraphPatch = { nodes: [], initializers: [], outputs: [], valueInfo: [] };
@@ -75,15 +76,24 @@ export function instrumentAttention(original: Uint8Array, structure: VitStructur
   const extra = [...(structure.features ? [structure.features.tensor] : []), ...(d ? [d.cls, d.dist] : [])];
   const statistics = summaries ? [...summaries.rollout, ...summaries.distance] : [];
   patch.outputs = [...attentionOutputs, ...statistics, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
-  const encoded = encodeGraphPatch(patch);
-  const bytes = new Uint8Array(original.byteLength + encoded.byteLength);
-  bytes.set(original, 0);
-  bytes.set(encoded, original.byteLength);
   return {
-    bytes, attentionOutputs, logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor, attentionMode: mode,
+    // A plain Uint8Array: protobufjs gives a Node Buffer, which postMessage would send as {type, data} JSON.
+    graphPatch: new Uint8Array(encodeGraphPatch(patch)), attentionOutputs, logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor, attentionMode: mode,
     rolloutOutputs: summaries?.rollout.length ? summaries.rollout : undefined,
     distanceOutputs: summaries?.distance.length ? summaries.distance : undefined,
   };
+}
+
+/**
+ * The instrumented model as one buffer: original bytes, then the patch. Built once, where a copy is made anyway
+ * (handing the model to the inference worker or to onnxruntime), so a 350 MB model is not copied twice.
+ */
+export function instrumentedBytes(m: { bytes: Uint8Array; graphPatch?: Uint8Array }): Uint8Array {
+  const patch = m.graphPatch ?? new Uint8Array(0);
+  const out = new Uint8Array(m.bytes.byteLength + patch.byteLength);
+  out.set(m.bytes, 0);
+  out.set(patch, m.bytes.byteLength);
+  return out;
 }
 
 export interface PatchAttribute { name: string; i?: number; f?: number; s?: string; ints?: number[] }

@@ -23,7 +23,7 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
   const structure = detectVit(model);
   // Attention comes out in the precision the graph computes it in (fp16 models: float16).
   const elemType = model.graph.valueInfo.get(structure.attention[0].tensor)?.elemType ?? model.graph.inputs.find((i) => i.name === structure.input.name)?.elemType ?? TensorDataType.FLOAT;
-  const inst = instrumentAttention(bytes, structure, model.graph.outputs.map((o) => o.name), elemType, attentionBudgetBytes);
+  const inst = instrumentAttention(structure, model.graph.outputs.map((o) => o.name), elemType, attentionBudgetBytes);
   const externalData = [...new Set([...model.graph.initializers.values()].map((t) => t.external?.location).filter((l): l is string => !!l))];
   const base = defaultCard(fileName.replace(/\.onnx$/i, ''), structure);
   let card: ModelCard = base;
@@ -48,7 +48,8 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     parameters,
     fileName,
     fileSize: bytes.byteLength,
-    bytes: inst.bytes,
+    bytes,
+    graphPatch: inst.graphPatch,
     structure,
     card,
     attentionOutputs: inst.attentionOutputs,

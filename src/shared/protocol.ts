@@ -11,7 +11,10 @@ export interface ModelPayload {
   key: string;
   fileName: string;
   fileSize: number;
+  /** The model file's bytes, as read (sent once per model). */
   bytes?: Uint8Array;
+  /** ViT Lens's outputs, appended to `bytes` when a session is created (instrumentedBytes); sent with `bytes`. */
+  graphPatch?: Uint8Array;
   structure: VitStructure;
   card: ModelCard;
   attentionOutputs: string[];

@@ -79,9 +79,10 @@ export class InferenceClient {
     const id = this.next++;
     const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     const needsBytes = this.sentModel !== modelKey;
-    // The worker keeps its own copy; send a copy so the page can resend after a worker restart.
+    // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
+    // worker; the page keeps its own bytes to resend after a worker restart or another model.
     const sent = needsBytes ? modelBytes() : undefined;
-    const bytes = sent?.model.slice();
+    const bytes = sent?.model;
     const msg: ToWorker = {
       type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
       wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads,

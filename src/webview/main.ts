@@ -7,6 +7,7 @@ import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, rowEnt
 import type { ErrorInfo } from '../shared/errors';
 import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
+import { instrumentedBytes } from '../shared/instrumentAttention';
 import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
@@ -62,7 +63,7 @@ interface Current {
 }
 let current: Current | undefined;
 /** Model bytes as last received; the host sends them once per model. */
-const modelBytes = new Map<string, Uint8Array>();
+const modelBytes = new Map<string, { bytes: Uint8Array; graphPatch?: Uint8Array }>();
 const externalData = new Map<string, { path: string; data: Uint8Array }[]>();
 const modelParameters = new Map<string, ModelPayload['parameters']>();
 let lastView: ViewData | undefined;
@@ -328,9 +329,9 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
   const outputs = runOutputs(model);
   const r = await client.run(model.key, () => {
-    const bytes = modelBytes.get(model.key);
-    if (!bytes) throw new Error('Model bytes missing in the webview.');
-    return { model: bytes, externalData: externalData.get(model.key) };
+    const stored = modelBytes.get(model.key);
+    if (!stored) throw new Error('Model bytes missing in the webview.');
+    return { model: instrumentedBytes(stored), externalData: externalData.get(model.key) };
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
@@ -341,14 +342,14 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
 /** What the panel's variants are compared with, and how a variant is run (the same worker, another model key). */
 setupVariants({
   current: () => {
-    const bytes = current && modelBytes.get(current.model.key);
-    return current && bytes ? { model: current.model, bytes, image: current.image, run: current.run, top: current.top } : undefined;
+    const stored = current && modelBytes.get(current.model.key);
+    return current && stored ? { model: current.model, bytes: stored.bytes, image: current.image, run: current.run, top: current.top } : undefined;
   },
   run: async (model, input) => {
     const size = model.card.preprocess.size;
     const outputs = runOutputs(model);
     const ext = current && externalData.get(current.model.key);
-    const r = await client.run(model.key, () => ({ model: model.bytes, externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
+    const r = await client.run(model.key, () => ({ model: instrumentedBytes(model), externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
     return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
   },
 });
@@ -358,7 +359,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const { model, image } = msg;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
-  if (model.bytes) modelBytes.set(model.key, model.bytes);
+  if (model.bytes) modelBytes.set(model.key, { bytes: model.bytes, graphPatch: model.graphPatch });
   if (model.externalData) externalData.set(model.key, model.externalData);
   if (model.parameters) modelParameters.set(model.key, model.parameters);
   setStatus('loading', `Preparing ${image.name}…`);
@@ -369,11 +370,11 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
-  const bytes = modelBytes.get(model.key);
+  const stored = modelBytes.get(model.key);
   const outputs = runOutputs(model);
   const r = await client.run(model.key, () => {
-    if (!bytes) throw new Error('Model bytes missing in the webview.');
-    return { model: bytes, externalData: externalData.get(model.key) };
+    if (!stored) throw new Error('Model bytes missing in the webview.');
+    return { model: instrumentedBytes(stored), externalData: externalData.get(model.key) };
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   const run = toRunData(r, model);
@@ -427,7 +428,7 @@ async function exportPng(): Promise<void> {
 async function exportJson(): Promise<void> {
   if (!current || !lastView) return;
   const { model } = current;
-  const bytes = modelBytes.get(model.key);
+  const stored = modelBytes.get(model.key);
   const round = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
   const doc = {
     tool: 'ViT Lens',
@@ -436,8 +437,7 @@ async function exportJson(): Promise<void> {
     model: {
       file: model.fileName,
       bytes: model.fileSize,
-      // The webview holds the original bytes followed by the output patch: hash the original.
-      sha256: bytes ? await sha256Hex(bytes.subarray(0, model.fileSize)) : undefined,
+      sha256: stored ? await sha256Hex(stored.bytes) : undefined,
       name: model.card.name,
       family: model.structure.family,
       patchSize: model.structure.patchSize,

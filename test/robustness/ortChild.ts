@@ -1,4 +1,5 @@
 /** Child process of the fuzz test: runs the given mutants with onnxruntime-web, one JSON line each. */
+import { instrumentedBytes } from '../../src/shared/instrumentAttention';
 import * as ort from 'onnxruntime-web';
 import { prepareModel } from '../../src/shared/prepareModel';
 import { mutate } from '../support/mutate';
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
     let outcome: string;
     try {
       const m = prepareModel(mutate(i).bytes, 'fuzz.onnx', `fuzz-${i}`);
-      const s = await ort.InferenceSession.create(m.bytes);
+      const s = await ort.InferenceSession.create(instrumentedBytes(m));
       const out = await s.run({ [m.structure.input.name]: new ort.Tensor('float32', new Float32Array(3 * 224 * 224), [1, 3, 224, 224]) });
       const logits = out[m.logitsOutput].data as Float32Array;
       outcome = logits.every(Number.isFinite) ? 'ran' : 'ran:non-finite logits';
