@@ -32,6 +32,14 @@ export function activeModelUri(extensionUri: vscode.Uri): vscode.Uri {
   return folder ? vscode.Uri.joinPath(folder, p) : vscode.Uri.file(p);
 }
 
+/**
+ * The same bytes as a plain Uint8Array (no copy). The extension host reads files as Node Buffers, and
+ * webview.postMessage would send a Buffer through its toJSON as {type: 'Buffer', data: [...]}.
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   let stat: vscode.FileStat;
   try {
@@ -42,7 +50,7 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   const id = `${uri.toString()}|${stat.mtime}|${stat.size}|${settings().attentionMemoryBudgetMB}`;
   if (cache?.id === id) return cache.model;
   checkModelSize(stat.size, settings().maxModelSizeMB);
-  const bytes = await vscode.workspace.fs.readFile(uri);
+  const bytes = plainBytes(await vscode.workspace.fs.readFile(uri));
   const fileName = uri.path.split('/').pop() ?? 'model.onnx';
   const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName), settings().attentionMemoryBudgetMB * 2 ** 20);
   if (loaded.externalDataFiles) loaded.externalData = await readExternalData(uri, loaded.externalDataFiles);
@@ -71,7 +79,7 @@ async function readExternalData(model: vscode.Uri, files: string[]): Promise<{ p
   const dir = vscode.Uri.joinPath(model, '..');
   return Promise.all(files.map(async (path) => {
     try {
-      return { path, data: new Uint8Array(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, path))) };
+      return { path, data: plainBytes(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, path))) };
     } catch {
       throw new ModelFormatError(`The model keeps its weights in an external data file "${path}" next to it, and that file is missing or unreadable.`, 'Copy the .onnx file together with its data file(s), or re-export with the weights inside the model (onnx.save_model(..., save_as_external_data=False)).');
     }

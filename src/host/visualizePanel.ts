@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
-import { activeModelUri, loadModel } from './modelLoader';
+import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
 
@@ -152,8 +152,7 @@ export class VisualizePanel implements vscode.Disposable {
 
   private async readImage(uri: vscode.Uri): Promise<Uint8Array> {
     try {
-      // A Node Buffer would be posted through its toJSON ({type:'Buffer', data}); send a plain Uint8Array.
-      return new Uint8Array(await vscode.workspace.fs.readFile(uri));
+      return plainBytes(await vscode.workspace.fs.readFile(uri));
     } catch {
       throw new ImageError(`The image ${uri.fsPath || uri.toString()} does not exist or cannot be read.`);
     }
