@@ -109,13 +109,16 @@ export class VisualizePanel implements vscode.Disposable {
     this.imageUri = image;
     const name = vscode.workspace.asRelativePath(image, false);
     this.panel.title = `ViT Lens: ${image.path.split('/').pop()}`;
+    // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
+    const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
+    loading.catch(() => undefined); // reported below, once the panel can show it
     await this.ready;
     if (this.imageUri !== image) return;
     this.post({ type: 'loading', text: `Loading model and ${name}…` });
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ViT Lens: ${image.path.split('/').pop()}` }, async (progress) => {
       try {
         progress.report({ message: 'reading the model and the image…' });
-        const [model, bytes] = await Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
+        const [model, bytes] = await loading;
         if (this.imageUri !== image) return;
         // Refuse non-images and images too large to decode before they reach the webview.
         const header = readImageHeader(bytes, name);

@@ -171,6 +171,7 @@ export interface PersistedState {
 
 /** Webview main thread → inference worker. */
 export type ToWorker =
+  | { type: 'warmup'; backend: Backend; wasmUrl: string; threads: number }
   | { type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number };
 
 export interface WorkerTensor { name: string; dims: number[]; data: Float32Array }

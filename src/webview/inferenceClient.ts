@@ -74,10 +74,21 @@ export class InferenceClient {
     return gpu && (await gpu.requestAdapter().catch(() => null)) ? 'webgpu' : 'wasm';
   }
 
+  /** Starts the worker and onnxruntime's WASM (fetch, compile, instantiate) before the first model arrives. */
+  async warmUp(backend: Backend): Promise<void> {
+    const worker = await this.ensureWorker(backend);
+    const msg: ToWorker = { type: 'warmup', backend, wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads: this.threads() };
+    worker.postMessage(msg);
+  }
+
+  private threads(): number {
+    return self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  }
+
   async run(modelKey: string, modelBytes: () => { model: Uint8Array; externalData?: { path: string; data: Uint8Array }[] }, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
     const worker = await this.ensureWorker(backend);
     const id = this.next++;
-    const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    const threads = this.threads();
     const needsBytes = this.sentModel !== modelKey;
     // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
     // worker; the page keeps its own bytes to resend after a worker restart or another model.

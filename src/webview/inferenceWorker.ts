@@ -38,7 +38,21 @@ function toFloat32(t: ort.Tensor): Float32Array {
 }
 
 
+/**
+ * A 76-byte ONNX model (one Relu, opset 17). Creating a session from it makes onnxruntime fetch, compile and
+ * instantiate its WASM binary while the host is still reading and instrumenting the user's model.
+ */
+const WARMUP_MODEL = new Uint8Array([8, 8, 18, 8, 118, 105, 116, 45, 108, 101, 110, 115, 58, 56, 10, 12, 10, 1, 120, 18, 1, 121, 34, 4, 82, 101, 108, 117, 18, 6, 119, 97, 114, 109, 117, 112, 90, 15, 10, 1, 120, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 98, 15, 10, 1, 121, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 66, 4, 10, 0, 16, 17]);
+let warm: Promise<void> | undefined;
+
+function warmUp(msg: Extract<ToWorker, { type: 'warmup' }>): Promise<void> {
+  warm ??= createSession(WARMUP_MODEL.slice(), msg.backend, msg.wasmUrl, msg.threads).then((s) => s.release(), () => undefined);
+  return warm;
+}
+
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  // A run that arrives during the warm-up waits for it: onnxruntime initializes its WASM once.
+  await warm;
   let fellBack: string | undefined;
   let backend = msg.backend;
   if (!current || current.key !== msg.modelKey || current.backend !== backend) {
@@ -75,6 +89,10 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
 
 scope.onmessage = (e) => {
   const msg = e.data;
+  if (msg.type === 'warmup') {
+    void warmUp(msg);
+    return;
+  }
   if (msg.type !== 'run') return;
   run(msg).catch((err) => scope.postMessage({ type: 'error', id: msg.id, error: toErrorInfo(err) }));
 };

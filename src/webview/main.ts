@@ -356,6 +356,8 @@ setupVariants({
 
 async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Promise<void> {
   const seq = ++runSeq;
+  // Marks for the benchmark's time-to-first-heatmap breakdown (bench/vscodeFirstHeatmap.ts).
+  performance.mark('vitlens-visualize');
   const { model, image } = msg;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
@@ -377,6 +379,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     return { model: instrumentedBytes(stored), externalData: externalData.get(model.key) };
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
+  performance.mark('vitlens-ran');
   const run = toRunData(r, model);
   const top = topK(r.tensors.get(model.logitsOutput)!.data, model.card.labels, 5);
   current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba };
@@ -394,15 +397,24 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('explain').textContent = explanation(model);
   renderPredictions(top);
   renderSummary(summaryRows(model, run.layers));
-  renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance);
-  updateVariants(model);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
   $('backend').textContent = r.backend === 'webgpu' ? 'WebGPU' : `WASM · ${threads}`;
   $('timing').textContent = `Inference ${r.inferenceMs.toFixed(0)} ms` + (r.sessionMs ? ` · session created in ${r.sessionMs.toFixed(0)} ms` : ' · session reused') + (r.fellBack ? ` · ${r.fellBack}` : '');
   setStatus('done', `Top-1: ${top[0]?.label ?? '?'} (${((top[0]?.prob ?? 0) * 100).toFixed(1)}%)`);
+  performance.mark('vitlens-drawn');
   post({ type: 'rendered', summary: { image: image.name, model: model.card.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top } });
+  // The teaching views below the heatmap (PCA of the filters, position-embedding similarities, …) take a few
+  // hundred ms on a large model: they render after the heatmap is on screen.
+  const ideas = $('ideas');
+  ideas.dataset.state = 'rendering';
+  setTimeout(() => {
+    if (seq !== runSeq) return;
+    renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance);
+    updateVariants(model);
+    ideas.dataset.state = 'ready';
+  }, 0);
 }
 
 // ---- export ----
@@ -578,5 +590,11 @@ async function hasGpuAdapter(): Promise<boolean> {
   return !!gpu && !!(await gpu.requestAdapter().catch(() => null));
 }
 
+performance.mark('vitlens-script');
 syncControls();
-hasGpuAdapter().then((gpuAdapter) => post({ type: 'ready', state: saved, gpuAdapter }));
+hasGpuAdapter().then((gpuAdapter) => {
+  performance.mark('vitlens-ready');
+  post({ type: 'ready', state: saved, gpuAdapter });
+});
+// Compile onnxruntime's WASM while the host reads and instruments the model (a GPU page warms WebGPU instead).
+void client.pickBackend().then((b) => client.warmUp(b)).catch(() => undefined);

@@ -104,6 +104,8 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
         const err = await page.evaluate(() => document.getElementById('error')?.textContent);
         throw new Error(`webview ended in state ${st}: ${err}\nconsole:\n${consoleLines.join('\n')}`);
       }
+      // 'done' is the first heatmap; the teaching views below it render right after.
+      if (state === 'done') await page.waitForFunction(() => document.getElementById('ideas')?.dataset.state === 'ready', undefined, { timeout: timeoutMs });
     },
     close: async () => {
       await browser.close();
