@@ -107,7 +107,8 @@ export function updateVariants(m: ModelPayload): void {
   $('res-out').replaceChildren();
   $('nopos-out').replaceChildren();
   const native = m.card.preprocess.size;
-  const sizes = [native * 0.75, native * 1.25, native * 1.5, native * 2].map((x) => Math.round(x / s.patchSize) * s.patchSize).filter((x, i, a) => x !== native && a.indexOf(x) === i);
+  // 160, 288 and 384 for a 224 model (DeiT/ViT fine-tuning sizes), the same ratios for other native sizes.
+  const sizes = [5 / 7, 9 / 7, 12 / 7].map((r) => Math.round((native * r) / s.patchSize) * s.patchSize).filter((x, i, a) => x > 0 && x !== native && a.indexOf(x) === i);
   const select = $('res-size') as HTMLElement & { value: string };
   select.replaceChildren(...sizes.map((x) => {
     const o = document.createElement('vscode-option');
