@@ -196,6 +196,11 @@ async function main(): Promise<void> {
     }
     notes.push(`View maths per redraw at 3 601 tokens (60×60 patches, 6 heads): CLS row ${median(cls).toFixed(2)} ms, a patch as query ${median(query).toFixed(2)} ms, as key ${median(key).toFixed(2)} ms (median of 21; drawing the 224² canvas is extra and not measured here).`);
   }
+  // What WASM threads would give if the webview were cross-origin isolated (VS Code's are not).
+  for (const r of node.filter((x) => /^ViT-[SB]\/16/.test(x.name))) {
+    const t2 = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'wasmThreads.ts'), r.file, '2', String(RUNS)], { encoding: 'utf8', timeout: 600_000 }).trim().split('\n').pop()!) as { median: number };
+    notes.push(`${r.name} with WASM threads (2, as a cross-origin-isolated page would get; Node, fresh process): ${ms(t2.median)} vs ${ms(r.webPlain)} single-threaded, **${(t2.median / r.native).toFixed(1)}×** native.`);
+  }
   const big = path.join(CACHE, 'vit-s8-480.onnx');
   if (existsSync(big)) {
     // Peak memory needs a fresh process per case: WASM memory only grows.
