@@ -50,6 +50,25 @@ function lineChart(canvas: HTMLCanvasElement, xs: number[], series: { label: str
   }
 }
 
+/** Filters used for their PCA: all up to 256, else every k-th (ViT-B's 768 would cost seconds on the UI thread). */
+const PCA_FILTERS = 256;
+const filterPca = new Map<string, Float64Array[]>();
+/** Position-embedding similarities, once per model. */
+const posSimilarity = new Map<string, Float32Array>();
+
+/** The leading principal components of the patch filters, once per model (they do not change per image). */
+function filterComponents(key: string, data: Float32Array, D: number, d: number, k: number): Float64Array[] {
+  const cached = filterPca.get(key);
+  if (cached) return cached;
+  const step = Math.ceil(D / PCA_FILTERS);
+  const rows = Math.ceil(D / step);
+  const sample = step === 1 ? data : new Float32Array(rows * d).map((_, i) => data[(Math.floor(i / d) * step) * d + (i % d)]);
+  const comps = pca(sample, rows, d, k, 40).components;
+  filterPca.clear();
+  filterPca.set(key, comps);
+  return comps;
+}
+
 export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance?: number[][]): void {
   const s = m.structure;
   const $ = (id: string) => document.getElementById(id)!;
@@ -80,7 +99,7 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDi
     const ctx = fc.getContext('2d')!;
     const img = ctx.createImageData(fc.width, fc.height);
     // Leading principal components of the flattened filters first (ViT paper, Fig. 7 left), then raw filters.
-    const comps = pca(f.data, D, 3 * P * P, Math.min(shown, 8), 40).components;
+    const comps = filterComponents(m.key, f.data, D, 3 * P * P, Math.min(shown, 8));
     const tiles = [...comps.map((c) => Float32Array.from(c)), ...Array.from({ length: Math.max(0, shown - comps.length) }, (_, i) => f.data.subarray(i * 3 * P * P, (i + 1) * 3 * P * P))];
     tiles.slice(0, shown).forEach((t, k) => {
       let lo = Infinity, hi = -Infinity;
@@ -104,7 +123,12 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDi
   const g = s.grid;
   if (pos && g && pos.tokens - s.prefixTokens === g.rows * g.cols) {
     const N = g.rows * g.cols;
-    const sim = positionEmbeddingSimilarity(pos.data, pos.tokens, pos.width, pos.tokens - N);
+    let sim = posSimilarity.get(m.key);
+    if (!sim) {
+      sim = positionEmbeddingSimilarity(pos.data, pos.tokens, pos.width, pos.tokens - N);
+      posSimilarity.clear();
+      posSimilarity.set(m.key, sim);
+    }
     pc.width = g.cols * (g.cols + 1);
     pc.height = g.rows * (g.rows + 1);
     const ctx = pc.getContext('2d')!;

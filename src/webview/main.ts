@@ -374,6 +374,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
   const stored = modelBytes.get(model.key);
   const outputs = runOutputs(model);
+  performance.mark('vitlens-running');
   const r = await client.run(model.key, () => {
     if (!stored) throw new Error('Model bytes missing in the webview.');
     return { model: instrumentedBytes(stored), externalData: externalData.get(model.key) };
