@@ -25,6 +25,8 @@ import { chromiumInference, frameGaps, InferenceCase, redrawTimes, withChromium 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache/bench-models');
 const RUNS = 7;
+/** Runs for a model whose single run takes `ms`: at least RUNS, and about 2 s of samples for fast models (noise). */
+const runsFor = (ms: number) => Math.min(61, Math.max(RUNS, Math.ceil(2000 / Math.max(ms, 1))));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 
@@ -52,7 +54,7 @@ function benchModels(): [string, string][] {
 }
 
 /** Headless Chromium: inference plain vs instrumented, frame gaps while the panel runs, redraw at 197 and 3 601 tokens. */
-async function chromiumSection(node: { name: string; file: string; model: PreparedModel }[], notes: string[]): Promise<Map<string, { plain: number; inst: number }>> {
+async function chromiumSection(node: { name: string; file: string; model: PreparedModel; runs: number }[], notes: string[]): Promise<Map<string, { plain: number; inst: number }>> {
   const out = new Map<string, { plain: number; inst: number }>();
   if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH) {
     notes.push('Chromium not found: the Chromium columns, frame gaps and panel redraw times were not measured.');
@@ -68,9 +70,9 @@ async function chromiumSection(node: { name: string; file: string; model: Prepar
   await withChromium(['/models/', '/.cache/bench-models/'], async (h) => {
     const cases: InferenceCase[] = node.map((r) => ({
       name: r.name, plainUrl: url(r.file), instrumentedUrl: url(instrumented(r)), inputName: r.model.structure.input.name,
-      size: r.model.card.preprocess.size, logits: r.model.logitsOutput, outputs: runOutputs(r.model),
+      size: r.model.card.preprocess.size, logits: r.model.logitsOutput, outputs: runOutputs(r.model), runs: r.runs,
     }));
-    const times = await chromiumInference(h.page, cases, RUNS);
+    const times = await chromiumInference(h.page, cases);
     for (const [name, t] of times) out.set(name, { plain: median(t.plain), inst: median(t.instrumented) });
     const sessions = [...times].map(([name, t]) => `${name} ${(t.sessionMs.instrumented / 1000).toFixed(2)} s`).join(', ');
     notes.push(`Chromium session creation (instrumented, first run): ${sessions}.`);
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   const native = loadNative();
   const rows: string[] = [];
   const notes: string[] = [];
-  const node: { name: string; file: string; model: PreparedModel; webPlain: number; webInst: number; native: number }[] = [];
+  const node: { name: string; file: string; model: PreparedModel; webPlain: number; webInst: number; native: number; runs: number }[] = [];
   for (const [name, file] of benchModels()) {
     const bytes = new Uint8Array(readFileSync(file));
     const m = prepareModel(bytes, path.basename(file), path.basename(file));
@@ -121,7 +123,10 @@ async function main(): Promise<void> {
     await runModel(inst, m, input);
     if (nat) await nat.run(natFeeds!);
     const a: number[] = [], b: number[] = [], c: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
+    const w0 = performance.now();
+    await plain.run(feeds);
+    const runs = runsFor(performance.now() - w0);
+    for (let i = 0; i < runs; i++) {
       let t0 = performance.now();
       await plain.run(feeds);
       a.push(performance.now() - t0);
@@ -134,7 +139,7 @@ async function main(): Promise<void> {
         c.push(performance.now() - t0);
       }
     }
-    node.push({ name, file, model: m, webPlain: median(a), webInst: median(b), native: c.length ? median(c) : NaN });
+    node.push({ name, file, model: m, webPlain: median(a), webInst: median(b), native: c.length ? median(c) : NaN, runs });
     await plain.release();
     await inst.release();
     if (!m.structure.swin && name.startsWith('demo')) {
@@ -215,7 +220,7 @@ async function main(): Promise<void> {
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, onnxruntime-web/-node 1.30`;
   const out = `# ViT Lens benchmark
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Medians of ${RUNS} interleaved runs at 224×224.
+Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Medians of interleaved runs at 224×224 (${node.map((r) => r.runs).join('/')} runs, about 2 s of samples and at least ${RUNS} per model).
 Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isolated), in Node and in headless Chromium (the panel's own worker bundle); native = onnxruntime-node, 2 threads.
 
 | model | Node web plain | Node web instrumented | instrumented / plain | Chromium plain | Chromium instrumented | instrumented / plain (Chromium) | native plain | Node web / native | Chromium / native |

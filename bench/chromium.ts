@@ -16,6 +16,7 @@ export interface InferenceCase {
   size: number;
   logits: string;
   outputs: string[];
+  runs: number;
 }
 
 export interface InferenceTimes { plain: number[]; instrumented: number[]; sessionMs: { plain: number; instrumented: number } }
@@ -31,11 +32,11 @@ export async function withChromium<T>(serve: string[], body: (h: Harness) => Pro
   }
 }
 
-/** Median-ready timings of `runs` interleaved runs per case, in the panel's worker bundle (WASM, 1 thread). */
-export async function chromiumInference(page: Page, cases: InferenceCase[], runs: number): Promise<Map<string, InferenceTimes>> {
+/** Median-ready timings of `c.runs` interleaved runs per case, in the panel's worker bundle (WASM, 1 thread). */
+export async function chromiumInference(page: Page, cases: InferenceCase[]): Promise<Map<string, InferenceTimes>> {
   const out = new Map<string, InferenceTimes>();
   for (const c of cases) {
-    const r = await page.evaluate(async ({ c, runs }) => {
+    const r = await page.evaluate(async ({ c }) => {
       // As the panel does: the worker from a blob (CSP worker-src blob:), the WASM binary by URL.
       const src = await (await fetch('/dist/webview/worker-wasm.js')).text();
       const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
@@ -58,14 +59,14 @@ export async function chromiumInference(page: Page, cases: InferenceCase[], runs
       const p0 = await run(wp, 0, 'plain', [c.logits], plainBytes);
       const i0 = await run(wi, 0, 'inst', c.outputs, instBytes);
       const plain: number[] = [], instrumented: number[] = [];
-      for (let k = 1; k <= runs; k++) {
+      for (let k = 1; k <= c.runs; k++) {
         plain.push((await run(wp, k, 'plain', [c.logits])).inferenceMs);
         instrumented.push((await run(wi, k, 'inst', c.outputs)).inferenceMs);
       }
       wp.terminate();
       wi.terminate();
       return { plain, instrumented, sessionMs: { plain: p0.sessionMs, instrumented: i0.sessionMs } };
-    }, { c, runs });
+    }, { c });
     out.set(c.name, r);
   }
   return out;
