@@ -56,6 +56,7 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     logitsOutput: inst.logitsOutput,
     featureOutput: inst.featureOutput,
     attentionMode: inst.attentionMode,
+    attentionBudgetBytes: Number.isFinite(attentionBudgetBytes) ? attentionBudgetBytes : undefined,
     rolloutOutputs: inst.rolloutOutputs,
     distanceOutputs: inst.distanceOutputs,
     externalDataFiles: externalData.length ? externalData : undefined,

@@ -23,6 +23,8 @@ export interface ModelPayload {
   featureOutput?: string;
   /** 'cls-rows' when the full attention was over the memory budget and only CLS rows are output. */
   attentionMode: 'full' | 'cls-rows';
+  /** The budget it was prepared under (vitLens.attentionMemoryBudgetMB), for variants of the model built in the webview. */
+  attentionBudgetBytes?: number;
   /** cls-rows only: per layer, token 0's rollout row (mean over heads) and each head's mean attention distance, computed in the graph. */
   rolloutOutputs?: string[];
   distanceOutputs?: string[];

@@ -172,8 +172,11 @@ export function modelWithoutPositionEmbedding(bytes: Uint8Array, s: VitStructure
   };
 }
 
-/** A variant prepared like any model (detected, instrumented), keeping the original's card at the variant's size. */
-export function prepareVariant(v: ModelVariant, original: Pick<ModelPayload, 'fileName' | 'key' | 'card'>, tag: string, attentionBudgetBytes = Infinity): PreparedModel {
+/**
+ * A variant prepared like any model (detected, instrumented under the original's memory budget: 384 px has
+ * (577/197)² ≈ 8.6× the attention of 224 px), keeping the original's card at the variant's size.
+ */
+export function prepareVariant(v: ModelVariant, original: Pick<ModelPayload, 'fileName' | 'key' | 'card' | 'attentionBudgetBytes'>, tag: string): PreparedModel {
   const card = { ...original.card, preprocess: { ...original.card.preprocess, size: v.size } };
-  return prepareModel(v.bytes, original.fileName, `${original.key}#${tag}`, { own: card as unknown as Record<string, unknown> }, attentionBudgetBytes);
+  return prepareModel(v.bytes, original.fileName, `${original.key}#${tag}`, { own: card as unknown as Record<string, unknown> }, original.attentionBudgetBytes ?? Infinity);
 }

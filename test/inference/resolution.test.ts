@@ -91,3 +91,12 @@ test('what cannot be rewritten says why', () => {
   const { bytes, m } = demo();
   assert.throws(() => modelAtResolution(bytes, m.structure, 250), (e: Error) => e instanceof VitLensError && /not a multiple of the 16-pixel patch/.test(e.message));
 });
+
+test('a variant is instrumented under the original\'s memory budget (384 px has 8.6× the attention of 224 px)', () => {
+  const bytes = new Uint8Array(readFileSync(DEMO_MODEL));
+  // 2.8 MB of attention at 224 fits a 10 MB budget; 24 MB at 384 does not.
+  const m = prepareModel(bytes, 'vit-demo.onnx', 'budget', {}, 10e6);
+  assert.equal(m.attentionMode, 'full');
+  assert.equal(prepareVariant(modelAtResolution(bytes, m.structure, 384), m, '384').attentionMode, 'cls-rows');
+  assert.equal(prepareVariant(modelAtResolution(bytes, m.structure, 160), m, '160').attentionMode, 'full');
+});
