@@ -19,6 +19,28 @@ export interface RunResult {
   fellBack?: string;
 }
 
+/** The model as the worker needs it: the file's bytes, then ViT Lens's output patch (joined into one buffer). */
+export interface ModelParts { parts: Uint8Array[]; externalData?: { path: string; data: Uint8Array }[] }
+
+/**
+ * One new buffer holding `parts`, copied 16 MB at a time with a yield between chunks: a 346 MB ViT-B copied in
+ * one go holds the UI thread for a few hundred ms (measured as a frame gap by bench/chromium.ts).
+ */
+async function joinWithoutStalling(parts: Uint8Array[]): Promise<Uint8Array> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  const CHUNK = 16 << 20;
+  let o = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.byteLength; i += CHUNK) {
+      const piece = p.subarray(i, Math.min(p.byteLength, i + CHUNK));
+      out.set(piece, o);
+      o += piece.byteLength;
+      if (out.byteLength > CHUNK) await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  return out;
+}
+
 export class InferenceClient {
   private worker?: Worker;
   private workerBackend?: Backend;
@@ -85,7 +107,7 @@ export class InferenceClient {
     return self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   }
 
-  async run(modelKey: string, modelBytes: () => { model: Uint8Array; externalData?: { path: string; data: Uint8Array }[] }, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
+  async run(modelKey: string, modelBytes: () => ModelParts, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
     const worker = await this.ensureWorker(backend);
     const id = this.next++;
     const threads = this.threads();
@@ -93,7 +115,7 @@ export class InferenceClient {
     // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
     // worker; the page keeps its own bytes to resend after a worker restart or another model.
     const sent = needsBytes ? modelBytes() : undefined;
-    const bytes = sent?.model;
+    const bytes = sent ? await joinWithoutStalling(sent.parts) : undefined;
     const msg: ToWorker = {
       type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
       wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads,

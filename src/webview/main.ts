@@ -7,7 +7,6 @@ import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, rowEnt
 import type { ErrorInfo } from '../shared/errors';
 import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
-import { instrumentedBytes } from '../shared/instrumentAttention';
 import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
@@ -321,6 +320,11 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 
 let runSeq = 0;
 
+/** The file's bytes and ViT Lens's output patch, joined by the inference client for the worker. */
+function modelParts(m: { bytes: Uint8Array; graphPatch?: Uint8Array }): Uint8Array[] {
+  return m.graphPatch ? [m.bytes, m.graphPatch] : [m.bytes];
+}
+
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
 async function measureDistances(image: ImagePayload): Promise<{ modelKey: string; distances: number[][] }> {
   if (!current) throw new Error('The panel has no model loaded.');
@@ -331,7 +335,7 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
   const r = await client.run(model.key, () => {
     const stored = modelBytes.get(model.key);
     if (!stored) throw new Error('Model bytes missing in the webview.');
-    return { model: instrumentedBytes(stored), externalData: externalData.get(model.key) };
+    return { parts: modelParts(stored), externalData: externalData.get(model.key) };
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
@@ -349,7 +353,7 @@ setupVariants({
     const size = model.card.preprocess.size;
     const outputs = runOutputs(model);
     const ext = current && externalData.get(current.model.key);
-    const r = await client.run(model.key, () => ({ model: instrumentedBytes(model), externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
+    const r = await client.run(model.key, () => ({ parts: modelParts(model), externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
     return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
   },
 });
@@ -377,7 +381,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   performance.mark('vitlens-running');
   const r = await client.run(model.key, () => {
     if (!stored) throw new Error('Model bytes missing in the webview.');
-    return { model: instrumentedBytes(stored), externalData: externalData.get(model.key) };
+    return { parts: modelParts(stored), externalData: externalData.get(model.key) };
   }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
