@@ -24,7 +24,6 @@ Usage:
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import sys
@@ -36,17 +35,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import make_demo_vit as V  # noqa: E402  (the ViT demo's data, model and training loop)
 
-
-def _load_vit_module():
-    path = os.path.join(REPO, "scripts", "make_demo_vit.py")
-    spec = importlib.util.spec_from_file_location("make_demo_vit", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-V = _load_vit_module()
 LABELS = V.LABELS
 
 
