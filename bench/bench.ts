@@ -61,9 +61,14 @@ async function chromiumSection(node: { name: string; file: string; model: Prepar
     return out;
   }
   const url = (file: string) => '/' + path.relative(ROOT, file).split(path.sep).join('/');
+  const written = new Map<string, string>();
   const instrumented = (r: { name: string; file: string; model: PreparedModel }) => {
-    const f = path.join(CACHE, `${path.basename(r.file, '.onnx')}.instrumented.onnx`);
-    writeFileSync(f, instrumentedBytes(r.model));
+    let f = written.get(r.file);
+    if (!f) {
+      f = path.join(CACHE, `${path.basename(r.file, '.onnx')}.instrumented.onnx`);
+      writeFileSync(f, instrumentedBytes(r.model));
+      written.set(r.file, f);
+    }
     return f;
   };
   const image = { name: 'cat_tabby.jpg', bytes: Array.from(readFileSync(path.join(ROOT, 'samples/cat_tabby.jpg'))), mime: 'image/jpeg' };

@@ -142,18 +142,9 @@ def train_student(args, student, teacher):
 def evaluate_heads(student, teacher, seed, n, samples_dir, bs=100):
     student.eval()
     teacher.eval()
-    rng = np.random.default_rng([seed, 999_983])
-    photos = V.load_photos(samples_dir)
     hits = {"average": 0, "cls": 0, "dist": 0, "teacher": 0, "distAgreesWithTeacher": 0}
-    done = 0
-    while done < n:
-        k = min(bs, n - done)
-        imgs, labels = [], []
-        for _ in range(k):
-            im, lab, _ = V.gen_sample(rng, photos)
-            imgs.append(im)
-            labels.append(lab)
-        x = V.to_tensor(np.stack(imgs))
+    for imgs, labels in V.heldout_batches(seed, n, samples_dir, bs):
+        x = V.to_tensor(imgs)
         y = torch.tensor(labels)
         a, d = student(x, both_heads=True)
         t = teacher(x).argmax(1)
@@ -162,7 +153,6 @@ def evaluate_heads(student, teacher, seed, n, samples_dir, bs=100):
         hits["dist"] += int(d.argmax(1).eq(y).sum())
         hits["teacher"] += int(t.eq(y).sum())
         hits["distAgreesWithTeacher"] += int(d.argmax(1).eq(t).sum())
-        done += k
     return {k: round(v / n, 4) for k, v in hits.items()}
 
 

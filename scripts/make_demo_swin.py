@@ -346,25 +346,7 @@ def train(args, model):
 @torch.no_grad()
 def evaluate(model, seed, n, samples_dir, bs=100):
     """Fresh images from the unmodified generator (default scale range), stream disjoint from training."""
-    model.eval()
-    rng = np.random.default_rng([seed, 999_983])
-    photos = V.load_photos(samples_dir)
-    correct = 0
-    conf = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)
-    done = 0
-    while done < n:
-        k = min(bs, n - done)
-        imgs, labels = [], []
-        for _ in range(k):
-            im, lab, _ = V.gen_sample(rng, photos)
-            imgs.append(im)
-            labels.append(lab)
-        pred = model(to_tensor(np.stack(imgs))).argmax(1).numpy()
-        for t, p in zip(labels, pred):
-            conf[t, p] += 1
-        correct += int((pred == np.array(labels)).sum())
-        done += k
-    return correct / n, conf
+    return V.evaluate(model, seed, n, samples_dir, bs, to_input=to_tensor)
 
 
 # ----------------------------------------------------------------------------

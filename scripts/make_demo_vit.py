@@ -460,25 +460,29 @@ def train(args, model):
 
 
 @torch.no_grad()
-def evaluate(model, seed, n, samples_dir, bs=100):
-    model.eval()
-    rng = np.random.default_rng([seed, 999_983])  # stream disjoint from any training worker stream
+def heldout_batches(seed, n, samples_dir, bs=100):
+    """n fresh images in batches of up to bs: (uint8 [k,H,W,3], labels), from a stream disjoint from any training
+    worker's. Every demo script evaluates on these (ViT, Swin, DeiT)."""
+    rng = np.random.default_rng([seed, 999_983])
     photos = load_photos(samples_dir)
-    correct = 0
-    conf = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)
     done = 0
     while done < n:
         k = min(bs, n - done)
-        imgs, labels = [], []
-        for _ in range(k):
-            im, lab, _ = gen_sample(rng, photos)
-            imgs.append(im)
-            labels.append(lab)
-        pred = model(to_tensor(np.stack(imgs))).argmax(1).numpy()
+        samples = [gen_sample(rng, photos) for _ in range(k)]
+        yield np.stack([im for im, _, _ in samples]), [lab for _, lab, _ in samples]
+        done += k
+
+
+def evaluate(model, seed, n, samples_dir, bs=100, to_input=None):
+    """Held-out accuracy and confusion matrix; `to_input` turns uint8 images into the model's input."""
+    model.eval()
+    correct = 0
+    conf = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)
+    for imgs, labels in heldout_batches(seed, n, samples_dir, bs):
+        pred = model((to_input or to_tensor)(imgs)).argmax(1).numpy()
         for t, p in zip(labels, pred):
             conf[t, p] += 1
         correct += int((pred == np.array(labels)).sum())
-        done += k
     return correct / n, conf
 
 

@@ -3,19 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
-import { attentionLayerOf, type AttentionLayer } from '../shared/attentionMaps';
 import { instrumentedBytes } from '../shared/instrumentAttention';
 import type { PreparedModel } from '../shared/prepareModel';
 import { runOutputs } from '../shared/protocol';
+import { type RunData, runDataOf } from '../shared/viewData';
 
-export interface ModelRun {
+export interface ModelRun extends RunData {
   logits: Float32Array;
-  layers: AttentionLayer[];
-  /** Under the memory budget: token 0's rollout row per layer and each head's mean attention distance, from the graph. */
-  rollout?: Float32Array[];
-  headDistance?: number[][];
-  /** DeiT: the CLS head's and the distillation head's logits. */
-  distillation?: { cls: Float32Array; dist: Float32Array };
   ms: number;
 }
 
@@ -29,15 +23,8 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
   const t0 = performance.now();
   const out = await session.run({ [model.structure.input.name]: new ort.Tensor('float32', input, [1, model.structure.input.channels, size, size]) }, outputs);
   const ms = performance.now() - t0;
-  const layers = model.attentionOutputs.filter((n) => out[n]).map((n) => {
-    const t = out[n];
-    return attentionLayerOf(t.dims, t.data as Float32Array);
-  });
-  const rollout = model.rolloutOutputs?.every((n) => out[n]) ? model.rolloutOutputs.map((n) => out[n].data as Float32Array) : undefined;
-  const headDistance = model.distanceOutputs?.every((n) => out[n]) ? model.distanceOutputs.map((n) => Array.from(out[n].data as Float32Array)) : undefined;
-  const d = model.structure.distillation;
-  const distillation = d && out[d.cls] && out[d.dist] ? { cls: out[d.cls].data as Float32Array, dist: out[d.dist].data as Float32Array } : undefined;
-  return { logits: out[model.logitsOutput].data as Float32Array, layers, rollout, headDistance, distillation, ms };
+  const get = (n: string) => (out[n] ? { dims: out[n].dims, data: out[n].data as Float32Array } : undefined);
+  return { ...runDataOf(model, get), logits: out[model.logitsOutput].data as Float32Array, ms };
 }
 
 /** Reads the external data files a model names (relative to the model file) into the model payload. */

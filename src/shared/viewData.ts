@@ -2,10 +2,10 @@
  * The numbers behind every view of the panel, from the run's attention and features and the view state.
  * Pure, so the export, the sidebar and the tests see exactly what is drawn.
  */
-import { AttentionLayer, attentionColumn, attentionRow, Fusion } from './attentionMaps';
+import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, Fusion } from './attentionMaps';
 import { massThresholdMask } from './massThreshold';
 import { pca, projectionsToRgb } from './pca';
-import type { ViewState } from './protocol';
+import type { ModelPayload, ViewState } from './protocol';
 import { rolloutRow } from './rollout';
 import type { VitStructure } from './vitStructure';
 import { patchWindowAttention, windowEntropy } from './windowPartition';
@@ -20,6 +20,32 @@ export interface RunData {
   headDistance?: number[][];
   /** DeiT: the CLS head's and the distillation head's logits. */
   distillation?: { cls: Float32Array; dist: Float32Array };
+}
+
+/**
+ * A run's outputs, looked up by name, as the views read them: attention layers, final features and what the
+ * graph computed under the memory budget (rollout, head distances), DeiT's two heads. Shared by the webview
+ * and the Node runner so both read outputs the same way.
+ */
+export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array } | undefined): RunData {
+  const layers = m.attentionOutputs.flatMap((n) => {
+    const t = get(n);
+    return t ? [attentionLayerOf(t.dims, t.data)] : [];
+  });
+  const f = m.featureOutput ? get(m.featureOutput) : undefined;
+  const all = (names?: string[]) => {
+    const ts = names?.map(get);
+    return ts?.length && ts.every((t) => t) ? ts.map((t) => t!.data) : undefined;
+  };
+  const d = m.structure.distillation;
+  const heads = all(d && [d.cls, d.dist]);
+  return {
+    layers,
+    features: f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined,
+    rollout: all(m.rolloutOutputs),
+    headDistance: all(m.distanceOutputs)?.map((x) => Array.from(x)),
+    distillation: heads ? { cls: heads[0], dist: heads[1] } : undefined,
+  };
 }
 
 export interface ViewData {

@@ -3,38 +3,12 @@
  * token's own head predicts (CLS head: the true label; distillation head: the teacher's answer).
  */
 import { attentionRow, topK } from '../shared/attentionMaps';
-import { compositeHeatmap } from '../shared/heatmapImage';
+import { heatmapFigure } from './heatmapFigure';
 import type { ModelPayload } from '../shared/protocol';
 import type { RunData } from '../shared/viewData';
 import { fusionLabel, fusionOf, gridOf } from '../shared/viewData';
 
 const $ = (id: string) => document.getElementById(id)!;
-
-function tokenColumn(title: string, rgba: Uint8ClampedArray, size: number, values: Float32Array, grid: { rows: number; cols: number }, logits: Float32Array | undefined, labels: string[]): HTMLElement {
-  const img = compositeHeatmap(rgba, size, values, grid, { opacity: 0.6 });
-  const canvas = document.createElement('canvas');
-  canvas.width = img.width;
-  canvas.height = img.height;
-  canvas.className = 'variant-map';
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `${title} attention`);
-  canvas.getContext('2d')!.putImageData(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
-  const fig = document.createElement('figure');
-  const cap = document.createElement('figcaption');
-  cap.textContent = title;
-  fig.append(canvas, cap);
-  if (logits) {
-    const list = document.createElement('ol');
-    list.className = 'variant-top';
-    for (const p of topK(logits, labels, 3)) {
-      const li = document.createElement('li');
-      li.textContent = `${p.label} ${(p.prob * 100).toFixed(1)}%`;
-      list.append(li);
-    }
-    fig.append(list);
-  }
-  return fig;
-}
 
 export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8ClampedArray, layer: number, head: string): void {
   const out = $('distill-out');
@@ -56,8 +30,8 @@ export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8Cla
   const dist = attentionRow(a, 1, fusion, s.prefixTokens);
   const d = run.distillation;
   out.replaceChildren(
-    tokenColumn('CLS token (head: the label)', rgba, size, cls, grid, d?.cls, m.card.labels),
-    tokenColumn('Distillation token (head: the teacher)', rgba, size, dist, grid, d?.dist, m.card.labels),
+    heatmapFigure('CLS token (head: the label)', rgba, size, cls, grid, d && topK(d.cls, m.card.labels, 3)),
+    heatmapFigure('Distillation token (head: the teacher)', rgba, size, dist, grid, d && topK(d.dist, m.card.labels, 3)),
   );
   let dot = 0, nc = 0, nd = 0;
   for (let i = 0; i < cls.length; i++) {

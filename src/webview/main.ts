@@ -3,11 +3,11 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
+import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
-import { computeView, displayValues, fusionOf, gridOf, RunData, ViewData } from '../shared/viewData';
+import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
@@ -300,43 +300,29 @@ function renderSummary(rows: [string, string][]): void {
 }
 
 function toRunData(r: RunResult, m: ModelPayload): RunData {
-  const layers: AttentionLayer[] = m.attentionOutputs.map((n) => {
-    const t = r.tensors.get(n)!;
-    return attentionLayerOf(t.dims, t.data);
-  });
-  const f = m.featureOutput ? r.tensors.get(m.featureOutput) : undefined;
-  const features = f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined;
-  const rollout = m.rolloutOutputs?.map((n) => r.tensors.get(n)?.data).filter((d): d is Float32Array => !!d);
-  const headDistance = m.distanceOutputs?.map((n) => Array.from(r.tensors.get(n)?.data ?? []));
-  const d = m.structure.distillation;
-  const cls = d && r.tensors.get(d.cls)?.data, dist = d && r.tensors.get(d.dist)?.data;
-  return {
-    layers, features,
-    rollout: rollout?.length === layers.length ? rollout : undefined,
-    headDistance: headDistance?.every((x) => x.length) ? headDistance : undefined,
-    distillation: cls && dist ? { cls, dist } : undefined,
-  };
+  return runDataOf(m, (n) => r.tensors.get(n));
 }
 
 let runSeq = 0;
 
-/** The file's bytes and ViT Lens's output patch, joined by the inference client for the worker. */
-function modelParts(m: { bytes: Uint8Array; graphPatch?: Uint8Array }): Uint8Array[] {
-  return m.graphPatch ? [m.bytes, m.graphPatch] : [m.bytes];
+/**
+ * Runs `model` in the worker on an input of its card's size. `stored`: the model's bytes and output patch (the
+ * client joins them for the worker, and only when the worker does not hold this model already).
+ */
+function runInWorker(model: ModelPayload, stored: { bytes: Uint8Array; graphPatch?: Uint8Array } | undefined, external: { path: string; data: Uint8Array }[] | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
+  const size = model.card.preprocess.size;
+  return client.run(model.key, () => {
+    if (!stored) throw new Error('Model bytes missing in the webview.');
+    return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: external };
+  }, input, model.structure.input.name, [1, 3, size, size], runOutputs(model), backend, timeoutMs);
 }
 
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
 async function measureDistances(image: ImagePayload): Promise<{ modelKey: string; distances: number[][] }> {
   if (!current) throw new Error('The panel has no model loaded.');
   const { model } = current;
-  const size = model.card.preprocess.size;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
-  const outputs = runOutputs(model);
-  const r = await client.run(model.key, () => {
-    const stored = modelBytes.get(model.key);
-    if (!stored) throw new Error('Model bytes missing in the webview.');
-    return { parts: modelParts(stored), externalData: externalData.get(model.key) };
-  }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, current.backend, current.timeoutMs);
+  const r = await runInWorker(model, modelBytes.get(model.key), externalData.get(model.key), input.tensor, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
   if (!distances) throw new Error(model.structure.swin ? 'Swin attends within windows; attention distance over a folder is for global-attention ViTs.' : 'Attention distance needs the attention matrices, which this model does not expose.');
@@ -350,10 +336,7 @@ setupVariants({
     return current && stored ? { model: current.model, bytes: stored.bytes, image: current.image, run: current.run, top: current.top } : undefined;
   },
   run: async (model, input) => {
-    const size = model.card.preprocess.size;
-    const outputs = runOutputs(model);
-    const ext = current && externalData.get(current.model.key);
-    const r = await client.run(model.key, () => ({ parts: modelParts(model), externalData: ext }), input, model.structure.input.name, [1, 3, size, size], outputs, current?.backend ?? 'wasm', current?.timeoutMs);
+    const r = await runInWorker(model, model, current && externalData.get(current.model.key), input, current?.backend ?? 'wasm', current?.timeoutMs);
     return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
   },
 });
@@ -376,13 +359,8 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
-  const stored = modelBytes.get(model.key);
-  const outputs = runOutputs(model);
   performance.mark('vitlens-running');
-  const r = await client.run(model.key, () => {
-    if (!stored) throw new Error('Model bytes missing in the webview.');
-    return { parts: modelParts(stored), externalData: externalData.get(model.key) };
-  }, input.tensor, model.structure.input.name, [1, 3, size, size], outputs, backend, msg.timeoutMs);
+  const r = await runInWorker(model, modelBytes.get(model.key), externalData.get(model.key), input.tensor, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const run = toRunData(r, model);

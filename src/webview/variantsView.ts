@@ -5,11 +5,11 @@
  * holds and run by the same worker.
  */
 import { topK } from '../shared/attentionMaps';
-import { compositeHeatmap } from '../shared/heatmapImage';
 import type { PreparedModel } from '../shared/prepareModel';
 import { DEFAULT_VIEW, type ImagePayload, type ModelPayload, type Prediction } from '../shared/protocol';
 import { modelAtResolution, modelWithoutPositionEmbedding, type ModelVariant, prepareVariant } from '../shared/resolution';
 import { computeView, type RunData } from '../shared/viewData';
+import { heatmapFigure } from './heatmapFigure';
 import { loadImageInput } from './imageInput';
 
 export interface VariantRun { run: RunData; logits: Float32Array }
@@ -23,30 +23,10 @@ export interface VariantHost {
 
 const $ = (id: string) => document.getElementById(id)!;
 
-/** One column of a comparison: the heatmap on the image at that size, a caption and the top 3. */
+/** One column of a comparison: the last layer's view on the image at that size, a caption and the top 3. */
 function column(title: string, rgba: Uint8ClampedArray, size: number, model: ModelPayload, run: RunData, top: Prediction[]): HTMLElement {
-  const last = run.layers.length - 1;
-  const v = computeView(model.structure, run, { ...DEFAULT_VIEW, layer: last });
-  const img = compositeHeatmap(rgba, size, v.values!, v.grid, { opacity: 0.6 });
-  const canvas = document.createElement('canvas');
-  canvas.width = img.width;
-  canvas.height = img.height;
-  canvas.className = 'variant-map';
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `${title}: attention in the last layer`);
-  canvas.getContext('2d')!.putImageData(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
-  const fig = document.createElement('figure');
-  const cap = document.createElement('figcaption');
-  cap.textContent = title;
-  const list = document.createElement('ol');
-  list.className = 'variant-top';
-  for (const p of top.slice(0, 3)) {
-    const li = document.createElement('li');
-    li.textContent = `${p.label} ${(p.prob * 100).toFixed(1)}%`;
-    list.append(li);
-  }
-  fig.append(canvas, cap, list);
-  return fig;
+  const v = computeView(model.structure, run, { ...DEFAULT_VIEW, layer: run.layers.length - 1 });
+  return heatmapFigure(title, rgba, size, v.values!, v.grid, top);
 }
 
 async function compare(host: VariantHost, outId: string, textId: string, tag: string, make: (bytes: Uint8Array, m: ModelPayload) => ModelVariant, describe: (v: ModelVariant, nativeTop: Prediction[], top: Prediction[]) => string): Promise<void> {
