@@ -11,6 +11,9 @@ import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT, startCodeServer } from '../test/vscode/codeServer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** VITLENS_BENCH_QUICK=1: one cycle of the demo only, for trying a change. */
+const QUICK = !!process.env.VITLENS_BENCH_QUICK;
+const CYCLES = QUICK ? 1 : 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs a quick-input entry; returns the time of the click that runs it (driver time before it is not counted). */
@@ -56,11 +59,17 @@ async function doneFor(page: Page, image: string): Promise<number> {
 /** The panel's own marks for the cold run, in ms since the webview started loading. */
 async function marks(page: Page): Promise<Record<string, number>> {
   const f = await panelFrame(page);
-  return f.evaluate(() => {
+  const m = await f.evaluate(() => {
     const marks = Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('vitlens-')).map((m) => [m.name.slice(8), Math.round(m.startTime)]));
-    const js = performance.getEntriesByType('resource').find((r) => r.name.includes('main.js')) as PerformanceResourceTiming | undefined;
-    return { ...marks, mainJsStart: Math.round(js?.startTime ?? NaN), mainJsLoaded: Math.round(js?.responseEnd ?? NaN) };
+    const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+    const js = res.find((r) => r.name.includes('main.js'));
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    const detail = JSON.stringify({ nav, res: res.map((r) => [r.name.slice(-40), Math.round(r.startTime), Math.round(r.responseEnd)]) });
+    return { ...marks, detail, htmlReceived: Math.round(nav?.responseEnd ?? NaN), mainJsStart: Math.round(js?.startTime ?? NaN), mainJsLoaded: Math.round(js?.responseEnd ?? NaN) };
   });
+  const { detail, ...times } = m;
+  if (process.env.VITLENS_BENCH_DEBUG) console.log(detail);
+  return times as Record<string, number>;
 }
 
 interface Measured { name: string; cold: number[]; warm: number[]; phases: Record<string, number>[] }
@@ -78,7 +87,7 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
     await page.goto(server.folderUrl, { timeout: 60_000 });
     await page.locator('.part.statusbar').waitFor({ timeout: 90_000 });
     await sleep(4000);
-    for (let cycle = 0; cycle < 3; cycle++) {
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
       await runCommand(page, 'Control+P', images[0], images[0]);
       await sleep(1500);
       const t0 = await runCommand(page, 'F1', '>ViT Lens: Visualize Active Image', 'Visualize Active Image');
@@ -103,7 +112,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(vsix)) throw new Error('run npm run build && npm run package first');
   // The demo, and the random ViT-S/16 and ViT-B/16 of `npm run bench` when they were built.
   const models: [string, string][] = [['demo ViT', '']];
-  for (const [name, file] of [['ViT-S/16 (random)', 'vit-s16.onnx'], ['ViT-B/16 (random)', 'vit-b16.onnx']]) {
+  for (const [name, file] of QUICK ? [['ViT-S/16 (random)', 'vit-s16.onnx'], ['ViT-B/16 (random)', 'vit-b16.onnx']] : [['ViT-S/16 (random)', 'vit-s16.onnx'], ['ViT-B/16 (random)', 'vit-b16.onnx']]) {
     const f = path.join(REPO_ROOT, '.cache/bench-models', file);
     if (fs.existsSync(f)) models.push([name, f]);
   }
@@ -111,10 +120,11 @@ async function main(): Promise<void> {
   for (const [name, file] of models) {
     const m = await measure(vsix, name, file);
     const med = (k: string) => median(m.phases.map((p) => p[k] ?? NaN));
-    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); cold breakdown, ms after the panel's page started loading: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, heatmap drawn ${med('drawn')}.`);
+    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); cold breakdown, ms after the panel's page started loading: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, fetched ${med('fetched')}, run done (decode, session, inference) ${med('ran')}, heatmap drawn ${med('drawn')}.`);
     console.log(lines[lines.length - 1]);
   }
   const line = `Visualize Active Image to first heatmap in VS Code (code-server 4.100.3; medians of 3; from the command's click to the heatmap; warm = the next image in the same panel, including opening its tab): ${lines.join(' ')}`;
+  if (QUICK) return;
   const results = path.join(REPO_ROOT, 'bench/RESULTS.md');
   const text = fs.existsSync(results) ? fs.readFileSync(results, 'utf8').replace(/\n- Visualize Active Image to first heatmap.*\n/, '\n') : '# ViT Lens benchmark\n';
   fs.writeFileSync(results, `${text.trimEnd()}\n- ${line}\n`);

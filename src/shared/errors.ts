@@ -47,5 +47,10 @@ export interface ErrorInfo {
 
 export function toErrorInfo(e: unknown): ErrorInfo {
   if (e instanceof VitLensError) return { kind: e.kind, message: e.message, hint: e.hint };
+  // Already an ErrorInfo (a rejection that crossed a worker or webview boundary as a plain object).
+  if (typeof e === 'object' && e !== null && typeof (e as ErrorInfo).message === 'string' && typeof (e as ErrorInfo).kind === 'string') {
+    const i = e as ErrorInfo;
+    return { kind: i.kind, message: i.message, hint: i.hint };
+  }
   return { kind: 'inference', message: e instanceof Error ? e.message : String(e) };
 }
