@@ -23,19 +23,9 @@ module.exports = (_env, argv) => {
     ...common(mode),
     name: 'extension',
     target: 'node',
-    entry: { extension: './src/extension.ts', inferenceThread: './src/host/inferenceThread.ts' },
+    entry: { extension: './src/extension.ts' },
     output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
     externals: { vscode: 'commonjs vscode' },
-    plugins: [
-      // onnxruntime-web's Node entry (with onnxruntime-common inlined: no node_modules ship) and its WASM glue,
-      // imported at run time by the inference thread, whose pthreads start from these files. The .wasm itself is
-      // read from dist/webview.
-      { apply: (compiler) => compiler.hooks.afterEmit.tap('ort-node', () => require('esbuild').buildSync({
-        entryPoints: ['node_modules/onnxruntime-web/dist/ort.node.min.mjs'], bundle: true, format: 'esm', platform: 'node',
-        outfile: path.resolve(__dirname, 'dist/host/ort.node.mjs'), minify: true, legalComments: 'none', logLevel: 'warning',
-      })) },
-      new CopyPlugin({ patterns: [{ from: 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', to: 'host/' }] }),
-    ],
   };
   const cli = {
     ...common(mode),

@@ -9,7 +9,6 @@ export function settings() {
   return {
     modelPath: c.get<string>('modelPath', '').trim(),
     backend: c.get<BackendSetting>('backend', 'auto'),
-    runWasmInExtensionHost: c.get<boolean>('runWasmInExtensionHost', true),
     followActiveImage: c.get<boolean>('followActiveImage', true),
     maxModelSizeMB: c.get<number>('maxModelSizeMB', 1024),
     attentionMemoryBudgetMB: c.get<number>('attentionMemoryBudgetMB', 512),

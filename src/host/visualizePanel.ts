@@ -5,10 +5,7 @@
 import * as vscode from 'vscode';
 import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
-import { createHash } from 'node:crypto';
-import type { PreparedModel } from '../shared/prepareModel';
-import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type PersistedState, RequestChannel, type RunSummary, type RunWhere, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
-import { hostInference } from './hostInference';
+import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -27,13 +24,8 @@ export class VisualizePanel implements vscode.Disposable {
   private static current: VisualizePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private imageUri: vscode.Uri | undefined;
-  /** Model key whose parameters (and, when it runs the model, bytes) the webview already holds. */
+  /** Model key whose bytes the webview already holds. */
   private sentModelKey: string | undefined;
-  private sentBytesKey: string | undefined;
-  /** The model of the last visualize: what the webview's 'run' and 'modelBytes' requests refer to. */
-  private model: PreparedModel | undefined;
-  /** Whether the webview reported a GPU adapter (known once it is ready). */
-  private gpuAdapter = false;
   private ready: Promise<void>;
   private markReady!: () => void;
   private webgpuEnabled = false;
@@ -89,7 +81,6 @@ export class VisualizePanel implements vscode.Disposable {
     const w = this.panel.webview;
     const asset = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
     this.sentModelKey = undefined;
-    this.sentBytesKey = undefined;
     this.panel.webview.html = visualizeHtml({
       cspSource: w.cspSource,
       scriptUri: asset('dist', 'webview', 'main.js'),
@@ -118,12 +109,9 @@ export class VisualizePanel implements vscode.Disposable {
     this.imageUri = image;
     const name = vscode.workspace.asRelativePath(image, false);
     this.panel.title = `ViT Lens: ${image.path.split('/').pop()}`;
-    // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM); when the host will
-    // run it, create its session too. Before the webview is ready a GPU adapter is not known: WASM is assumed.
-    const host = this.runWhere() === 'extensionHost' ? hostInference(this.context) : undefined;
-    host?.warmUp();
+    // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
-    loading.then(([m]) => host?.load(m)).catch(() => undefined); // reported below, once the panel can show it
+    loading.catch(() => undefined); // reported below, once the panel can show it
     await this.ready;
     if (this.imageUri !== image) return;
     this.post({ type: 'loading', text: `Loading model and ${name}…` });
@@ -135,22 +123,16 @@ export class VisualizePanel implements vscode.Disposable {
         // Refuse non-images and images too large to decode before they reach the webview.
         const header = readImageHeader(bytes, name);
         checkImageSize(header, name, settings().maxImageMegapixels);
-        const runIn = this.runWhere();
-        // Drawn parameters travel once per model, and bytes and external weights too when the webview runs it; the
-        // webview keeps them by key. When the host runs the model, the bytes stay here unless the webview asks.
-        const sendParameters = this.sentModelKey !== model.key;
-        const sendBytes = runIn === 'webview' && this.sentBytesKey !== model.key;
+        const sendBytes = this.sentModelKey !== model.key;
         this.sentModelKey = model.key;
-        if (sendBytes) this.sentBytesKey = model.key;
-        this.model = model;
         progress.report({ message: `running ${model.card.name}…` });
         const outcome = this.nextOutcome();
         this.post({
           type: 'visualize',
           backend: settings().backend,
-          runIn,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
-          model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: sendBytes ? model.graphPatch : undefined, externalData: sendBytes ? model.externalData : undefined, parameters: sendParameters ? model.parameters : undefined },
+          // Bytes, external weights and drawn parameters travel once per model; the webview keeps them by key.
+          model: sendBytes ? model : { ...model, bytes: undefined, graphPatch: undefined, externalData: undefined, parameters: undefined },
           image: { name, uri: image.toString(), bytes, mime: header.mime },
         });
         await outcome;
@@ -160,16 +142,6 @@ export class VisualizePanel implements vscode.Disposable {
         this.notifyError(error);
       }
     });
-  }
-
-  /**
-   * The extension host runs WASM (more threads, and the model need not cross to the webview) unless the user wants
-   * it in the webview, or WebGPU is wanted and possible there.
-   */
-  private runWhere(): RunWhere {
-    const s = settings();
-    if (!s.runWasmInExtensionHost || s.backend === 'webgpu' || (s.backend === 'auto' && this.gpuAdapter)) return 'webview';
-    return 'extensionHost';
   }
 
   /** Resolves when the webview reports the next run's outcome (or the panel closes). */
@@ -202,7 +174,6 @@ export class VisualizePanel implements vscode.Disposable {
   private onMessage(m: WebviewToHost): void {
     switch (m.type) {
       case 'ready': {
-        this.gpuAdapter = m.gpuAdapter;
         const want = settings().backend !== 'wasm' && m.gpuAdapter;
         if (want && !this.webgpuEnabled) {
           // A GPU adapter exists and WebGPU is allowed: reload with the CSP the WebGPU build needs.
@@ -257,17 +228,7 @@ export class VisualizePanel implements vscode.Disposable {
       if (r.kind === 'selectModel') await vscode.commands.executeCommand('vitLens.selectModel');
       else if (r.kind === 'openSettings') await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
       else if (r.kind === 'distanceOverFolder') await vscode.commands.executeCommand('vitLens.attentionDistanceOverFolder');
-      else if (r.kind === 'export') value = await this.saveExport(r.format, r.fileName, r.data);
-      else {
-        const model = this.model;
-        if (!model || model.key !== r.modelKey) throw new Error('The panel has moved on to another model.');
-        if (r.kind === 'run') value = await hostInference(this.context).run(model, new Float32Array(r.input), settings().inferenceTimeoutSeconds * 1000);
-        else if (r.kind === 'modelHash') value = createHash('sha256').update(model.bytes).digest('hex');
-        else {
-          this.sentBytesKey = model.key;
-          value = { bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData };
-        }
-      }
+      else value = await this.saveExport(r.format, r.fileName, r.data);
       this.post({ type: 'reply', id, ok: true, value });
     } catch (e) {
       this.post({ type: 'reply', id, ok: false, error: toErrorInfo(e) });

@@ -127,8 +127,7 @@ export interface FolderDistance {
 
 /** Host → webview. */
 export type HostToWebview =
-  /** `runIn: 'extensionHost'`: the model's bytes stay in the host, which runs it (request 'run'); absent = the webview's worker. */
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; runIn?: RunWhere }
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number }
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
@@ -152,12 +151,6 @@ export type WebviewRequest =
   | { kind: 'selectModel' }
   | { kind: 'openSettings' }
   | { kind: 'distanceOverFolder' }
-  /** Run the host's model (runIn 'extensionHost') on an input tensor; the reply is a RunReply. */
-  | { kind: 'run'; modelKey: string; input: Float32Array }
-  /** The model's bytes, output patch and external data, for what the webview builds itself (variants, the export's hash). */
-  | { kind: 'modelBytes'; modelKey: string }
-  /** The SHA-256 (hex) of the model file the host holds, for exports. */
-  | { kind: 'modelHash'; modelKey: string }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
   | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array };
 
@@ -178,11 +171,9 @@ export interface PersistedState {
   view?: ViewState;
 }
 
-/** Webview main thread (or the extension host) → its inference worker (src/inference/sessionRunner.ts). */
+/** Webview main thread → inference worker. */
 export type ToWorker =
   | { type: 'warmup'; backend: Backend; wasmUrl: string; threads: number }
-  /** Create the session for a model before its first input exists (the host does this while the webview starts). */
-  | { type: 'load'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; backend: Backend; wasmUrl: string; threads: number }
   | { type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number };
 
 export interface WorkerTensor { name: string; dims: number[]; data: Float32Array }
@@ -190,15 +181,8 @@ export interface WorkerTensor { name: string; dims: number[]; data: Float32Array
 /** Inference worker → webview main thread. */
 export type FromWorker =
   | { type: 'result'; id: number; tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number; fellBack?: string }
-  | { type: 'loaded'; id: number }
   | { type: 'error'; id: number; error: ErrorInfo }
   | { type: 'progress'; id: number; text: string };
-
-/** One run's outputs as the webview gets them, from its own worker or from the extension host. */
-export interface RunReply { tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number; fellBack?: string; where: RunWhere }
-
-/** Where the model runs: the webview's worker, or onnxruntime-web's WASM in a thread of the extension host. */
-export type RunWhere = 'webview' | 'extensionHost';
 
 /** One outstanding-request table for a postMessage channel. */
 export class RequestChannel<Req, Reply = unknown> {

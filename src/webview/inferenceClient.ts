@@ -1,5 +1,5 @@
 /** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
-import type { Backend, FromWorker, RunWhere, ToWorker, WorkerTensor } from '../shared/protocol';
+import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
 import type { ErrorInfo } from '../shared/errors';
 
 export interface WebviewConfig {
@@ -17,8 +17,6 @@ export interface RunResult {
   inferenceMs: number;
   sessionMs: number;
   fellBack?: string;
-  /** Absent: the webview's worker. */
-  where?: RunWhere;
 }
 
 /** The model as the worker needs it: the file's bytes, then ViT Lens's output patch (joined into one buffer). */
@@ -75,7 +73,7 @@ export class InferenceClient {
   private onMessage(msg: FromWorker): void {
     const p = this.pending.get(msg.id);
     if (!p) return;
-    if (msg.type === 'progress' || msg.type === 'loaded') return;
+    if (msg.type === 'progress') return;
     this.pending.delete(msg.id);
     if (msg.type === 'error') {
       p.reject(msg.error);

@@ -1,15 +1,98 @@
 /**
- * The webview's inference worker: onnxruntime-web off the UI thread so the panel keeps painting. Bundled twice:
- * with the WASM-only build (strict CSP) and with the WebGPU build (chosen only when an adapter exists).
+ * Runs onnxruntime-web off the UI thread so the panel keeps painting during inference.
+ * One session per model key, reused across images. The same source is bundled twice: with the WASM-only
+ * build (strict CSP) and with the WebGPU build (chosen only when an adapter exists, see webviewHtml.ts).
  */
 import * as ort from 'onnxruntime-web/wasm';
-import { sessionRunner } from '../inference/sessionRunner';
-import type { FromWorker, ToWorker } from '../shared/protocol';
+import { toErrorInfo } from '../shared/errors';
+import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
+import { halfToFloat } from '../shared/half';
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
 }
 const scope = self as unknown as WorkerScope;
-const handle = sessionRunner(ort, (m, transfer) => scope.postMessage(m, transfer ?? []));
-scope.onmessage = (e) => handle(e.data);
+
+let current: { key: string; backend: Backend; session: ort.InferenceSession; sessionMs: number } | undefined;
+let lastBytes: { model: Uint8Array; externalData?: ExternalData } | undefined;
+
+type ExternalData = { path: string; data: Uint8Array }[];
+
+async function createSession(bytes: Uint8Array, backend: Backend, wasmUrl: string, threads: number, externalData?: ExternalData): Promise<ort.InferenceSession> {
+  ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: [backend],
+    graphOptimizationLevel: 'all',
+    externalData,
+  });
+}
+
+/** float16 outputs arrive as raw halves (Uint16Array) or a Float16Array: the views work in float32. */
+function toFloat32(t: ort.Tensor): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  if (t.type === 'float16' && t.data instanceof Uint16Array) return Float32Array.from(t.data, halfToFloat);
+  return Float32Array.from(t.data as ArrayLike<number>);
+}
+
+
+/**
+ * A 76-byte ONNX model (one Relu, opset 17). Creating a session from it makes onnxruntime fetch, compile and
+ * instantiate its WASM binary while the host is still reading and instrumenting the user's model.
+ */
+const WARMUP_MODEL = new Uint8Array([8, 8, 18, 8, 118, 105, 116, 45, 108, 101, 110, 115, 58, 56, 10, 12, 10, 1, 120, 18, 1, 121, 34, 4, 82, 101, 108, 117, 18, 6, 119, 97, 114, 109, 117, 112, 90, 15, 10, 1, 120, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 98, 15, 10, 1, 121, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 66, 4, 10, 0, 16, 17]);
+let warm: Promise<void> | undefined;
+
+function warmUp(msg: Extract<ToWorker, { type: 'warmup' }>): Promise<void> {
+  warm ??= createSession(WARMUP_MODEL.slice(), msg.backend, msg.wasmUrl, msg.threads).then((s) => s.release(), () => undefined);
+  return warm;
+}
+
+async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  // A run that arrives during the warm-up waits for it: onnxruntime initializes its WASM once.
+  await warm;
+  let fellBack: string | undefined;
+  let backend = msg.backend;
+  if (!current || current.key !== msg.modelKey || current.backend !== backend) {
+    const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : current?.key === msg.modelKey ? lastBytes : undefined;
+    if (!sent) throw new Error('The model bytes were not sent to the worker.');
+    await current?.session.release();
+    current = undefined;
+    const t0 = performance.now();
+    let session: ort.InferenceSession;
+    try {
+      session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
+    } catch (e) {
+      if (backend !== 'webgpu') throw e;
+      fellBack = `WebGPU failed (${(e as Error).message}); ran on WASM instead.`;
+      backend = 'wasm';
+      session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
+    }
+    lastBytes = sent;
+    current = { key: msg.modelKey, backend, session, sessionMs: performance.now() - t0 };
+  }
+  const session = current.session;
+  const input = new ort.Tensor('float32', msg.input, msg.dims);
+  const t1 = performance.now();
+  const out = await session.run({ [msg.inputName]: input }, msg.outputs);
+  const inferenceMs = performance.now() - t1;
+  const tensors: WorkerTensor[] = msg.outputs.map((name) => {
+    const t = out[name];
+    return { name, dims: [...t.dims], data: toFloat32(t) };
+  });
+  const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: current.backend, threads: msg.threads, inferenceMs, sessionMs: current.sessionMs, fellBack };
+  scope.postMessage(reply, tensors.map((t) => t.data.buffer));
+  current.sessionMs = 0; // reported once, for the run that created it
+}
+
+scope.onmessage = (e) => {
+  const msg = e.data;
+  if (msg.type === 'warmup') {
+    void warmUp(msg);
+    return;
+  }
+  if (msg.type !== 'run') return;
+  run(msg).catch((err) => scope.postMessage({ type: 'error', id: msg.id, error: toErrorInfo(err) }));
+};

@@ -5,7 +5,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
-import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, RunReply, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
@@ -61,10 +61,8 @@ interface Current {
   rgba: Uint8ClampedArray;
 }
 let current: Current | undefined;
-/** Model bytes as last received; the host sends them once per model (or on request when it runs the model itself). */
+/** Model bytes as last received; the host sends them once per model. */
 const modelBytes = new Map<string, { bytes: Uint8Array; graphPatch?: Uint8Array }>();
-/** The model the extension host runs (visualize's runIn 'extensionHost'); its bytes stay there unless asked for. */
-let hostModelKey: string | undefined;
 const externalData = new Map<string, { path: string; data: Uint8Array }[]>();
 const modelParameters = new Map<string, ModelPayload['parameters']>();
 let lastView: ViewData | undefined;
@@ -307,30 +305,16 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 
 let runSeq = 0;
 
-/** The model's bytes and output patch: kept from the host's message, else asked for (variants and exports need them). */
-async function bytesOf(model: ModelPayload): Promise<{ bytes: Uint8Array; graphPatch?: Uint8Array }> {
-  const stored = modelBytes.get(model.key);
-  if (stored) return stored;
-  const sent = (await requests.request({ kind: 'modelBytes', modelKey: model.key })) as Required<Pick<ModelPayload, 'bytes'>> & Pick<ModelPayload, 'graphPatch' | 'externalData'>;
-  if (sent.externalData) externalData.set(model.key, sent.externalData);
-  const got = { bytes: sent.bytes, graphPatch: sent.graphPatch };
-  modelBytes.set(model.key, got);
-  return got;
-}
-
 /**
- * Runs `model` on an input of its card's size: in the extension host when it holds the model, else in the
- * webview's worker (which gets the bytes and output patch only when it does not hold this model already).
- * `own`: a model built here (a variant), with its bytes; `external`: the external weights it shares.
+ * Runs `model` in the worker on an input of its card's size. `stored`: the model's bytes and output patch (the
+ * client joins them for the worker, and only when the worker does not hold this model already).
  */
-async function runModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, own?: { bytes: Uint8Array; graphPatch?: Uint8Array }, external = externalData.get(model.key)): Promise<RunResult> {
-  if (!own && model.key === hostModelKey) {
-    const r = (await requests.request({ kind: 'run', modelKey: model.key, input })) as RunReply;
-    return { ...r, tensors: new Map(r.tensors.map((t) => [t.name, t])) };
-  }
-  const stored = own ?? (await bytesOf(model));
+function runInWorker(model: ModelPayload, stored: { bytes: Uint8Array; graphPatch?: Uint8Array } | undefined, external: { path: string; data: Uint8Array }[] | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
   const size = model.card.preprocess.size;
-  return client.run(model.key, () => ({ parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: own ? external : externalData.get(model.key) }), input, model.structure.input.name, [1, 3, size, size], runOutputs(model), backend, timeoutMs);
+  return client.run(model.key, () => {
+    if (!stored) throw new Error('Model bytes missing in the webview.');
+    return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: external };
+  }, input, model.structure.input.name, [1, 3, size, size], runOutputs(model), backend, timeoutMs);
 }
 
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
@@ -338,7 +322,7 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
   if (!current) throw new Error('The panel has no model loaded.');
   const { model } = current;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
-  const r = await runModel(model, input.tensor, current.backend, current.timeoutMs);
+  const r = await runInWorker(model, modelBytes.get(model.key), externalData.get(model.key), input.tensor, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
   if (!distances) throw new Error(model.structure.swin ? 'Swin attends within windows; attention distance over a folder is for global-attention ViTs.' : 'Attention distance needs the attention matrices, which this model does not expose.');
@@ -348,12 +332,11 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
 /** What the panel's variants are compared with, and how a variant is run (the same worker, another model key). */
 setupVariants({
   current: () => {
-    const cur = current;
-    return cur && { model: cur.model, bytes: async () => (await bytesOf(cur.model)).bytes, image: cur.image, run: cur.run, top: cur.top };
+    const stored = current && modelBytes.get(current.model.key);
+    return current && stored ? { model: current.model, bytes: stored.bytes, image: current.image, run: current.run, top: current.top } : undefined;
   },
   run: async (model, input) => {
-    // A variant runs in the webview's worker, from the bytes rewritten here (its external weights are the original's).
-    const r = await runModel(model, input, current?.backend === 'webgpu' ? 'webgpu' : 'wasm', current?.timeoutMs, model, current && externalData.get(current.model.key));
+    const r = await runInWorker(model, model, current && externalData.get(current.model.key), input, current?.backend ?? 'wasm', current?.timeoutMs);
     return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
   },
 });
@@ -365,7 +348,6 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const { model, image } = msg;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
-  hostModelKey = msg.runIn === 'extensionHost' ? model.key : undefined;
   if (model.bytes) modelBytes.set(model.key, { bytes: model.bytes, graphPatch: model.graphPatch });
   if (model.externalData) externalData.set(model.key, model.externalData);
   if (model.parameters) modelParameters.set(model.key, model.parameters);
@@ -374,11 +356,11 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
   if (seq !== runSeq) return;
   view.drawInput(input.rgba, size);
-  let backend: Backend = msg.backend === 'wasm' || msg.runIn === 'extensionHost' ? 'wasm' : await client.pickBackend();
+  let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
   performance.mark('vitlens-running');
-  const r = await runModel(model, input.tensor, backend, msg.timeoutMs);
+  const r = await runInWorker(model, modelBytes.get(model.key), externalData.get(model.key), input.tensor, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const run = toRunData(r, model);
@@ -401,7 +383,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
-  $('backend').textContent = r.backend === 'webgpu' ? 'WebGPU' : `WASM · ${threads}${r.where === 'extensionHost' ? ' · extension host' : ''}`;
+  $('backend').textContent = r.backend === 'webgpu' ? 'WebGPU' : `WASM · ${threads}`;
   $('timing').textContent = `Inference ${r.inferenceMs.toFixed(0)} ms` + (r.sessionMs ? ` · session created in ${r.sessionMs.toFixed(0)} ms` : ' · session reused') + (r.fellBack ? ` · ${r.fellBack}` : '');
   setStatus('done', `Top-1: ${top[0]?.label ?? '?'} (${((top[0]?.prob ?? 0) * 100).toFixed(1)}%)`);
   performance.mark('vitlens-drawn');
@@ -420,11 +402,8 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
 
 // ---- export ----
 
-/** The model file's SHA-256: hashed here when the webview holds the bytes, else by the host that does. */
-async function modelSha256(model: ModelPayload): Promise<string | undefined> {
-  const stored = modelBytes.get(model.key);
-  if (!stored) return ((await requests.request({ kind: 'modelHash', modelKey: model.key }).catch(() => undefined)) as string | undefined) ?? undefined;
-  const d = await crypto.subtle.digest('SHA-256', stored.bytes as BufferSource);
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
@@ -444,6 +423,7 @@ async function exportPng(): Promise<void> {
 async function exportJson(): Promise<void> {
   if (!current || !lastView) return;
   const { model } = current;
+  const stored = modelBytes.get(model.key);
   const round = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
   const doc = {
     tool: 'ViT Lens',
@@ -452,7 +432,7 @@ async function exportJson(): Promise<void> {
     model: {
       file: model.fileName,
       bytes: model.fileSize,
-      sha256: await modelSha256(model),
+      sha256: stored ? await sha256Hex(stored.bytes) : undefined,
       name: model.card.name,
       family: model.structure.family,
       patchSize: model.structure.patchSize,

@@ -15,8 +15,8 @@ import { loadImageInput } from './imageInput';
 export interface VariantRun { run: RunData; logits: Float32Array }
 
 export interface VariantHost {
-  /** The model, its file's bytes (fetched from the host when it runs the model), the image and the native run now shown; undefined before the first run. */
-  current(): { model: ModelPayload; bytes(): Promise<Uint8Array>; image: ImagePayload; run: RunData; top: Prediction[] } | undefined;
+  /** The model, its (instrumented) bytes, the image and the native run now shown, or undefined before the first run. */
+  current(): { model: ModelPayload; bytes: Uint8Array; image: ImagePayload; run: RunData; top: Prediction[] } | undefined;
   /** Runs a prepared model on an input tensor of its card's size. */
   run(model: PreparedModel, input: Float32Array): Promise<VariantRun>;
 }
@@ -38,7 +38,7 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
   out.setAttribute('aria-busy', 'true');
   text.textContent = 'Rewriting a copy of the graph and running it…';
   try {
-    const v = make(await cur.bytes(), cur.model);
+    const v = make(cur.bytes, cur.model);
     const prepared = prepareVariant(v, cur.model, tag);
     const [nativeInput, input] = await Promise.all([
       loadImageInput(cur.image.bytes, cur.image.mime, cur.model.card.preprocess),

@@ -216,10 +216,6 @@ async function assertResults(frame: Frame) {
   log(`predictions: ${JSON.stringify(preds.slice(0, 5))}`);
   assert.ok(preds.length > 0, 'no #predictions li in the webview');
   assert.ok(preds.some((p) => p.label.length > 0), `no prediction with a non-empty .label: ${JSON.stringify(preds)}`);
-  // By default (vitLens.runWasmInExtensionHost) the model runs in the extension host's inference thread.
-  const backend = (await frame.locator('#backend').textContent()) ?? '';
-  log(`backend: "${backend}"`);
-  assert.match(backend, /^WASM · \d+ threads? · extension host$/);
 
   const canvas = frame.locator('canvas#heatmap');
   assert.equal(await canvas.count(), 1, 'canvas#heatmap missing');
