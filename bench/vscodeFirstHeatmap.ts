@@ -11,7 +11,10 @@ import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT, startCodeServer } from '../test/vscode/codeServer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** VITLENS_BENCH_QUICK=1: one cycle per model and nothing written, for trying a change; VITLENS_BENCH_DEBUG=1 prints the page's resource timings. */
+/**
+ * VITLENS_BENCH_QUICK=1: one cycle per model and nothing written, for trying a change. VITLENS_BENCH_DEBUG=1 prints
+ * the page's resource timings; VITLENS_BENCH_PROFILE=1 writes the workbench's CPU profile of each cold run to /tmp.
+ */
 const QUICK = !!process.env.VITLENS_BENCH_QUICK;
 const CYCLES = QUICK ? 1 : 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -91,9 +94,15 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       await runCommand(page, 'Control+P', images[0], images[0]);
       await sleep(1500);
+      const cdp = process.env.VITLENS_BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+      if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 1000 }); await cdp.send('Profiler.start'); }
       const t0 = await runCommand(page, 'F1', '>ViT Lens: Visualize Active Image', 'Visualize Active Image');
       const clicked = Date.now() - (performance.now() - t0);
       m.cold.push((await doneFor(page, images[0])) - t0);
+      if (cdp) {
+        const { profile } = await cdp.send('Profiler.stop');
+        fs.writeFileSync(`/tmp/vitlens-${name.replace(/\W+/g, '_')}.cpuprofile`, JSON.stringify(profile));
+      }
       const p = await marks(page);
       // The page's clock starts when it starts loading: how long after the click that was.
       m.phases.push({ ...p, pageStart: Math.round(p.timeOrigin - clicked) });
