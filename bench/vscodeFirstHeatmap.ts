@@ -76,7 +76,7 @@ async function marks(page: Page): Promise<Record<string, number>> {
   return times as Record<string, number>;
 }
 
-interface Measured { name: string; cold: number[]; warm: number[]; phases: Record<string, number>[] }
+interface Measured { name: string; cold: number[]; warm: number[]; phases: Record<string, number>[]; warmPhases: Record<string, number>[] }
 
 /** Three cold/warm cycles with `modelPath` ('' = the bundled demo) in a fresh code-server. */
 async function measure(vsix: string, name: string, modelPath: string): Promise<Measured> {
@@ -85,7 +85,7 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
   for (const f of images) fs.copyFileSync(path.join(REPO_ROOT, 'samples', f), path.join(ws, f));
   const server = await startCodeServer({ folder: ws, vsix, settings: modelPath ? { 'vitLens.modelPath': modelPath } : {} });
   const browser = await launchBrowser();
-  const m: Measured = { name, cold: [], warm: [], phases: [] };
+  const m: Measured = { name, cold: [], warm: [], phases: [], warmPhases: [] };
   try {
     const page = await (await browser.browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     await page.goto(server.folderUrl, { timeout: 60_000 });
@@ -108,7 +108,12 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
       m.phases.push({ ...p, pageStart: Math.round(p.timeOrigin - clicked) });
       await sleep(500);
       const t1 = await runCommand(page, 'Control+P', images[1 + cycle], images[1 + cycle]);
+      const clicked1 = Date.now() - (performance.now() - t1);
       m.warm.push((await doneFor(page, images[1 + cycle])) - t1);
+      // The latest marks are the warm run's: ms after the click.
+      const w = await marks(page);
+      const since = (k: string) => Math.round(w.timeOrigin + w[k] - clicked1);
+      m.warmPhases.push({ visualize: since('visualize'), running: since('running'), ran: since('ran'), drawn: since('drawn'), inference: w.inference });
       // Close every editor, the panel included, so the next cycle starts cold.
       await runCommand(page, 'F1', '>View: Close All Editors', 'Close All Editors');
       await sleep(1500);
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
   for (const [name, file] of models) {
     const m = await measure(vsix, name, file);
     const med = (k: string) => median(m.phases.map((p) => p[k] ?? NaN));
-    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, heatmap drawn ${med('drawn')}; the run reported session creation ${med('session')} ms and inference ${med('inference')} ms.`);
+    const wmed = (k: string) => median(m.warmPhases.map((p) => p[k] ?? NaN));
+    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, heatmap drawn ${med('drawn')}; the run reported session creation ${med('session')} ms and inference ${med('inference')} ms; warm breakdown, ms after the click: image received ${wmed('visualize')}, decoded and running ${wmed('running')}, run done ${wmed('ran')} (inference ${wmed('inference')}), heatmap drawn ${wmed('drawn')}.`);
     console.log(lines[lines.length - 1]);
   }
   const line = `Visualize Active Image to first heatmap in VS Code (code-server 4.100.3; medians of 3; from the command's click to the heatmap; warm = the next image in the same panel, including opening its tab): ${lines.join(' ')}`;
