@@ -54,6 +54,8 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   const fileName = uri.path.split('/').pop() ?? 'model.onnx';
   const loaded = prepareModel(bytes, fileName, id, await findCardFiles(uri, fileName), settings().attentionMemoryBudgetMB * 2 ** 20);
   if (loaded.externalDataFiles) loaded.externalData = await readExternalData(uri, loaded.externalDataFiles);
+  // The same bytes under any attention budget; a model with external weights is not kept by the webview.
+  else loaded.bytesId = `${uri.toString()}|${stat.mtime}|${stat.size}`;
   cache = { id, model: loaded };
   return loaded;
 }

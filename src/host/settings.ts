@@ -14,5 +14,6 @@ export function settings() {
     attentionMemoryBudgetMB: c.get<number>('attentionMemoryBudgetMB', 512),
     maxImageMegapixels: c.get<number>('maxImageMegapixels', 64),
     inferenceTimeoutSeconds: c.get<number>('inferenceTimeoutSeconds', 120),
+    modelCacheMB: c.get<number>('modelCacheMB', 1024),
   };
 }

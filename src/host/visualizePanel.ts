@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
-import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
+import type { PreparedModel } from '../shared/prepareModel';
+import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -24,8 +25,12 @@ export class VisualizePanel implements vscode.Disposable {
   private static current: VisualizePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private imageUri: vscode.Uri | undefined;
-  /** Model key whose bytes the webview already holds. */
+  /** Model key whose bytes (or kept copy) and parameters the webview already has. */
   private sentModelKey: string | undefined;
+  /** bytesIds of the models the webview keeps in its storage (from its 'ready'). */
+  private webviewKeeps = new Set<string>();
+  /** The model of the last visualize: what a 'modelBytes' request refers to. */
+  private model: PreparedModel | undefined;
   private ready: Promise<void>;
   private markReady!: () => void;
   private webgpuEnabled = false;
@@ -123,16 +128,20 @@ export class VisualizePanel implements vscode.Disposable {
         // Refuse non-images and images too large to decode before they reach the webview.
         const header = readImageHeader(bytes, name);
         checkImageSize(header, name, settings().maxImageMegapixels);
-        const sendBytes = this.sentModelKey !== model.key;
+        // Bytes, output patch, external weights and drawn parameters travel once per model (the webview keeps them
+        // by key); the bytes not even then when the webview keeps a copy from an earlier panel.
+        const first = this.sentModelKey !== model.key;
+        const sendBytes = first && !(settings().modelCacheMB > 0 && model.bytesId && this.webviewKeeps.has(model.bytesId));
         this.sentModelKey = model.key;
+        this.model = model;
         progress.report({ message: `running ${model.card.name}…` });
         const outcome = this.nextOutcome();
         this.post({
           type: 'visualize',
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
-          // Bytes, external weights and drawn parameters travel once per model; the webview keeps them by key.
-          model: sendBytes ? model : { ...model, bytes: undefined, graphPatch: undefined, externalData: undefined, parameters: undefined },
+          model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: first ? model.graphPatch : undefined, externalData: first ? model.externalData : undefined, parameters: first ? model.parameters : undefined },
+          modelCacheBytes: Math.max(0, settings().modelCacheMB) * 2 ** 20,
           image: { name, uri: image.toString(), bytes, mime: header.mime },
         });
         await outcome;
@@ -174,6 +183,7 @@ export class VisualizePanel implements vscode.Disposable {
   private onMessage(m: WebviewToHost): void {
     switch (m.type) {
       case 'ready': {
+        this.webviewKeeps = new Set(m.cachedModels ?? []);
         const want = settings().backend !== 'wasm' && m.gpuAdapter;
         if (want && !this.webgpuEnabled) {
           // A GPU adapter exists and WebGPU is allowed: reload with the CSP the WebGPU build needs.
@@ -189,7 +199,7 @@ export class VisualizePanel implements vscode.Disposable {
         this.onRenderedEmitter.fire(m.summary);
         break;
       case 'failed':
-        this.sentModelKey = undefined;
+        // The webview keeps the model's bytes after a failed run (a bad image, a timeout): nothing to resend.
         this.notifyError(m.error);
         break;
       case 'viewState':
@@ -228,7 +238,10 @@ export class VisualizePanel implements vscode.Disposable {
       if (r.kind === 'selectModel') await vscode.commands.executeCommand('vitLens.selectModel');
       else if (r.kind === 'openSettings') await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
       else if (r.kind === 'distanceOverFolder') await vscode.commands.executeCommand('vitLens.attentionDistanceOverFolder');
-      else value = await this.saveExport(r.format, r.fileName, r.data);
+      else if (r.kind === 'modelBytes') {
+        if (this.model?.key !== r.modelKey) throw new Error('The panel has moved on to another model.');
+        value = { bytes: this.model.bytes, graphPatch: this.model.graphPatch, externalData: this.model.externalData } satisfies ModelBytes;
+      } else value = await this.saveExport(r.format, r.fileName, r.data);
       this.post({ type: 'reply', id, ok: true, value });
     } catch (e) {
       this.post({ type: 'reply', id, ok: false, error: toErrorInfo(e) });

@@ -11,8 +11,10 @@ export interface ModelPayload {
   key: string;
   fileName: string;
   fileSize: number;
-  /** The model file's bytes, as read (sent once per model). */
+  /** The model file's bytes, as read (sent once per model, unless the webview keeps a copy under `bytesId`). */
   bytes?: Uint8Array;
+  /** The file's identity (URI, mtime, size): what the webview keeps a copy of the bytes under. Absent: not kept (external data). */
+  bytesId?: string;
   /** ViT Lens's outputs, appended to `bytes` when a session is created (instrumentedBytes); sent with `bytes`. */
   graphPatch?: Uint8Array;
   structure: VitStructure;
@@ -35,6 +37,9 @@ export interface ModelPayload {
   /** Their bytes, sent with `bytes`. */
   externalData?: { path: string; data: Uint8Array }[];
 }
+
+/** The reply to a 'modelBytes' request. */
+export type ModelBytes = Required<Pick<ModelPayload, 'bytes'>> & Pick<ModelPayload, 'graphPatch' | 'externalData'>;
 
 /** Every output a run fetches: logits, attention (or its in-graph summaries), DeiT's two heads, final features. */
 export function runOutputs(m: ModelPayload): string[] {
@@ -127,7 +132,8 @@ export interface FolderDistance {
 
 /** Host → webview. */
 export type HostToWebview =
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number }
+  /** `modelCacheBytes`: how much the webview may keep of recent models' bytes (vitLens.modelCacheMB; 0 = nothing). */
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number }
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
@@ -139,7 +145,8 @@ export type HostToWebview =
 
 /** Webview → host. */
 export type WebviewToHost =
-  | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean }
+  /** `cachedModels`: the bytesIds of the models the webview keeps, whose bytes the host need not send. */
+  | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean; cachedModels?: string[] }
   | { type: 'rendered'; summary: RunSummary }
   | { type: 'viewState'; view: ViewState; info: InspectorInfo }
   | { type: 'failed'; error: ErrorInfo }
@@ -151,6 +158,8 @@ export type WebviewRequest =
   | { kind: 'selectModel' }
   | { kind: 'openSettings' }
   | { kind: 'distanceOverFolder' }
+  /** The model's bytes (ModelBytes), when the webview's kept copy turned out unreadable. */
+  | { kind: 'modelBytes'; modelKey: string }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
   | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array };
 

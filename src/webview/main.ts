@@ -5,7 +5,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
-import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
@@ -18,6 +18,7 @@ import { renderDistillation } from './distillationView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { drawWindows, layoutOf } from './swinView';
+import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -348,8 +349,19 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const { model, image } = msg;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
-  if (model.bytes) modelBytes.set(model.key, { bytes: model.bytes, graphPatch: model.graphPatch });
   if (model.externalData) externalData.set(model.key, model.externalData);
+  if (model.bytes) {
+    modelBytes.set(model.key, { bytes: model.bytes, graphPatch: model.graphPatch });
+  } else if (!modelBytes.has(model.key)) {
+    // Not sent: the host knows this page keeps a copy from an earlier panel (else ask it for the bytes).
+    setStatus('loading', `Reading ${model.fileName} from the panel's storage…`);
+    const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
+    performance.mark('vitlens-kept-read');
+    const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
+    if (got.externalData) externalData.set(model.key, got.externalData);
+    modelBytes.set(model.key, { bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch });
+    if (seq !== runSeq) return;
+  }
   if (model.parameters) modelParameters.set(model.key, model.parameters);
   setStatus('loading', `Preparing ${image.name}…`);
   const size = model.card.preprocess.size;
@@ -398,6 +410,16 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     updateVariants(model);
     ideas.dataset.state = 'ready';
   }, 0);
+  // Keep a copy of bytes the host had to send, for the next panel (after the views, off the critical path).
+  const sent = model.bytes;
+  const id = model.bytesId;
+  const budget = msg.modelCacheBytes ?? 0;
+  if (sent && id) {
+    setTimeout(() => {
+      // data-kept: the last model this was decided for, and whether its copy was kept (read by the tests).
+      void (budget ? cacheModel(id, sent, budget) : clearCachedModels()).then(() => (app.dataset.kept = `${id} ${budget && sent.byteLength <= budget ? 'kept' : 'not kept'}`));
+    }, 500);
+  }
 }
 
 // ---- export ----
@@ -575,9 +597,9 @@ async function hasGpuAdapter(): Promise<boolean> {
 
 performance.mark('vitlens-script');
 syncControls();
-hasGpuAdapter().then((gpuAdapter) => {
+Promise.all([hasGpuAdapter(), cachedModelIds()]).then(([gpuAdapter, cachedModels]) => {
   performance.mark('vitlens-ready');
-  post({ type: 'ready', state: saved, gpuAdapter });
+  post({ type: 'ready', state: saved, gpuAdapter, cachedModels });
 });
 // Compile onnxruntime's WASM while the host reads and instruments the model (a GPU page warms WebGPU instead).
 void client.pickBackend().then((b) => client.warmUp(b)).catch(() => undefined);
