@@ -356,7 +356,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     // Not sent: the host knows this page keeps a copy from an earlier panel (else ask it for the bytes).
     setStatus('loading', `Reading ${model.fileName} from the panel's storage…`);
     const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
-    performance.mark('vitlens-kept-read');
+    if (kept) performance.mark('vitlens-kept-read');
     const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
     if (got.externalData) externalData.set(model.key, got.externalData);
     modelBytes.set(model.key, { bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch });
@@ -417,7 +417,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (sent && id) {
     setTimeout(() => {
       // data-kept: the last model this was decided for, and whether its copy was kept (read by the tests).
-      void (budget ? cacheModel(id, sent, budget) : clearCachedModels()).then(() => (app.dataset.kept = `${id} ${budget && sent.byteLength <= budget ? 'kept' : 'not kept'}`));
+      void (budget ? cacheModel(id, sent, budget) : clearCachedModels()).then(() => (app.dataset.kept = `${id} ${budget && sent.byteLength <= budget ? 'kept' : 'not-kept'}`));
     }, 500);
   }
 }

@@ -23,7 +23,7 @@ after(async () => h?.close());
 const visualize = (m: HostToWebview & { type: 'visualize' }) => h.post(m);
 const result = async () => ({ top: await h.page.locator('#predictions li .label').allTextContents(), max: await h.page.locator('canvas#heatmap').getAttribute('data-max-attention') });
 /** Waits until the page has decided whether to keep model `bytesId`'s copy. */
-const kept = (bytesId: string, how: 'kept' | 'not kept') => h.page.waitForFunction((want) => document.getElementById('vit-lens-app')!.dataset.kept === want, `${bytesId} ${how}`, { timeout: 30000 });
+const kept = (bytesId: string, how: 'kept' | 'not-kept') => h.page.waitForFunction((want) => document.getElementById('vit-lens-app')!.dataset.kept === want, `${bytesId} ${how}`, { timeout: 30000 });
 async function reloadAndReady(): Promise<Extract<WebviewToHost, { type: 'ready' }>> {
   await h.page.reload();
   await h.page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'), undefined, { timeout: 30000 });
@@ -59,7 +59,7 @@ test('nothing over the budget is kept, the least recently used copy goes first, 
   await reloadAndReady();
   await visualize({ type: 'visualize', backend: 'wasm', model: { ...model, key: 'small', bytesId: 'small-budget' }, image, modelCacheBytes: 1000 });
   await h.waitForState('done');
-  await kept('small-budget', 'not kept');
+  await kept('small-budget', 'not-kept');
   assert.deepEqual((await reloadAndReady()).cachedModels, [id], 'only the first copy');
   // Room for one copy: keeping another drops the least recently used.
   await visualize({ type: 'visualize', backend: 'wasm', model: { ...model, key: 'second', bytesId: 'second-copy' }, image, modelCacheBytes: model.bytes.byteLength * 1.5 });
@@ -68,6 +68,6 @@ test('nothing over the budget is kept, the least recently used copy goes first, 
   assert.deepEqual((await reloadAndReady()).cachedModels, ['second-copy']);
   await visualize({ type: 'visualize', backend: 'wasm', model: { ...model, key: 'zero', bytesId: 'zero-budget' }, image, modelCacheBytes: 0 });
   await h.waitForState('done');
-  await kept('zero-budget', 'not kept');
+  await kept('zero-budget', 'not-kept');
   assert.deepEqual((await reloadAndReady()).cachedModels, []);
 });

@@ -339,6 +339,8 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await waitForDone(frame);
       await assertResults(frame);
       await screenshot('vscode-explorer.png');
+      // The panel keeps a copy of the model for the next panel (vitLens.modelCacheMB): the next test reads it.
+      await frame.waitForFunction(() => / kept$/.test(document.getElementById('vit-lens-app')?.dataset.kept ?? ''), undefined, { timeout: 30_000 });
     }));
 
   it('image preview → F1 "ViT Lens: Visualize Active Image" shows predictions and a heatmap',
@@ -357,6 +359,10 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await waitForDone(frame);
       await assertResults(frame);
       await screenshot('vscode-palette.png');
+      // A new panel: the host did not send the model again, the page read the copy the last panel kept.
+      const fromCopy = await frame.evaluate(() => performance.getEntriesByName('vitlens-kept-read').length);
+      log(`new panel read the kept model copy: ${fromCopy === 1}`);
+      assert.equal(fromCopy, 1, 'the new panel read the kept copy of the model');
     }));
 
   it('the panel follows when another image tab becomes active', { timeout: INFERENCE_TIMEOUT + 60_000 }, () =>
