@@ -73,20 +73,20 @@ export async function chromiumInference(page: Page, cases: InferenceCase[]): Pro
 }
 
 /** A visualize message whose model bytes the page fetches itself (large models cannot cross page.evaluate). */
-async function visualizeFetched(page: Page, model: ModelPayload, modelUrl: string, image: { name: string; bytes: number[]; mime: string }): Promise<void> {
-  await page.evaluate(async ({ model, modelUrl, image }) => {
+async function visualizeFetched(page: Page, model: ModelPayload, modelUrl: string, image: { name: string; bytes: number[]; mime: string }, modelCacheBytes = 0): Promise<void> {
+  await page.evaluate(async ({ model, modelUrl, image, modelCacheBytes }) => {
     const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-    const msg = { type: 'visualize', backend: 'wasm', model: { ...model, bytes }, image: { ...image, uri: 'file:///bench.png', bytes: new Uint8Array(image.bytes) } };
+    const msg = { type: 'visualize', backend: 'wasm', model: { ...model, bytes }, image: { ...image, uri: 'file:///bench.png', bytes: new Uint8Array(image.bytes) }, modelCacheBytes };
     document.getElementById('status')!.dataset.state = 'posted';
     window.postMessage(msg, '*');
-  }, { model: { ...model, bytes: undefined }, modelUrl, image });
+  }, { model: { ...model, bytes: undefined }, modelUrl, image, modelCacheBytes });
 }
 
 /**
  * The longest interval between animation frames on the panel's main thread from posting an image until the
  * heatmap is drawn (inference runs in the worker; decoding, reading outputs and drawing run here).
  */
-export async function frameGaps(h: Harness, model: ModelPayload, modelUrl: string, image: { name: string; bytes: number[]; mime: string }): Promise<{ maxGapMs: number; inferenceGapMs: number; frames: number; totalMs: number }> {
+export async function frameGaps(h: Harness, model: ModelPayload, modelUrl: string, image: { name: string; bytes: number[]; mime: string }, keep?: { bytesId: string; budget: number }): Promise<{ maxGapMs: number; inferenceGapMs: number; keepGapMs: number; keepMs: number; frames: number; totalMs: number }> {
   await h.page.evaluate(() => {
     const w = window as unknown as { __frames: number[]; __on: boolean };
     w.__frames = [performance.now()];
@@ -98,23 +98,27 @@ export async function frameGaps(h: Harness, model: ModelPayload, modelUrl: strin
     requestAnimationFrame(tick);
   });
   const t0 = Date.now();
-  await visualizeFetched(h.page, model, modelUrl, image);
+  await visualizeFetched(h.page, keep ? { ...model, bytesId: keep.bytesId } : model, modelUrl, image, keep?.budget);
   await h.waitForState('done', 600_000);
   const totalMs = Date.now() - t0;
+  // With `keep`: the page then keeps a copy of the model in its storage; frames are counted until it has.
+  if (keep) await h.page.waitForFunction(() => !!document.getElementById('vit-lens-app')!.dataset.kept, undefined, { timeout: 600_000 });
   return h.page.evaluate((totalMs) => {
     const w = window as unknown as { __frames: number[]; __on: boolean };
     w.__on = false;
     const f = w.__frames;
     const mark = (n: string) => performance.getEntriesByName(n).pop()?.startTime ?? NaN;
-    const [from, to] = [mark('vitlens-running'), mark('vitlens-ran')];
-    let maxGapMs = 0, inferenceGapMs = 0;
+    const [from, to, drawn] = [mark('vitlens-running'), mark('vitlens-ran'), mark('vitlens-drawn')];
+    let maxGapMs = 0, inferenceGapMs = 0, keepGapMs = 0;
     for (let i = 1; i < f.length; i++) {
       const gap = f[i] - f[i - 1];
-      maxGapMs = Math.max(maxGapMs, gap);
+      if (f[i] <= drawn) maxGapMs = Math.max(maxGapMs, gap);
       // Frames painted while the worker ran the model (a gap overlapping that interval counts).
       if (f[i] > from && f[i - 1] < to) inferenceGapMs = Math.max(inferenceGapMs, gap);
+      // After the heatmap: the ideas render, then (with keep) the copy is stored.
+      if (f[i - 1] >= drawn) keepGapMs = Math.max(keepGapMs, gap);
     }
-    return { maxGapMs, inferenceGapMs, frames: f.length, totalMs };
+    return { maxGapMs, inferenceGapMs, keepGapMs, keepMs: f[f.length - 1] - drawn, frames: f.length, totalMs };
   }, totalMs);
 }
 
