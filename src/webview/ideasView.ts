@@ -8,7 +8,7 @@ import { costCurve, msaMacs, wmsaMacs } from '../shared/complexity';
 import { positionEmbeddingSimilarity } from '../shared/locality';
 import { pca } from '../shared/pca';
 import type { ModelPayload } from '../shared/protocol';
-import { headDistances, renderDistances } from './distanceView';
+import { headDistancesInSteps, renderDistances } from './distanceView';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
@@ -69,7 +69,15 @@ function filterComponents(key: string, data: Float32Array, D: number, d: number,
   return comps;
 }
 
-export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance?: number[][]): void {
+/**
+ * Draws the teaching views for the model and run on screen, one card at a time with a yield between them (on a
+ * ViT-B they take a few hundred ms in all); stops when `stale()` says a newer run has replaced this one.
+ */
+export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance: number[][] | undefined, stale: () => boolean): Promise<void> {
+  const next = async () => {
+    await new Promise((r) => setTimeout(r, 0));
+    return stale();
+  };
   const s = m.structure;
   const $ = (id: string) => document.getElementById(id)!;
   const size = m.card.preprocess.size;
@@ -87,6 +95,7 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDi
   const heads = layers[0]?.heads ?? s.heads ?? 1;
   $('cost-text').textContent = `At ${size}×${size} this ${s.swin ? 'first stage' : 'model'} has N = ${n} tokens of width C = ${width}: ${fmt(here)} multiply-adds per ${s.swin ? 'block' : 'layer'} for attention, ` +
     `and ${s.swin ? `${fmt(s.swin.blocks[0].windows * (s.swin.heads[0] ?? 1) * (window * window) ** 2 * 4)}B of attention maps (windows of ${window * window})` : `${fmt(heads * n * n * 4)}B of attention map (${heads} heads × N²)`}. Doubling the resolution quadruples N, so the N² term grows 16×; windows keep it linear.`;
+  if (await next()) return;
   // ---- patch embedding filters ----
   const f = m.parameters?.patchFilters;
   const fc = $('filters') as HTMLCanvasElement;
@@ -117,6 +126,7 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDi
     fc.width = fc.height = 1;
     $('filters-text').textContent = 'The patch-embedding weights are not stored as plain floats in this file (quantized or external), so they are not drawn.';
   }
+  if (await next()) return;
   // ---- position embedding similarity ----
   const pos = m.parameters?.positionEmbedding;
   const pc = $('pos-sim') as HTMLCanvasElement;
@@ -157,9 +167,13 @@ export function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDi
     pc.width = pc.height = 1;
     $('pos-text').textContent = s.swin ? 'Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.' : 'No learned position embedding constant was found for the patch grid in this graph.';
   }
+  if (await next()) return;
   // ---- attention distance ----
   const inGraph = !!inGraphDistance && layers.length > 0 && (layers[0].queries ?? layers[0].tokens) < layers[0].tokens;
-  renderDistances(m, headDistances(m, layers, inGraphDistance), inGraph);
+  const distances = await headDistancesInSteps(m, layers, inGraphDistance, next);
+  if (distances === null) return;
+  renderDistances(m, distances, inGraph);
+  if (await next()) return;
   // ---- norm ----
   $('norm-text').textContent = s.norm === 'pre'
     ? 'Pre-norm (found in the graph: a normalization right before the attention\'s projections): x + f(LN(x)). The residual path carries x untouched, so gradients reach early layers directly; deep stacks train stably.'

@@ -406,9 +406,14 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ideas.dataset.state = 'rendering';
   setTimeout(() => {
     if (seq !== runSeq) return;
-    renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance);
-    updateVariants(model);
-    ideas.dataset.state = 'ready';
+    void renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance, () => seq !== runSeq).then(() => {
+      if (seq !== runSeq) return;
+      updateVariants(model);
+      ideas.dataset.state = 'ready';
+    }, (e: unknown) => {
+      ideas.dataset.state = 'error';
+      console.error('ViT Lens: the teaching views failed', e);
+    });
   }, 0);
   // Keep a copy of bytes the host had to send, for the next panel (after the views, off the critical path).
   const sent = model.bytes;
