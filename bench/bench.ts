@@ -91,8 +91,12 @@ async function chromiumSection(node: { name: string; file: string; model: Prepar
     }
     const big = node.find((r) => r.name.startsWith('ViT-B'));
     if (big) {
-      const g = await frameGaps(h, big.model, url(instrumented(big)), image, { bytesId: 'bench-vit-b16', budget: 2 ** 30 });
-      notes.push(`Longest gap between painted frames while ViT-B/16 runs in the panel's worker: **${g.inferenceGapMs.toFixed(0)} ms**; from posting the 346 MB model to the heatmap (${g.totalMs} ms, ${g.frames} frames; the page receives the 346 MB message on its UI thread; the worker's copy is built in 16 MB steps): ${g.maxGapMs.toFixed(0)} ms; after the heatmap, while the teaching views render and the page keeps its copy of the model (IndexedDB, the Blob built in 16 MB steps; ${(g.keepMs / 1000).toFixed(1)} s): ${g.keepGapMs.toFixed(0)} ms.`);
+      // Three posts of the model (each a fresh session: another bytesId); a single one is at the mercy of 2 cores.
+      const gs: Awaited<ReturnType<typeof frameGaps>>[] = [];
+      for (let i = 0; i < 3; i++) gs.push(await frameGaps(h, { ...big.model, key: `${big.model.key}#${i}` }, url(instrumented(big)), image, { bytesId: `bench-vit-b16-${i}`, budget: 2 ** 30 }));
+      const med = (k: 'inferenceGapMs' | 'maxGapMs' | 'keepGapMs' | 'keepMs' | 'totalMs') => median(gs.map((g) => g[k]));
+      const list = (k: 'inferenceGapMs' | 'maxGapMs' | 'keepGapMs') => gs.map((g) => g[k].toFixed(0)).join(', ');
+      notes.push(`Longest gap between painted frames while ViT-B/16 runs in the panel's worker (median of 3): **${med('inferenceGapMs').toFixed(0)} ms** (${list('inferenceGapMs')}); from posting the 346 MB model to the heatmap (${med('totalMs').toFixed(0)} ms; the page receives the 346 MB message on its UI thread; the worker's copy is built in 16 MB steps): ${med('maxGapMs').toFixed(0)} ms (${list('maxGapMs')}); after the heatmap, while the teaching views render and the page keeps its copy of the model (IndexedDB, the Blob built in 16 MB steps; ${(med('keepMs') / 1000).toFixed(1)} s): ${med('keepGapMs').toFixed(0)} ms (${list('keepGapMs')}).`);
     }
     const redrawFile = path.join(CACHE, 'vit-redraw-480.onnx');
     if (existsSync(redrawFile)) {

@@ -363,6 +363,9 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     if (seq !== runSeq) return;
   }
   if (model.parameters) modelParameters.set(model.key, model.parameters);
+  // Only the model on screen stays in memory (the host re-sends another one, or this page reads its kept copy):
+  // a session that moves between large models must not hold them all.
+  for (const map of [modelBytes, externalData, modelParameters]) for (const k of [...map.keys()]) if (k !== model.key) map.delete(k);
   setStatus('loading', `Preparing ${image.name}…`);
   const size = model.card.preprocess.size;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
