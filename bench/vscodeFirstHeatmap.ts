@@ -77,6 +77,24 @@ async function marks(page: Page): Promise<Record<string, number>> {
   return times as Record<string, number>;
 }
 
+/**
+ * Opens `image`, runs Visualize Active Image in a new panel and waits for its heatmap: the time from the click and
+ * the panel's marks. `profile`: a file for the workbench's CPU profile of it.
+ */
+async function coldStart(page: Page, image: string, profile?: string): Promise<{ ms: number; phases: Record<string, number> }> {
+  await runCommand(page, 'Control+P', image, image);
+  await sleep(1500);
+  const cdp = profile ? await page.context().newCDPSession(page) : undefined;
+  if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 1000 }); await cdp.send('Profiler.start'); }
+  const t0 = await runCommand(page, 'F1', '>ViT Lens: Visualize Active Image', 'Visualize Active Image');
+  const clicked = Date.now() - (performance.now() - t0);
+  const ms = (await doneFor(page, image)) - t0;
+  if (cdp) fs.writeFileSync(profile!, JSON.stringify((await cdp.send('Profiler.stop')).profile));
+  const p = await marks(page);
+  // The page's clock starts when it starts loading: how long after the click that was.
+  return { ms, phases: { ...p, pageStart: Math.round(p.timeOrigin - clicked) } };
+}
+
 interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
 
 /** Three cold/warm cycles with `modelPath` ('' = the bundled demo) in a fresh code-server. */
@@ -96,20 +114,9 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
       // A first-time cold start: the panel keeps no copy of the model (code-server serves webviews from the
       // workbench's origin, so the page can delete the panel's database).
       await page.evaluate(() => new Promise((r) => { const q = indexedDB.deleteDatabase('vit-lens-models'); q.onsuccess = q.onerror = q.onblocked = () => r(null); }));
-      await runCommand(page, 'Control+P', images[0], images[0]);
-      await sleep(1500);
-      const cdp = process.env.VITLENS_BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
-      if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 1000 }); await cdp.send('Profiler.start'); }
-      const t0 = await runCommand(page, 'F1', '>ViT Lens: Visualize Active Image', 'Visualize Active Image');
-      const clicked = Date.now() - (performance.now() - t0);
-      m.cold.push((await doneFor(page, images[0])) - t0);
-      if (cdp) {
-        const { profile } = await cdp.send('Profiler.stop');
-        fs.writeFileSync(`/tmp/vitlens-${name.replace(/\W+/g, '_')}.cpuprofile`, JSON.stringify(profile));
-      }
-      const p = await marks(page);
-      // The page's clock starts when it starts loading: how long after the click that was.
-      m.phases.push({ ...p, pageStart: Math.round(p.timeOrigin - clicked) });
+      const cold = await coldStart(page, images[0], process.env.VITLENS_BENCH_PROFILE ? `/tmp/vitlens-${name.replace(/\W+/g, '_')}.cpuprofile` : undefined);
+      m.cold.push(cold.ms);
+      m.phases.push(cold.phases);
       await sleep(500);
       const t1 = await runCommand(page, 'Control+P', images[1 + cycle], images[1 + cycle]);
       const clicked1 = Date.now() - (performance.now() - t1);
@@ -123,13 +130,9 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
       // Close every editor, the panel included, so the next start is cold again: now with the model kept.
       await runCommand(page, 'F1', '>View: Close All Editors', 'Close All Editors');
       await sleep(1500);
-      await runCommand(page, 'Control+P', images[0], images[0]);
-      await sleep(1500);
-      const t2 = await runCommand(page, 'F1', '>ViT Lens: Visualize Active Image', 'Visualize Active Image');
-      const clicked2 = Date.now() - (performance.now() - t2);
-      m.kept.push((await doneFor(page, images[0])) - t2);
-      const k = await marks(page);
-      m.keptPhases.push({ ...k, pageStart: Math.round(k.timeOrigin - clicked2) });
+      const kept = await coldStart(page, images[0]);
+      m.kept.push(kept.ms);
+      m.keptPhases.push(kept.phases);
       await runCommand(page, 'F1', '>View: Close All Editors', 'Close All Editors');
       await sleep(1500);
     }

@@ -11,13 +11,19 @@ const $ = (id: string) => document.getElementById(id)!;
 
 let shown: { m: ModelPayload; image?: number[][]; folder?: FolderDistance } | undefined;
 
+/** The patch grid when `layers` hold a global-attention ViT's full attention, from which distances are computed here. */
+function fullAttentionGrid(m: ModelPayload, layers: AttentionLayer[]): { rows: number; cols: number } | undefined {
+  const s = m.structure;
+  if (s.swin || !s.grid || !layers.length) return undefined;
+  return (layers[0].queries ?? layers[0].tokens) === layers[0].tokens ? s.grid : undefined;
+}
+
 /** Per layer, per head, in pixels: from the full matrices, or as computed inside the graph (memory budget). */
 export function headDistances(m: ModelPayload, layers: AttentionLayer[], inGraph?: number[][]): number[][] | undefined {
   const s = m.structure;
-  const g = s.grid;
-  if (s.swin || !g || !layers.length) return undefined;
-  const full = (layers[0].queries ?? layers[0].tokens) === layers[0].tokens;
-  return full ? layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize)) : inGraph;
+  if (s.swin || !s.grid || !layers.length) return undefined;
+  const g = fullAttentionGrid(m, layers);
+  return g ? layers.map((a) => meanAttentionDistance(a, g, s.prefixTokens, s.patchSize)) : inGraph;
 }
 
 /**
@@ -25,12 +31,11 @@ export function headDistances(m: ModelPayload, layers: AttentionLayer[], inGraph
  * the panel keeps painting; null when `step()` reports that a newer run replaced this one.
  */
 export async function headDistancesInSteps(m: ModelPayload, layers: AttentionLayer[], inGraph: number[][] | undefined, step: () => Promise<boolean>): Promise<number[][] | undefined | null> {
-  const s = m.structure;
-  const g = s.grid;
-  if (s.swin || !g || !layers.length || (layers[0].queries ?? layers[0].tokens) !== layers[0].tokens) return headDistances(m, layers, inGraph);
+  const g = fullAttentionGrid(m, layers);
+  if (!g) return headDistances(m, layers, inGraph);
   const out: number[][] = [];
   for (const a of layers) {
-    out.push(meanAttentionDistance(a, g, s.prefixTokens, s.patchSize));
+    out.push(meanAttentionDistance(a, g, m.structure.prefixTokens, m.structure.patchSize));
     if (await step()) return null;
   }
   return out;

@@ -9,6 +9,7 @@ import { positionEmbeddingSimilarity } from '../shared/locality';
 import { pca } from '../shared/pca';
 import type { ModelPayload } from '../shared/protocol';
 import { headDistancesInSteps, renderDistances } from './distanceView';
+import { nextTask } from './inSteps';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
@@ -75,7 +76,7 @@ function filterComponents(key: string, data: Float32Array, D: number, d: number,
  */
 export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance: number[][] | undefined, stale: () => boolean): Promise<void> {
   const next = async () => {
-    await new Promise((r) => setTimeout(r, 0));
+    await nextTask();
     return stale();
   };
   const s = m.structure;

@@ -1,6 +1,7 @@
 /** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
 import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
 import type { ErrorInfo } from '../shared/errors';
+import { piecesWithYields } from './inSteps';
 
 export interface WebviewConfig {
   wasmWorkerUri: string;
@@ -22,21 +23,13 @@ export interface RunResult {
 /** The model as the worker needs it: the file's bytes, then ViT Lens's output patch (joined into one buffer). */
 export interface ModelParts { parts: Uint8Array[]; externalData?: { path: string; data: Uint8Array }[] }
 
-/**
- * One new buffer holding `parts`, copied 16 MB at a time with a yield between chunks: a 346 MB ViT-B copied in
- * one go holds the UI thread for a few hundred ms (measured as a frame gap by bench/chromium.ts).
- */
+/** One new buffer holding `parts`, copied in steps (a frame gap measured by bench/chromium.ts otherwise). */
 async function joinWithoutStalling(parts: Uint8Array[]): Promise<Uint8Array> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  const CHUNK = 16 << 20;
   let o = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.byteLength; i += CHUNK) {
-      const piece = p.subarray(i, Math.min(p.byteLength, i + CHUNK));
-      out.set(piece, o);
-      o += piece.byteLength;
-      if (out.byteLength > CHUNK) await new Promise((r) => setTimeout(r, 0));
-    }
+  for await (const piece of piecesWithYields(parts)) {
+    out.set(piece, o);
+    o += piece.byteLength;
   }
   return out;
 }

@@ -62,10 +62,13 @@ interface Current {
   rgba: Uint8ClampedArray;
 }
 let current: Current | undefined;
-/** Model bytes as last received; the host sends them once per model. */
-const modelBytes = new Map<string, { bytes: Uint8Array; graphPatch?: Uint8Array }>();
-const externalData = new Map<string, { path: string; data: Uint8Array }[]>();
-const modelParameters = new Map<string, ModelPayload['parameters']>();
+/**
+ * The model on screen: its bytes as the host sent them (once per model) or as read from the panel's kept copy,
+ * with its output patch, external weights and drawn parameters. Only this one stays in memory: a session that
+ * moves between large models must not hold them all (the host re-sends another, or the kept copy is read).
+ */
+let held: Required<Pick<ModelPayload, 'key' | 'bytes'>> & Pick<ModelPayload, 'graphPatch' | 'externalData' | 'parameters'> | undefined;
+const heldFor = (key: string) => (held?.key === key ? held : undefined);
 let lastView: ViewData | undefined;
 
 function post(msg: WebviewToHost): void {
@@ -307,14 +310,14 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 let runSeq = 0;
 
 /**
- * Runs `model` in the worker on an input of its card's size. `stored`: the model's bytes and output patch (the
- * client joins them for the worker, and only when the worker does not hold this model already).
+ * Runs `model` in the worker on an input of its card's size. `stored`: the model's bytes, output patch and external
+ * weights (the client joins bytes and patch for the worker, only when the worker does not hold this model already).
  */
-function runInWorker(model: ModelPayload, stored: { bytes: Uint8Array; graphPatch?: Uint8Array } | undefined, external: { path: string; data: Uint8Array }[] | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
+function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | 'graphPatch' | 'externalData'> | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
   const size = model.card.preprocess.size;
   return client.run(model.key, () => {
-    if (!stored) throw new Error('Model bytes missing in the webview.');
-    return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: external };
+    if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
+    return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
   }, input, model.structure.input.name, [1, 3, size, size], runOutputs(model), backend, timeoutMs);
 }
 
@@ -323,7 +326,7 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
   if (!current) throw new Error('The panel has no model loaded.');
   const { model } = current;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
-  const r = await runInWorker(model, modelBytes.get(model.key), externalData.get(model.key), input.tensor, current.backend, current.timeoutMs);
+  const r = await runInWorker(model, heldFor(model.key), input.tensor, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
   if (!distances) throw new Error(model.structure.swin ? 'Swin attends within windows; attention distance over a folder is for global-attention ViTs.' : 'Attention distance needs the attention matrices, which this model does not expose.');
@@ -333,11 +336,12 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
 /** What the panel's variants are compared with, and how a variant is run (the same worker, another model key). */
 setupVariants({
   current: () => {
-    const stored = current && modelBytes.get(current.model.key);
+    const stored = current && heldFor(current.model.key);
     return current && stored ? { model: current.model, bytes: stored.bytes, image: current.image, run: current.run, top: current.top } : undefined;
   },
   run: async (model, input) => {
-    const r = await runInWorker(model, model, current && externalData.get(current.model.key), input, current?.backend ?? 'wasm', current?.timeoutMs);
+    // A variant is rewritten from the bytes; its external weights are the original's.
+    const r = await runInWorker(model, { ...model, externalData: current && heldFor(current.model.key)?.externalData }, input, current?.backend ?? 'wasm', current?.timeoutMs);
     return { run: toRunData(r, model), logits: r.tensors.get(model.logitsOutput)!.data };
   },
 });
@@ -349,23 +353,17 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const { model, image } = msg;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
-  if (model.externalData) externalData.set(model.key, model.externalData);
   if (model.bytes) {
-    modelBytes.set(model.key, { bytes: model.bytes, graphPatch: model.graphPatch });
-  } else if (!modelBytes.has(model.key)) {
+    held = { key: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData, parameters: model.parameters };
+  } else if (!heldFor(model.key)) {
     // Not sent: the host knows this page keeps a copy from an earlier panel (else ask it for the bytes).
     setStatus('loading', `Reading ${model.fileName} from the panel's storage…`);
     const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
     if (kept) performance.mark('vitlens-kept-read');
     const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
-    if (got.externalData) externalData.set(model.key, got.externalData);
-    modelBytes.set(model.key, { bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch });
+    held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData, parameters: model.parameters };
     if (seq !== runSeq) return;
   }
-  if (model.parameters) modelParameters.set(model.key, model.parameters);
-  // Only the model on screen stays in memory (the host re-sends another one, or this page reads its kept copy):
-  // a session that moves between large models must not hold them all.
-  for (const map of [modelBytes, externalData, modelParameters]) for (const k of [...map.keys()]) if (k !== model.key) map.delete(k);
   setStatus('loading', `Preparing ${image.name}…`);
   const size = model.card.preprocess.size;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
@@ -375,7 +373,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
   performance.mark('vitlens-running');
-  const r = await runInWorker(model, modelBytes.get(model.key), externalData.get(model.key), input.tensor, backend, msg.timeoutMs);
+  const r = await runInWorker(model, heldFor(model.key), input.tensor, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const run = toRunData(r, model);
@@ -409,7 +407,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ideas.dataset.state = 'rendering';
   setTimeout(() => {
     if (seq !== runSeq) return;
-    void renderIdeas({ ...model, parameters: modelParameters.get(model.key) }, run.layers, run.headDistance, () => seq !== runSeq).then(() => {
+    void renderIdeas({ ...model, parameters: heldFor(model.key)?.parameters }, run.layers, run.headDistance, () => seq !== runSeq).then(() => {
       if (seq !== runSeq) return;
       updateVariants(model);
       ideas.dataset.state = 'ready';
@@ -453,7 +451,7 @@ async function exportPng(): Promise<void> {
 async function exportJson(): Promise<void> {
   if (!current || !lastView) return;
   const { model } = current;
-  const stored = modelBytes.get(model.key);
+  const stored = heldFor(model.key);
   const round = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
   const doc = {
     tool: 'ViT Lens',

@@ -6,6 +6,8 @@
  * (vitLens.modelCacheMB).
  */
 
+import { piecesWithYields } from './inSteps';
+
 const DB = 'vit-lens-models';
 const STORE = 'models';
 
@@ -58,17 +60,12 @@ export async function readCachedModel(id: string, size: number): Promise<Uint8Ar
 }
 
 /**
- * A Blob of `bytes`, built 16 MB at a time with a yield between pieces: the Blob constructor copies on the UI
- * thread, and a ViT-B/16 (346 MB) in one piece would stop the panel painting for a few hundred ms. Chromium keeps
- * the earlier pieces by reference when a Blob is built from a Blob.
+ * A Blob of `bytes`, built in steps: the Blob constructor copies on the UI thread. Chromium keeps the earlier
+ * pieces by reference when a Blob is built from a Blob.
  */
 async function toBlob(bytes: Uint8Array): Promise<Blob> {
-  const CHUNK = 16 << 20;
   let blob = new Blob([]);
-  for (let o = 0; o < bytes.byteLength; o += CHUNK) {
-    blob = new Blob([blob, bytes.subarray(o, Math.min(o + CHUNK, bytes.byteLength)) as BlobPart]);
-    await new Promise((r) => setTimeout(r, 0));
-  }
+  for await (const piece of piecesWithYields([bytes])) blob = new Blob([blob, piece as BlobPart]);
   return blob;
 }
 
