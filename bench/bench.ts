@@ -41,7 +41,11 @@ function loadNative(): Native | undefined {
 }
 
 function benchModels(): [string, string][] {
-  const models: [string, string][] = [['demo ViT-Ti/16 (6 layers, width 96)', path.join(ROOT, 'models/vit-demo.onnx')], ['demo Swin (patch 4, window 7)', path.join(ROOT, 'models/swin-demo.onnx')]];
+  const models: [string, string][] = [
+    ['ImageNet ViT-Ti/16 (bundled, fp16 weights)', path.join(ROOT, 'models/vit-tiny-imagenet.onnx')],
+    ['demo ViT-Ti/16 (6 layers, width 96)', path.join(ROOT, 'models/vit-demo.onnx')],
+    ['demo Swin (patch 4, window 7)', path.join(ROOT, 'models/swin-demo.onnx')],
+  ];
   try {
     execFileSync('/usr/bin/python3', [path.join(ROOT, 'scripts/make_bench_models.py'), CACHE], { stdio: 'ignore', timeout: 600_000 });
   } catch {

@@ -97,7 +97,7 @@ async function coldStart(page: Page, image: string, profile?: string): Promise<{
 
 interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
 
-/** Three cold/warm cycles with `modelPath` ('' = the bundled demo) in a fresh code-server. */
+/** Three cold/warm cycles with `modelPath` ('' = the bundled default, the ImageNet ViT-Ti/16) in a fresh code-server. */
 async function measure(vsix: string, name: string, modelPath: string): Promise<Measured> {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const images = ['cat_tabby.jpg', 'dog_beagle.jpg', 'pizza.jpg', 'shuttle.jpg'];
@@ -146,8 +146,9 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
 async function main(): Promise<void> {
   const vsix = path.join(REPO_ROOT, 'dist/vit-lens.vsix');
   if (!fs.existsSync(vsix)) throw new Error('run npm run build && npm run package first');
-  // The demo, and the random ViT-S/16 and ViT-B/16 of `npm run bench` when they were built.
-  const models: [string, string][] = [['demo ViT', '']];
+  // The bundled default (the real ViT-Ti/16), the shapes demo, and the random ViT-S/16 and ViT-B/16 of
+  // `npm run bench` when they were built.
+  const models: [string, string][] = [['ImageNet ViT-Ti/16 (bundled default)', ''], ['demo ViT', 'bundled:vit-demo']];
   for (const [name, file] of [['ViT-S/16 (random)', 'vit-s16.onnx'], ['ViT-B/16 (random)', 'vit-b16.onnx']]) {
     const f = path.join(REPO_ROOT, '.cache/bench-models', file);
     if (fs.existsSync(f)) models.push([name, f]);

@@ -42,7 +42,7 @@ if [[ "$BUILD" == 1 ]]; then
 fi
 [[ -f "$VSIX" ]] || { say "$VSIX not found (run without --no-build)"; exit 1; }
 
-# Demo folder: a couple of sample photos (the demo model ships inside the extension).
+# Demo folder: a couple of sample photos (the bundled ImageNet ViT ships inside the extension).
 WS="$REPO/.cache/demo-workspace"
 mkdir -p "$WS"
 for f in cat_tabby.jpg dog_beagle.jpg; do

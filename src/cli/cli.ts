@@ -1,30 +1,39 @@
 /**
- * `vit-lens inspect MODEL.onnx [--image IMG --out heatmap.png] [--layer N] [--head H] [--json]`
+ * `vit-lens inspect [MODEL.onnx] [--image IMG --out heatmap.png] [--view attention|rollout] [--layer N] [--head H] [--json]`
  * The same detection, instrumentation and maths as the extension, for scripts and CI.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { argmax, topK } from '../shared/attentionMaps';
+import { argmax } from '../shared/attentionMaps';
+import { DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
+import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
 import { toErrorInfo } from '../shared/errors';
 import { compositeHeatmap } from '../shared/heatmapImage';
 import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
-import { resampleRgba, sourceCrop, toInputTensor } from '../shared/preprocess';
+import { compositeOnWhite, preprocessRgba, toInputTensor } from '../shared/preprocess';
 import { DEFAULT_VIEW } from '../shared/protocol';
 import { computeView } from '../shared/viewData';
 import { decodeImage, encodePng } from './imageFile';
 import { attachExternalData, createSession, runModel } from './runModel';
 
-const USAGE = `Usage: vit-lens inspect MODEL.onnx [--image IMAGE] [--out HEATMAP.png] [--layer N] [--head H] [--json]
+const USAGE = `Usage: vit-lens inspect [MODEL.onnx] [--image IMAGE] [--out HEATMAP.png] [--view attention|rollout]
+                        [--layer N] [--head H] [--json]
 
-  Prints the Vision Transformer found in MODEL.onnx (patch size, grid, width, layers, heads, prefix tokens,
-  where attention is tapped). With --image, runs the model with onnxruntime-web and prints the top-5
-  predictions; with --out, writes the CLS attention of layer N (default: last; 1-based) and head H
-  (default: mean of heads; 1-based) over the image as a PNG.`;
+  Prints the Vision Transformer found in MODEL.onnx (default: the bundled ImageNet ViT-Ti/16): patch size,
+  grid, width, layers, heads, prefix tokens, where attention is tapped, what the model outputs. With --image,
+  runs the model with onnxruntime-web and prints the top-5 predictions (for a classifier) and the map of
+  --view: the CLS attention of layer N (default: last; 1-based) and head H (default: mean of heads;
+  1-based), or the attention rollout up to layer N. With --out, writes that map over the image as a PNG.
+  --json prints everything as JSON, with the map's values (heatmap.values: rows × cols, prefix tokens
+  excluded) and its hottest patch.`;
 
-interface Args { command?: string; model?: string; image?: string; out?: string; layer?: number; head?: number; json: boolean }
+/** The views the CLI draws: the panel's own maths, one value per patch. */
+const CLI_VIEWS = ['attention', 'rollout'] as const;
+
+interface Args { command?: string; model?: string; image?: string; out?: string; layer?: number; head?: number; view: (typeof CLI_VIEWS)[number]; json: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false };
+  const a: Args = { json: false, view: 'attention' };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -37,6 +46,12 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--layer') a.layer = Number(next());
     else if (v === '--head') a.head = Number(next());
     else if (v === '--json') a.json = true;
+    else if (v === '--view') {
+      const view = next();
+      const known = CLI_VIEWS.find((x) => x === view);
+      if (!known) throw new Error(`--view must be one of ${CLI_VIEWS.join(', ')} (got ${view})`);
+      a.view = known;
+    }
     else if (v === '-h' || v === '--help') a.command = 'help';
     else if (v.startsWith('--')) throw new Error(`unknown option ${v}`);
     else rest.push(v);
@@ -56,9 +71,15 @@ function readJson(p: string): Record<string, unknown> | undefined {
 
 function cardFiles(modelPath: string): CardFiles {
   const dir = path.dirname(modelPath);
-  const own = readJson(path.join(dir, cardFileName(path.basename(modelPath))));
-  if (own) return { own };
-  return { hfConfig: readJson(path.join(dir, 'config.json')), hfPreprocessor: readJson(path.join(dir, 'preprocessor_config.json')) };
+  // All three are read: each fills what the ones before it leave out (prepareModel's chooseCard).
+  return { own: readJson(path.join(dir, cardFileName(path.basename(modelPath)))), config: readJson(path.join(dir, 'config.json')), preprocessor: readJson(path.join(dir, 'preprocessor_config.json')) };
+}
+
+/** The bundled default model: beside dist/cli.js in the package, or two levels up from src/cli when run from source. */
+function defaultModelPath(): string {
+  const file = `${DEFAULT_BUNDLED_MODEL}.onnx`;
+  const candidates = [path.join(__dirname, '..', 'models', file), path.join(__dirname, '..', '..', 'models', file)];
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -73,10 +94,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return args.command ? 0 : 2;
   }
-  if (args.command !== 'inspect' || !args.model) {
+  if (args.command !== 'inspect') {
     console.error(USAGE);
     return 2;
   }
+  args.model ??= defaultModelPath();
   try {
     if (!existsSync(args.model)) throw new Error(`model file not found: ${args.model}`);
     const bytes = new Uint8Array(readFileSync(args.model));
@@ -94,7 +116,9 @@ export async function main(argv: string[]): Promise<number> {
       prefixTokens: s.prefixTokens,
       tokens: s.tokens,
       norm: s.norm,
-      classifier: s.classifier,
+      classifier: s.logits.classes ? s.classifier : 'none',
+      output: mainOutput(s.outputs).describe,
+      outputs: s.outputs,
       attentionTaps: s.attention,
       ...(s.swin ? { swin: s.swin } : {}),
       card: { name: model.card.name, source: model.card.source, preprocess: model.card.preprocess, classes: model.card.labels.length },
@@ -109,7 +133,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
       console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
-      console.log(`  norm        ${s.norm}-norm; classifier: ${s.classifier === 'cls' ? 'CLS token' : 'global average pooling'}`);
+      console.log(`  norm        ${s.norm}-norm; classifier: ${!s.logits.classes ? 'none' : s.classifier === 'cls' ? 'CLS token' : 'global average pooling'}`);
+      console.log(`  output      ${s.outputs.map((o) => (s.outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')}`);
       console.log(`  attention   ${s.attention.length} taps: ${s.attention[0].where}`);
       console.log(`  card        ${model.card.source} (${model.card.labels.length} labels)`);
     }
@@ -117,33 +142,37 @@ export async function main(argv: string[]): Promise<number> {
       if (!existsSync(args.image)) throw new Error(`image file not found: ${args.image}`);
       const img = decodeImage(new Uint8Array(readFileSync(args.image)), path.basename(args.image));
       const p = model.card.preprocess;
-      const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
-      // Composite transparent pixels onto white, as the webview does.
-      for (let i = 0; i < rgba.length; i += 4) {
-        const a = rgba[i + 3] / 255;
-        for (let c = 0; c < 3; c++) rgba[i + c] = rgba[i + c] * a + 255 * (1 - a);
-      }
+      // Transparent pixels onto white, as the webview does, then resized as PIL would.
+      compositeOnWhite(img.rgba);
+      const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
       const session = await createSession(model);
       const run = await runModel(session, model, toInputTensor(rgba, p.size, p));
-      const top = topK(run.logits, model.card.labels, 5);
+      const top = classPredictions(model, run.logits, 5);
       const layer = Math.min(s.layers, Math.max(1, args.layer ?? s.layers)) - 1;
       const head = args.head ? args.head - 1 : -1;
-      // The panel's own view maths, so the PNG is what the panel draws for this layer and head.
-      const view = computeView(s, run, { ...DEFAULT_VIEW, layer, head: head < 0 ? 'mean' : String(head) });
+      if (args.view === 'rollout' && s.swin) throw new Error('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).');
+      // The panel's own view maths, so the PNG is what the panel draws for this view, layer and head.
+      const view = computeView(s, run, { ...DEFAULT_VIEW, mode: args.view, layer, head: head < 0 ? 'mean' : String(head) });
       const grid = view.grid;
-      const values = view.values!;
+      if (!view.values) throw new Error(`the ${args.view} view has no values for this model: ${view.caption}`);
+      const values = view.values;
       const hot = argmax(values);
       Object.assign(report, {
         image: args.image,
         inferenceMs: run.ms,
-        top5: top,
-        heatmap: { layer: layer + 1, head: head < 0 ? 'mean' : head + 1, caption: view.caption, hottestPatch: { index: hot, row: Math.floor(hot / grid.cols), col: hot % grid.cols, attention: values[hot] } },
+        ...(top.length ? { top5: top } : { predictions: noClassesNote(s.outputs) }),
+        heatmap: {
+          view: args.view, layer: layer + 1, head: head < 0 ? 'mean' : head + 1, caption: view.caption, rows: grid.rows, cols: grid.cols,
+          hottestPatch: { index: hot, row: Math.floor(hot / grid.cols), col: hot % grid.cols, value: values[hot] },
+          values: Array.from({ length: grid.rows }, (_, r) => Array.from(values.subarray(r * grid.cols, (r + 1) * grid.cols))),
+        },
       });
       if (!args.json) {
         console.log(`  image       ${args.image} (${img.width}×${img.height}) in ${run.ms.toFixed(0)} ms`);
         for (const t of top) console.log(`    ${(t.prob * 100).toFixed(1).padStart(5)}%  ${t.label}`);
+        if (!top.length) console.log(`  predictions none: ${noClassesNote(s.outputs)}`);
         console.log(`  view        ${view.caption}`);
-        console.log(`  layer ${layer + 1}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
+        console.log(`  ${args.view === 'rollout' ? `rollout to layer ${layer + 1}` : `layer ${layer + 1}`}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
       }
       if (args.out) {
         const out = compositeHeatmap(rgba, p.size, values, grid);

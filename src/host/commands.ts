@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { activeImageUri } from './activeImage';
 import { attentionDistanceOverFolder } from './folderDistance';
-import { BUNDLED_MODELS } from './modelLoader';
+import { BUNDLED_MODELS, DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
 import { SECTION, settings } from './settings';
 import { imageMime, VisualizePanel } from './visualizePanel';
 
@@ -31,10 +31,10 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       const current = settings().modelPath;
       type Item = vscode.QuickPickItem & { value?: string };
       const items: Item[] = [
-        ...BUNDLED_MODELS.map((m) => ({ label: `$(package) ${m.label}`, description: `bundled:${m.name}`, value: `bundled:${m.name}`, picked: current === `bundled:${m.name}` || (!current && m.name === 'vit-demo') })),
+        ...BUNDLED_MODELS.map((m) => ({ label: `$(package) ${m.label}`, description: `bundled:${m.name}`, value: `bundled:${m.name}`, picked: current === `bundled:${m.name}` || (!current && m.name === DEFAULT_BUNDLED_MODEL) })),
         { label: '$(folder-opened) Browse for an ONNX file…' },
       ];
-      const pick = await vscode.window.showQuickPick(items, { title: 'ViT Lens: choose a model', placeHolder: current ? `Current: ${current}` : 'Current: bundled ViT demo' });
+      const pick = await vscode.window.showQuickPick(items, { title: 'ViT Lens: choose a model', placeHolder: current ? `Current: ${current}` : 'Current: the bundled ImageNet ViT-Ti/16' });
       if (!pick) return;
       let value = pick.value;
       if (!value) {

@@ -6,21 +6,15 @@ import * as vscode from 'vscode';
 import { ModelFormatError, VitLensError } from '../shared/errors';
 import { CardFiles, cardFileName, checkModelSize, PreparedModel, prepareModel } from '../shared/prepareModel';
 import { settings } from './settings';
+import { DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
 
 let cache: { id: string; model: PreparedModel } | undefined;
 
-/** Demo models shipped in the extension, selectable as `bundled:<name>` in vitLens.modelPath. */
-export const BUNDLED_MODELS = [
-  { name: 'vit-demo', label: 'ViT demo (ViT-Tiny/16, CLS token)' },
-  { name: 'swin-demo', label: 'Swin demo (patch 4, window 7, shifted windows)' },
-  { name: 'deit-demo', label: 'DeiT demo (CLS + distillation token, taught by a CNN)' },
-];
-
-export function bundledModelUri(extensionUri: vscode.Uri, name = 'vit-demo'): vscode.Uri {
+export function bundledModelUri(extensionUri: vscode.Uri, name = DEFAULT_BUNDLED_MODEL): vscode.Uri {
   return vscode.Uri.joinPath(extensionUri, 'models', `${name}.onnx`);
 }
 
-/** The model in use: `vitLens.modelPath` (absolute, or relative to the first workspace folder), else the bundled demo. */
+/** The model in use: `vitLens.modelPath` (absolute, or relative to the first workspace folder), else the bundled ImageNet ViT. */
 export function activeModelUri(extensionUri: vscode.Uri): vscode.Uri {
   const p = settings().modelPath;
   if (!p) return bundledModelUri(extensionUri);
@@ -45,7 +39,7 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   try {
     stat = await vscode.workspace.fs.stat(uri);
   } catch {
-    throw new VitLensError('file', `The model file ${uri.fsPath || uri.toString()} does not exist or cannot be read.`, 'Run "ViT Lens: Select Model…" or clear the vitLens.modelPath setting to use the bundled demo model.');
+    throw new VitLensError('file', `The model file ${uri.fsPath || uri.toString()} does not exist or cannot be read.`, 'Run "ViT Lens: Select Model…" or clear the vitLens.modelPath setting to use the bundled ImageNet ViT.');
   }
   const id = `${uri.toString()}|${stat.mtime}|${stat.size}|${settings().attentionMemoryBudgetMB}`;
   if (cache?.id === id) return cache.model;
@@ -68,12 +62,11 @@ async function readJson(uri: vscode.Uri): Promise<Record<string, unknown> | unde
   }
 }
 
-/** `model.json` beside `model.onnx`, else Hugging Face's config files in the same folder. */
+/** `model.json` beside `model.onnx`, and timm's or Hugging Face's config files in the same folder (prepareModel layers them). */
 async function findCardFiles(uri: vscode.Uri, fileName: string): Promise<CardFiles> {
   const dir = vscode.Uri.joinPath(uri, '..');
-  const own = await readJson(vscode.Uri.joinPath(dir, cardFileName(fileName)));
-  if (own) return { own };
-  return { hfConfig: await readJson(vscode.Uri.joinPath(dir, 'config.json')), hfPreprocessor: await readJson(vscode.Uri.joinPath(dir, 'preprocessor_config.json')) };
+  const [own, config, preprocessor] = await Promise.all([cardFileName(fileName), 'config.json', 'preprocessor_config.json'].map((f) => readJson(vscode.Uri.joinPath(dir, f))));
+  return { own, config, preprocessor };
 }
 
 /** Weights stored beside the model (ONNX external data), read with the same file system API. */

@@ -9,6 +9,7 @@
 import { Writer } from 'protobufjs/minimal';
 import { TensorDataType } from './onnx/onnxModel';
 import { addInGraphSummaries, InGraphSummaries } from './inGraphSummaries';
+import { addTokenNorms } from './tokenNormGraph';
 import { VitStructure } from './vitStructure';
 
 export interface InstrumentedModel {
@@ -24,6 +25,9 @@ export interface InstrumentedModel {
   rolloutOutputs?: string[];
   /** cls-rows only: per layer, each head's mean attention distance in pixels, computed in the graph. */
   distanceOutputs?: string[];
+  /** Per block: each token's L2 norm [B, T] of the block's output, and that output's shape (float32 [3]), computed in the graph. */
+  tokenNormOutputs?: string[];
+  residualShapeOutputs?: string[];
 }
 
 /** Bytes all layers' full attention takes for one image (float32). */
@@ -72,15 +76,19 @@ export function instrumentAttention(structure: VitStructure, existingOutputs: st
     summaries = addInGraphSummaries(patch, taps, layout ?? { tokens: 0, prefix: 0, grid: { rows: 0, cols: 0 }, patchSize: 0, opset: 17, queryRows }, withStatistics);
     attentionOutputs = summaries.clsRows;
   }
+  const norms = structure.residual ? addTokenNorms(patch, structure.residual, structure.opset ?? 17, summaries?.clsRows) : undefined;
   const d = structure.distillation;
   const extra = [...(structure.features ? [structure.features.tensor] : []), ...(d ? [d.cls, d.dist] : [])];
   const statistics = summaries ? [...summaries.rollout, ...summaries.distance] : [];
   patch.outputs = [...attentionOutputs, ...statistics, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
+  // Cast to float in the graph whatever the model computes in.
+  if (norms) patch.outputs.push(...[...norms.norms, ...norms.shapes].map((name) => ({ name, elemType: TensorDataType.FLOAT })));
   return {
     // A plain Uint8Array: protobufjs gives a Node Buffer, which postMessage would send as {type, data} JSON.
     graphPatch: new Uint8Array(encodeGraphPatch(patch)), attentionOutputs, logitsOutput: structure.logits.name, featureOutput: structure.features?.tensor, attentionMode: mode,
     rolloutOutputs: summaries?.rollout.length ? summaries.rollout : undefined,
     distanceOutputs: summaries?.distance.length ? summaries.distance : undefined,
+    tokenNormOutputs: norms?.norms, residualShapeOutputs: norms?.shapes,
   };
 }
 

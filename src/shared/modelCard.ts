@@ -1,38 +1,71 @@
 /**
- * What the model file alone does not say: labels and preprocessing. Read from a ViT Lens model card
- * (`model.json` beside `model.onnx`), from Hugging Face's config.json + preprocessor_config.json in the
- * same folder, or defaulted (ImageNet statistics, the graph's input size) and said so in the panel.
+ * What the model file alone does not say: labels and preprocessing. Read, in this precedence, from a ViT
+ * Lens model card (`model.json` beside `model.onnx`), timm's config.json, Hugging Face's
+ * preprocessor_config.json (+ config.json for labels), else defaulted (ImageNet statistics, the graph's
+ * input size); each setting records where it came from so the panel can say so.
  */
+import { ModelFormatError } from './errors';
+import IMAGENET_LABELS from './imagenetLabels.json';
+import type { Interpolation } from './resample';
 import type { VitStructure } from './vitStructure';
+
+export type { Interpolation };
+
+/** Settings whose origin the panel reports. */
+export type PreprocessSetting = 'size' | 'interpolation' | 'geometry' | 'normalize' | 'scale';
 
 export interface Preprocess {
   /** Square side fed to the model. */
   size: number;
-  resize: 'shorter-side' | 'squash';
+  /** Before the crop: shorter side to the resize size (aspect kept), both sides ('squash'), or the longer side (timm 'border', padded). */
+  resize: 'shorter-side' | 'squash' | 'longer-side';
   crop: 'center' | 'none';
   mean: number[];
   std: number[];
   /** Pixel values are divided by this before mean/std (255 for 0..1 inputs). */
   scale: number;
+  /** PIL resampling filter; absent: bilinear (torchvision's Resize default, what the old cards meant). */
+  interpolation?: Interpolation;
+  /** timm's crop_pct: the resize size is floor(size / cropPct); absent: 1. */
+  cropPct?: number;
+  /** The resize size when a config states it (Hugging Face shortest_edge, {height, width}); overrides cropPct. */
+  resizeSize?: number;
+  /** Center-crop offset: torchvision/timm int(round((h − crop)/2)) or Hugging Face (h − crop)//2. Absent: 'round'. */
+  cropRounding?: 'round' | 'floor';
+  /** Where each setting came from, e.g. { interpolation: 'config.json, timm' }. */
+  sources?: Partial<Record<PreprocessSetting, string>>;
 }
 
 export interface ModelCard {
   name: string;
   labels: string[];
   preprocess: Preprocess;
-  source: 'card' | 'huggingface' | 'default';
+  source: 'card' | 'timm' | 'huggingface' | 'default';
+  /** The labels are ImageNet-1k's names, assumed because the model has 1000 outputs and nothing named them. */
+  labelsAssumed?: boolean;
   heldOutAccuracy?: number;
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
+const DEFAULT = 'default';
+
+/** Labels for `classes` outputs when no file names them: ImageNet-1k's for 1000, else "class i". */
+function defaultLabels(classes: number): { labels: string[]; labelsAssumed?: boolean } {
+  if (classes === IMAGENET_LABELS.length) return { labels: [...IMAGENET_LABELS], labelsAssumed: true };
+  return { labels: Array.from({ length: classes }, (_, i) => `class ${i}`) };
+}
+
 export function defaultCard(name: string, s: VitStructure): ModelCard {
   const size = s.input.height ?? (s.grid ? s.grid.rows * s.patchSize : 224);
   return {
     name,
-    labels: Array.from({ length: s.logits.classes ?? 0 }, (_, i) => `class ${i}`),
-    preprocess: { size, resize: 'shorter-side', crop: 'center', mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: 255 },
+    ...defaultLabels(s.logits.classes ?? 0),
+    preprocess: {
+      size, resize: 'shorter-side', crop: 'center', mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: 255, interpolation: 'bilinear',
+      sources: { size: 'graph input', interpolation: DEFAULT, geometry: DEFAULT, normalize: 'default, ImageNet', scale: DEFAULT },
+    },
     source: 'default',
   };
 }
@@ -43,40 +76,202 @@ function numbers(v: unknown, n: number): number[] | undefined {
   return Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
 }
 
-/** A ViT Lens card (see models/vit-demo.json). Missing fields fall back to `fallback`. */
-export function cardFromJson(json: Json, fallback: ModelCard): ModelCard {
-  const p = (json.preprocess ?? {}) as Json;
-  const held = json.heldOut as Json | undefined;
-  return {
-    name: typeof json.name === 'string' ? json.name : fallback.name,
-    labels: Array.isArray(json.labels) ? json.labels.map(String) : fallback.labels,
-    preprocess: {
-      size: typeof p.size === 'number' ? p.size : fallback.preprocess.size,
-      resize: p.resize === 'squash' ? 'squash' : 'shorter-side',
-      crop: p.crop === 'none' ? 'none' : 'center',
-      mean: numbers(p.mean, 3) ?? fallback.preprocess.mean,
-      std: numbers(p.std, 3) ?? fallback.preprocess.std,
-      scale: typeof p.scale === 'number' ? p.scale : 255,
-    },
-    source: 'card',
-    heldOutAccuracy: typeof held?.accuracy === 'number' ? held.accuracy : undefined,
-  };
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Hugging Face: labels from config.json's id2label, statistics from preprocessor_config.json. */
-export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json | undefined, fallback: ModelCard): ModelCard {
-  const card: ModelCard = { ...fallback, preprocess: { ...fallback.preprocess }, source: 'huggingface' };
-  const id2label = config?.id2label as Record<string, string> | undefined;
-  if (id2label && typeof id2label === 'object') {
-    const n = Math.max(fallback.labels.length, ...Object.keys(id2label).map((k) => Number(k) + 1));
-    card.labels = Array.from({ length: n }, (_, i) => id2label[String(i)] ?? `class ${i}`);
+const INTERPOLATIONS: readonly string[] = ['nearest', 'bilinear', 'bicubic'];
+
+function interpolation(v: unknown): Interpolation | undefined {
+  return typeof v === 'string' && INTERPOLATIONS.includes(v) ? (v as Interpolation) : undefined;
+}
+
+/** A copy of `fallback` that the next source overrides field by field. */
+function layer(fallback: ModelCard, source: ModelCard['source']): ModelCard {
+  return { ...fallback, labels: [...fallback.labels], preprocess: { ...fallback.preprocess, sources: { ...fallback.preprocess.sources } }, source };
+}
+
+/** A ViT Lens card (see models/vit-demo.json). Missing fields fall back to `fallback`; `from` names the file. */
+export function cardFromJson(json: Json, fallback: ModelCard, from = 'model card'): ModelCard {
+  const card = layer(fallback, 'card');
+  const p = (isObject(json.preprocess) ? json.preprocess : {});
+  const q = card.preprocess;
+  const src = q.sources!;
+  const held = json.heldOut as Json | undefined;
+  if (typeof json.name === 'string') card.name = json.name;
+  if (Array.isArray(json.labels)) { card.labels = json.labels.map(String); card.labelsAssumed = undefined; }
+  if (typeof p.size === 'number') { q.size = p.size; src.size = from; }
+  const interp = interpolation(p.interpolation);
+  if (interp) { q.interpolation = interp; src.interpolation = from; }
+  else if (p.interpolation !== undefined) src.interpolation = `${from} asks for "${String(p.interpolation)}", not supported: ${q.interpolation ?? 'bilinear'} used`;
+  // Our cards follow torchvision: shorter side, center crop with round(); crop_pct as timm.
+  if (p.resize !== undefined || p.crop !== undefined || p.cropPct !== undefined || p.crop_pct !== undefined || p.resizeSize !== undefined) {
+    q.resize = p.resize === 'squash' ? 'squash' : p.resize === 'longer-side' ? 'longer-side' : 'shorter-side';
+    q.crop = p.crop === 'none' ? 'none' : 'center';
+    const pct = typeof p.cropPct === 'number' ? p.cropPct : typeof p.crop_pct === 'number' ? p.crop_pct : undefined;
+    q.cropPct = pct;
+    q.resizeSize = typeof p.resizeSize === 'number' ? p.resizeSize : undefined;
+    q.cropRounding = 'round';
+    src.geometry = from;
   }
-  if (preprocessor) {
-    card.preprocess.mean = numbers(preprocessor.image_mean, 3) ?? card.preprocess.mean;
-    card.preprocess.std = numbers(preprocessor.image_std, 3) ?? card.preprocess.std;
-    if (typeof preprocessor.rescale_factor === 'number') card.preprocess.scale = 1 / preprocessor.rescale_factor;
-    // HF ViTImageProcessor resizes to exactly size×size (no crop).
-    if (preprocessor.do_center_crop !== true) { card.preprocess.resize = 'squash'; card.preprocess.crop = 'none'; }
+  setNormalize(q, p.mean, p.std, from);
+  if (typeof p.scale === 'number') { q.scale = p.scale; src.scale = from; }
+  card.heldOutAccuracy = typeof held?.accuracy === 'number' ? held.accuracy : undefined;
+  return card;
+}
+
+/** Mean and std when the source gives them (three numbers each), noting where they came from. */
+function setNormalize(q: Preprocess, mean: unknown, std: unknown, from: string): void {
+  const m = numbers(mean, 3), s = numbers(std, 3);
+  if (m) q.mean = m;
+  if (s) q.std = s;
+  if (m || s) (q.sources ??= {}).normalize = from;
+}
+
+/** Which library wrote a config.json: timm (pretrained_cfg, architecture, num_classes, label_names) or Hugging Face (id2label, model_type). */
+export function configKind(json: Json): 'timm' | 'huggingface' | undefined {
+  if (isObject(json.pretrained_cfg) || typeof json.architecture === 'string' || Array.isArray(json.label_names)) return 'timm';
+  if (isObject(json.id2label) || typeof json.model_type === 'string' || Array.isArray(json.architectures)) return 'huggingface';
+  if (typeof json.num_classes === 'number') return 'timm';
+  return undefined;
+}
+
+/** Refuses a non-square input: the panel, heatmaps and tensors assume size×size. */
+function squareSide(h: number, w: number, what: string): number {
+  if (h !== w) throw new ModelFormatError(`${what} asks for a ${w}×${h} (width×height) input; ViT Lens handles square inputs only.`, 'Add a ViT Lens model card (model.json) with a square "preprocess.size" if the model also accepts that.');
+  return h;
+}
+
+/** timm's config.json: preprocessing under `pretrained_cfg` (or at the top level), labels from `label_names`. */
+export function cardFromTimm(config: Json, fallback: ModelCard, from = 'config.json, timm'): ModelCard {
+  const card = layer(fallback, 'timm');
+  const c: Json = isObject(config.pretrained_cfg) ? { ...config, ...config.pretrained_cfg } : config;
+  const q = card.preprocess;
+  const src = q.sources!;
+  const labels = Array.isArray(config.label_names) ? config.label_names : c.label_names;
+  if (Array.isArray(labels)) { card.labels = labels.map(String); card.labelsAssumed = undefined; }
+  const input = numbers(c.input_size, 3);
+  if (input) { q.size = squareSide(input[1], input[2], `${from} (input_size)`); src.size = `${from}: input_size`; }
+  const interp = interpolation(c.interpolation);
+  if (interp) { q.interpolation = interp; src.interpolation = from; }
+  else if (c.interpolation !== undefined) {
+    // timm's other modes (lanczos, box, hamming, random) are not implemented: bicubic is the nearest in spirit.
+    q.interpolation = 'bicubic';
+    src.interpolation = `${from} asks for "${String(c.interpolation)}", not supported: bicubic used`;
+  }
+  // timm's eval transform (transforms_imagenet_eval): crop_pct defaults to 0.875 and crop_mode to center.
+  q.cropPct = typeof c.crop_pct === 'number' ? c.crop_pct : 0.875;
+  q.resize = c.crop_mode === 'squash' ? 'squash' : c.crop_mode === 'border' ? 'longer-side' : 'shorter-side';
+  q.crop = 'center';
+  q.resizeSize = undefined;
+  q.cropRounding = 'round';
+  src.geometry = from;
+  setNormalize(q, c.mean, c.std, from);
+  // timm's ToTensor divides by 255.
+  q.scale = 255;
+  src.scale = 'timm ToTensor';
+  return card;
+}
+
+const PIL_FILTERS: Record<number, Interpolation | undefined> = { 0: 'nearest', 2: 'bilinear', 3: 'bicubic' };
+
+/**
+ * Hugging Face: labels from config.json's id2label, preprocessing from preprocessor_config.json with the
+ * image processors' semantics (resize with PIL, then center crop with (h − crop)//2).
+ */
+export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json | undefined, fallback: ModelCard, from = 'preprocessor_config.json'): ModelCard {
+  const card = layer(fallback, 'huggingface');
+  const id2label = config?.id2label;
+  if (isObject(id2label)) {
+    const n = Math.max(fallback.labels.length, ...Object.keys(id2label).map((k) => Number(k) + 1).filter(Number.isFinite));
+    card.labels = Array.from({ length: n }, (_, i) => (id2label[String(i)] !== undefined ? String(id2label[String(i)]) : `class ${i}`));
+    card.labelsAssumed = undefined;
+  }
+  if (!preprocessor) return card;
+  const pp = preprocessor;
+  const q = card.preprocess;
+  const src = q.sources!;
+  if (pp.resample !== undefined) {
+    const f = typeof pp.resample === 'number' ? PIL_FILTERS[pp.resample] : undefined;
+    q.interpolation = f ?? 'bicubic';
+    src.interpolation = f ? `${from}: resample ${String(pp.resample)}` : `${from} asks for resample ${String(pp.resample)}, not supported: bicubic used`;
+  }
+  const crop = pp.do_center_crop === true;
+  const cropSide = crop ? side(pp.crop_size) : undefined;
+  const size = pp.size;
+  const resize = pp.do_resize !== false;
+  q.cropRounding = 'floor';
+  q.cropPct = undefined;
+  q.resizeSize = undefined;
+  if (resize && isObject(size) && typeof size.height === 'number' && typeof size.width === 'number') {
+    // {height, width}: a plain resize to that size, then the optional crop.
+    if (cropSide) { squareSide(size.height, size.width, `${from} (size)`); q.resize = 'squash'; q.resizeSize = size.height; q.crop = 'center'; q.size = cropSide; }
+    else { q.resize = 'squash'; q.crop = 'none'; q.size = squareSide(size.height, size.width, `${from} (size)`); }
+    src.geometry = from;
+  } else if (resize && (typeof size === 'number' || (isObject(size) && typeof size.shortest_edge === 'number'))) {
+    const edge = typeof size === 'number' ? size : (size as { shortest_edge: number }).shortest_edge;
+    if (typeof size === 'number' && !cropSide) {
+      // A bare int without a crop is the old ViTFeatureExtractor's square size (default_to_square).
+      q.resize = 'squash'; q.crop = 'none'; q.size = edge;
+      src.geometry = from;
+    } else if (typeof pp.crop_pct === 'number' && edge < 384) {
+      // ConvNextImageProcessor: shorter side to int(edge / crop_pct), then crop edge×edge.
+      q.resize = 'shorter-side'; q.resizeSize = Math.trunc(edge / pp.crop_pct); q.crop = 'center'; q.size = edge;
+      src.geometry = `${from}: shortest_edge ${edge}, crop_pct ${pp.crop_pct}`;
+    } else {
+      q.resize = 'shorter-side'; q.resizeSize = edge; q.crop = 'center'; q.size = cropSide ?? edge;
+      src.geometry = cropSide ? from : `${from} (no center crop there: ViT Lens crops ${edge}×${edge}, the model needs a square input)`;
+    }
+  } else if (cropSide) {
+    // No resize: only the crop (ViT Lens resizes the shorter side to it first, since images vary in size).
+    q.resize = 'shorter-side'; q.resizeSize = cropSide; q.crop = 'center'; q.size = cropSide;
+    src.geometry = `${from} (do_resize false: ViT Lens resizes the shorter side to the crop)`;
+  }
+  if (pp.do_rescale === false) { q.scale = 1; src.scale = `${from}: do_rescale false`; }
+  else if (typeof pp.rescale_factor === 'number' && pp.rescale_factor > 0) {
+    const s = 1 / pp.rescale_factor;
+    // 1/(1/255) is 255 within a few ulps; keep the integer.
+    q.scale = Math.abs(s - Math.round(s)) < 1e-9 ? Math.round(s) : s;
+    src.scale = `${from}: rescale_factor`;
+  }
+  if (pp.do_normalize === false) { q.mean = [0, 0, 0]; q.std = [1, 1, 1]; src.normalize = `${from}: do_normalize false`; }
+  else {
+    const mean = numbers(pp.image_mean, 3), std = numbers(pp.image_std, 3);
+    if (mean) q.mean = mean;
+    if (std) q.std = std;
+    if (mean || std) src.normalize = from;
   }
   return card;
+}
+
+/** crop_size as {height, width} (square only) or an int. */
+function side(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (isObject(v) && typeof v.height === 'number' && typeof v.width === 'number') return squareSide(v.height, v.width, 'preprocessor_config.json (crop_size)');
+  return undefined;
+}
+
+function list(v: number[]): string {
+  return v.map((x) => +x.toFixed(4)).join(', ');
+}
+
+/** One line for the panel: every preprocessing setting and, in brackets, where it came from. */
+export function describePreprocess(p: Preprocess): string {
+  const s = p.sources ?? {};
+  const at = (k: PreprocessSetting) => (s[k] ? ` (${s[k]})` : '');
+  let geometry: string;
+  if (p.crop === 'none') geometry = `squash to ${p.size}×${p.size}`;
+  else {
+    const resize = p.resizeSize ?? Math.floor(p.size / (p.cropPct ?? 1));
+    const how = p.resizeSize === undefined && p.cropPct !== undefined ? ` (crop_pct ${p.cropPct})` : '';
+    const first = p.resize === 'squash' ? `squash to ${resize}×${resize}${how}` : p.resize === 'longer-side' ? `longer side to ${resize}${how}, padded with the mean colour` : `shorter side to ${resize}${how}`;
+    geometry = `${first}, center crop ${p.size}`;
+  }
+  return [
+    `${p.size}×${p.size}${at('size')}`,
+    `${p.interpolation ?? 'bilinear'}${at('interpolation')}`,
+    `${geometry}${at('geometry')}`,
+    `mean ${list(p.mean)}, std ${list(p.std)}${at('normalize')}`,
+    `pixels ÷ ${+p.scale.toFixed(4)}${at('scale')}`,
+  ].join('; ');
 }

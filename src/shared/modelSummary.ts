@@ -1,5 +1,6 @@
 /** Words about the model for the panel and the sidebar, computed from its detected structure. */
 import type { AttentionLayer } from './attentionMaps';
+import { describePreprocess } from './modelCard';
 import type { ModelPayload } from './protocol';
 
 /** The model summary shown in the panel and the sidebar: [label, value] rows. */
@@ -19,10 +20,12 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
       ? ['Stages', `${s.swin.stages}: depths ${s.swin.depths.join(', ')}, heads ${s.swin.heads.map((h) => h ?? '?').join(', ')}, widths ${s.swin.dims.map((d) => d ?? '?').join(', ')}`]
       : ['Layers × heads', `${s.layers} × ${layers[0]?.heads ?? s.heads ?? '?'}`],
     ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : 'unknown'],
-    ['Classifier', s.classifier === 'cls' ? 'CLS token' : 'global average pooling'],
+    ['Classifier', !s.logits.classes ? 'none (a backbone: see Output)' : s.classifier === 'cls' ? 'CLS token' : 'global average pooling'],
+    ['Output', s.outputs.map((o) => (s.outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')],
     ['Attention tap', s.attention[0]?.where ?? ''],
-    ['Preprocessing', m.card.source === 'default' ? 'defaults (ImageNet mean/std) — add a model card for exact values' : `from ${m.card.source === 'card' ? 'model card' : 'Hugging Face config'}`],
+    ['Preprocessing', `${m.card.source === 'default' ? 'defaults — add a model card for exact values: ' : ''}${describePreprocess(m.card.preprocess)}`],
   ];
+  if (m.card.labelsAssumed) rows.push(['Labels', `ImageNet-1k class names assumed (${m.card.labels.length} outputs, no labels found)`]);
   if (m.attentionMode === 'cls-rows') rows.push(['Attention extracted', 'CLS rows only, sliced in the graph: all layers in full would exceed vitLens.attentionMemoryBudgetMB']);
   if (s.opset) rows.push(['Opset', String(s.opset)]);
   if (m.card.heldOutAccuracy !== undefined) rows.push(['Held-out accuracy', `${(m.card.heldOutAccuracy * 100).toFixed(1)}% (from the model card)`]);

@@ -1,7 +1,7 @@
 /** From model bytes to everything the webview needs: parse, detect the ViT, instrument, pick the card. */
 import { ModelFormatError } from './errors';
 import { instrumentAttention } from './instrumentAttention';
-import { cardFromHuggingFace, cardFromJson, defaultCard, ModelCard } from './modelCard';
+import { cardFromHuggingFace, cardFromJson, cardFromTimm, configKind, defaultCard, ModelCard } from './modelCard';
 import { GraphIndex } from './onnx/graphIndex';
 import { readOnnxModel, tensorValues, TensorDataType } from './onnx/onnxModel';
 import type { ModelPayload } from './protocol';
@@ -11,9 +11,26 @@ type Json = Record<string, unknown>;
 
 /** Card sources found beside the model file. */
 export interface CardFiles {
+  /** Our card, `<model>.json`. */
   own?: Json;
-  hfConfig?: Json;
-  hfPreprocessor?: Json;
+  /** config.json: timm's or Hugging Face's (told apart by content). */
+  config?: Json;
+  /** Hugging Face's preprocessor_config.json. */
+  preprocessor?: Json;
+}
+
+/**
+ * The card from what lies beside the model, in this precedence: our card, timm's config.json, Hugging
+ * Face's preprocessor_config.json (+ config.json labels), defaults. Each source overrides only the fields
+ * it gives, and records where each setting came from.
+ */
+export function chooseCard(base: ModelCard, cards: CardFiles, fileName: string): ModelCard {
+  let card = base;
+  const kind = cards.config ? configKind(cards.config) : undefined;
+  if (cards.preprocessor || kind === 'huggingface') card = cardFromHuggingFace(kind === 'huggingface' ? cards.config : undefined, cards.preprocessor, card);
+  if (kind === 'timm' && cards.config) card = cardFromTimm(cards.config, card);
+  if (cards.own) card = cardFromJson(cards.own, card, cardFileName(fileName));
+  return card;
 }
 
 export type PreparedModel = ModelPayload & { bytes: Uint8Array };
@@ -26,14 +43,15 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
   const inst = instrumentAttention(structure, model.graph.outputs.map((o) => o.name), elemType, attentionBudgetBytes);
   const externalData = [...new Set([...model.graph.initializers.values()].map((t) => t.external?.location).filter((l): l is string => !!l))];
   const base = defaultCard(fileName.replace(/\.onnx$/i, ''), structure);
-  let card: ModelCard = base;
-  if (cards.own) card = cardFromJson(cards.own, base);
-  else if (cards.hfConfig || cards.hfPreprocessor) card = cardFromHuggingFace(cards.hfConfig, cards.hfPreprocessor, base);
+  const card = chooseCard(base, cards, fileName);
   const fixed = structure.input.height;
   if (fixed && (card.preprocess.size !== fixed || (structure.input.width && structure.input.width !== fixed))) {
+    // Name only the file the size came from: a card that does not exist is not blamed.
+    const from = card.preprocess.sources?.size ?? 'the model card';
     throw new ModelFormatError(
-      `The model card asks for ${card.preprocess.size}×${card.preprocess.size} input, but the graph's input is fixed at ${fixed}×${structure.input.width ?? fixed}` +
-      `${structure.swin ? ' (Swin window and mask shapes are baked into the graph at that size)' : ''}. Fix "preprocess.size" in ${cardFileName(fileName)}.`,
+      `${from} asks for ${card.preprocess.size}×${card.preprocess.size} input, but the graph's input is fixed at ${fixed}×${structure.input.width ?? fixed}` +
+      `${structure.swin ? ' (Swin window and mask shapes are baked into the graph at that size)' : ''}.`,
+      `Fix the size in ${from}, or put a card ${cardFileName(fileName)} beside the model with "preprocess": { "size": ${fixed} } (a card takes precedence over config files).`,
     );
   }
   const g = new GraphIndex(model.graph);
@@ -59,6 +77,8 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     attentionBudgetBytes: Number.isFinite(attentionBudgetBytes) ? attentionBudgetBytes : undefined,
     rolloutOutputs: inst.rolloutOutputs,
     distanceOutputs: inst.distanceOutputs,
+    tokenNormOutputs: inst.tokenNormOutputs,
+    residualShapeOutputs: inst.residualShapeOutputs,
     externalDataFiles: externalData.length ? externalData : undefined,
   };
 }

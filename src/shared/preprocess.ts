@@ -1,15 +1,17 @@
 /** Image → model input, shared by the webview and the command-line tool. */
 import type { Preprocess } from './modelCard';
+import { resizeCrop, ResizeCrop, roundHalfEven } from './resample';
 
 export interface Rect { x: number; y: number; width: number; height: number }
 
 /**
- * The region of the source image that becomes the model's size×size input: resize the shorter side to
- * `size` then center-crop (timm/torchvision), or squash the whole image (Hugging Face ViT).
+ * About the region of the source image that becomes the model's input (for display; the pixels come from
+ * resizeCropFor): the central square of the shorter side, narrowed by crop_pct, or the whole image.
  */
 export function sourceCrop(width: number, height: number, p: Preprocess): Rect {
-  if (p.resize === 'squash' || p.crop === 'none') return { x: 0, y: 0, width, height };
-  const side = Math.min(width, height);
+  if (p.resize !== 'shorter-side' || p.crop === 'none') return { x: 0, y: 0, width, height };
+  const resize = p.resizeSize ?? Math.floor(p.size / (p.cropPct ?? 1));
+  const side = Math.min(width, height) * Math.min(1, p.size / resize);
   return { x: (width - side) / 2, y: (height - side) / 2, width: side, height: side };
 }
 
@@ -26,52 +28,53 @@ export function toInputTensor(rgba: Uint8ClampedArray | Uint8Array, size: number
 }
 
 /**
- * Resamples an RGBA image region to size×size by area averaging (box filter) when shrinking and bilinear
- * when enlarging. Used where no canvas exists (the command-line tool).
+ * Where the model's size×size input comes from in the image resized as its training pipeline resized it:
+ * - 'shorter-side' (timm/torchvision Resize(int), Hugging Face shortest_edge): shorter side → the resize
+ *   size, longer side → int(resize·long/short);
+ * - 'squash' (timm crop_mode squash, Hugging Face {height, width}): both sides → the resize size;
+ * - 'longer-side' (timm crop_mode border): the longer side → the resize size, the other round()ed, padded
+ *   with round(255·mean) where the crop is larger (timm's CenterCropOrPad);
+ * then the center crop: torchvision's int(round((h − crop)/2)) or Hugging Face's (h − crop)//2.
+ * The resize size is `resizeSize` when the config gives it, else floor(size / cropPct) as in timm.
  */
-export function resampleRgba(src: Uint8Array | Uint8ClampedArray, width: number, height: number, crop: Rect, size: number): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(size * size * 4);
-  const sx = crop.width / size;
-  const sy = crop.height / size;
-  for (let oy = 0; oy < size; oy++) {
-    const y0 = crop.y + oy * sy;
-    const y1 = y0 + sy;
-    for (let ox = 0; ox < size; ox++) {
-      const x0 = crop.x + ox * sx;
-      const x1 = x0 + sx;
-      const acc = [0, 0, 0, 0];
-      if (sx <= 1 && sy <= 1) {
-        bilinear(src, width, height, (x0 + x1) / 2 - 0.5, (y0 + y1) / 2 - 0.5, acc);
-      } else {
-        let wsum = 0;
-        for (let y = Math.floor(y0); y < Math.ceil(y1); y++) {
-          const wy = Math.min(y + 1, y1) - Math.max(y, y0);
-          const yy = Math.min(height - 1, Math.max(0, y));
-          for (let x = Math.floor(x0); x < Math.ceil(x1); x++) {
-            const w = wy * (Math.min(x + 1, x1) - Math.max(x, x0));
-            const i = (yy * width + Math.min(width - 1, Math.max(0, x))) * 4;
-            for (let c = 0; c < 4; c++) acc[c] += src[i + c] * w;
-            wsum += w;
-          }
-        }
-        for (let c = 0; c < 4; c++) acc[c] /= wsum;
-      }
-      const o = (oy * size + ox) * 4;
-      for (let c = 0; c < 4; c++) out[o + c] = acc[c];
-    }
+export function resizeCropFor(width: number, height: number, p: Preprocess): ResizeCrop {
+  const size = p.size;
+  const crop = p.crop === 'center';
+  const scaleSize = p.resizeSize ?? (crop ? Math.floor(size / (p.cropPct ?? 1)) : size);
+  let rw: number, rh: number;
+  if (p.resize === 'squash' || !crop) {
+    rw = rh = crop ? scaleSize : size;
+  } else if (p.resize === 'longer-side') {
+    const ratio = Math.max(height / scaleSize, width / scaleSize);
+    rw = roundHalfEven(width / ratio);
+    rh = roundHalfEven(height / ratio);
+  } else if (width <= height) {
+    rw = scaleSize;
+    rh = Math.trunc((scaleSize * height) / width);
+  } else {
+    rh = scaleSize;
+    rw = Math.trunc((scaleSize * width) / height);
   }
-  return out;
+  const offset = (dim: number): number => {
+    if (dim >= size) return p.cropRounding === 'floor' ? Math.floor((dim - size) / 2) : roundHalfEven((dim - size) / 2);
+    // A crop larger than the image pads it: torchvision/timm put floor(pad/2) before, Hugging Face ceil.
+    return -(p.cropRounding === 'floor' ? Math.ceil((size - dim) / 2) : Math.floor((size - dim) / 2));
+  };
+  const fill = p.resize === 'longer-side' ? p.mean.map((m) => roundHalfEven(255 * m)) : [0, 0, 0];
+  return { resizeWidth: rw, resizeHeight: rh, left: offset(rw), top: offset(rh), width: size, height: size, fill };
 }
 
-function bilinear(src: Uint8Array | Uint8ClampedArray, w: number, h: number, x: number, y: number, acc: number[]): void {
-  const cx = Math.min(w - 1, Math.max(0, x));
-  const cy = Math.min(h - 1, Math.max(0, y));
-  const x0 = Math.floor(cx), y0 = Math.floor(cy);
-  const x1 = Math.min(w - 1, x0 + 1), y1 = Math.min(h - 1, y0 + 1);
-  const fx = cx - x0, fy = cy - y0;
-  for (let c = 0; c < 4; c++) {
-    const a = src[(y0 * w + x0) * 4 + c] * (1 - fx) + src[(y0 * w + x1) * 4 + c] * fx;
-    const b = src[(y1 * w + x0) * 4 + c] * (1 - fx) + src[(y1 * w + x1) * 4 + c] * fx;
-    acc[c] = a * (1 - fy) + b * fy;
+/** Decoded RGBA (composited onto white already) → the size×size RGBA the model sees, as PIL computes it. */
+export function preprocessRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, p: Preprocess): Uint8ClampedArray {
+  return resizeCrop(rgba, width, height, resizeCropFor(width, height, p), p.interpolation ?? 'bilinear');
+}
+
+/** Composites RGBA onto white in place (as the webview's canvas does), before resizing. */
+export function compositeOnWhite(rgba: Uint8Array | Uint8ClampedArray): void {
+  for (let i = 3; i < rgba.length; i += 4) {
+    const a = rgba[i];
+    if (a === 255) continue;
+    for (let c = i - 3; c < i; c++) rgba[c] = Math.round((rgba[c] * a + 255 * (255 - a)) / 255);
+    rgba[i] = 255;
   }
 }

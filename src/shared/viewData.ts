@@ -20,6 +20,8 @@ export interface RunData {
   headDistance?: number[][];
   /** DeiT: the CLS head's and the distillation head's logits. */
   distillation?: { cls: Float32Array; dist: Float32Array };
+  /** Per block, from the graph: each token's L2 norm of the block's output, with the output's shape (checked before drawing). */
+  tokenNorms?: { dims: number[]; data: Float32Array; shape: number[] }[];
 }
 
 /**
@@ -27,7 +29,7 @@ export interface RunData {
  * graph computed under the memory budget (rollout, head distances), DeiT's two heads. Shared by the webview
  * and the Node runner so both read outputs the same way.
  */
-export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array } | undefined): RunData {
+export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'tokenNormOutputs' | 'residualShapeOutputs' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array } | undefined): RunData {
   const layers = m.attentionOutputs.flatMap((n) => {
     const t = get(n);
     return t ? [attentionLayerOf(t.dims, t.data)] : [];
@@ -39,12 +41,15 @@ export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOut
   };
   const d = m.structure.distillation;
   const heads = all(d && [d.cls, d.dist]);
+  const norms = all(m.tokenNormOutputs) && m.tokenNormOutputs!.map((n) => get(n)!);
+  const shapes = all(m.residualShapeOutputs);
   return {
     layers,
     features: f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined,
     rollout: all(m.rolloutOutputs),
     headDistance: all(m.distanceOutputs)?.map((x) => Array.from(x)),
     distillation: heads ? { cls: heads[0], dist: heads[1] } : undefined,
+    tokenNorms: norms && shapes ? norms.map((t, l) => ({ dims: [...t.dims], data: t.data, shape: Array.from(shapes[l]) })) : undefined,
   };
 }
 

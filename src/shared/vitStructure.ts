@@ -7,7 +7,9 @@ import { FusedAttentionError, NotAViTError } from './errors';
 import { GraphIndex } from './onnx/graphIndex';
 import { scoresMatMul } from './attentionGraph';
 import { detectSwin, SwinInfo } from './swinStructure';
+import { findResidualStream } from './residualStream';
 import { OnnxModel, OnnxNode, opsetVersion } from './onnx/onnxModel';
+import { describeOutput, mainOutput, ModelOutput } from './modelOutput';
 
 export interface AttentionTap {
   /** 0-based block index in execution order. */
@@ -23,7 +25,10 @@ export interface AttentionTap {
 export interface VitStructure {
   family: 'vit' | 'deit' | 'swin';
   input: { name: string; channels: number; height?: number; width?: number; dynamicBatch: boolean };
+  /** The output the panel reads (class scores when the model has them); `classes` only for class scores. */
   logits: { name: string; classes?: number };
+  /** Every graph output, with what it is (class scores, an embedding, token features). */
+  outputs: ModelOutput[];
   patchSize: number;
   embedDim: number;
   grid?: { rows: number; cols: number };
@@ -47,6 +52,10 @@ export interface VitStructure {
   features?: { tensor: string; where: string };
   /** Hierarchical window attention (family 'swin'): stages, windows and shifts per block. */
   swin?: SwinInfo;
+  /** The residual stream after each block [batch, tokens, width] (high-norm tokens view), when found unambiguously. */
+  residual?: string[];
+  /** Why `residual` is absent. */
+  residualMissing?: string;
 }
 
 const LOOKED_FOR = [
@@ -107,15 +116,16 @@ export function detectVit(model: OnnxModel): VitStructure {
   if (swin) prefixTokens = 0;
   const fusedHeads = taps[0].node.attributes.get('num_heads')?.i ?? taps[0].node.attributes.get('q_num_heads')?.i;
   const heads = swin ? undefined : fusedHeads ?? headsFromScale(g, taps.map((t) => t.node), embedDim);
-  const outputs = model.graph.outputs;
-  const logitsInfo = outputs.find((o) => o.shape?.length === 2) ?? outputs[0];
-  const classes = typeof logitsInfo?.shape?.[1] === 'number' ? logitsInfo.shape[1] : undefined;
+  const outputs = model.graph.outputs.map((o) => describeOutput(g, o, embedDim, resolvedGrid && !swin ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined));
+  const main = mainOutput(outputs);
+  const classes = main.kind === 'classes' ? main.width : undefined;
 
-  const distillation = swin ? undefined : findDistillationHeads(g, logitsInfo.name);
+  const distillation = swin || main.kind !== 'classes' ? undefined : findDistillationHeads(g, main.name);
   return {
     family: swin ? 'swin' : distillation || prefixTokens === 2 ? 'deit' : 'vit',
     input: { name: image.name, channels, height: h, width: w, dynamicBatch: typeof image.shape?.[0] !== 'number' },
-    logits: { name: logitsInfo.name, classes },
+    logits: { name: main.name, classes },
+    outputs,
     patchSize,
     embedDim,
     grid: resolvedGrid,
@@ -130,9 +140,16 @@ export function detectVit(model: OnnxModel): VitStructure {
     parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
     distillation,
     swin,
+    ...residualOf(g, taps.map((t) => t.node), swin, embedDim, resolvedGrid ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined),
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
   };
+}
+
+function residualOf(g: GraphIndex, taps: OnnxNode[], swin: SwinInfo | undefined, width: number, tokens: number | undefined): Pick<VitStructure, 'residual' | 'residualMissing'> {
+  if (swin) return { residualMissing: 'Swin merges patches between stages, so there is no single token sequence to compare across blocks' };
+  const r = findResidualStream(g, taps, normPlacement(g, taps[0]), finalFeatures(g, taps[taps.length - 1])?.tensor, { tokens, width });
+  return 'tensors' in r ? { residual: r.tensors } : { residualMissing: r.problem };
 }
 
 function describeInputs(model: OnnxModel): string {

@@ -1,4 +1,5 @@
 /** Draws the preprocessed image, the attention overlay and the patch grid on three stacked canvases. */
+import { topIndices } from '../shared/attentionMaps';
 import { colormapLut, ColormapName } from '../shared/colormap';
 
 export interface GridShape { rows: number; cols: number }
@@ -74,6 +75,8 @@ export class HeatmapView {
     }
     this.heat.dataset.maxAttention = max.toPrecision(6);
     this.heat.dataset.argmaxPatch = String(best);
+    // The ten hottest patches, hottest first (NaN cells excluded): what tests and screen readers can check.
+    this.heat.dataset.hottest = topIndices(Array.from(values, (v) => (Number.isNaN(v) ? -Infinity : v)), 10).map((t) => t.index).join(',');
     this.heat.dataset.grid = `${shape.rows}x${shape.cols}`;
     this.drawColorbar(cmap);
     return { max, argmax: best };
@@ -91,6 +94,7 @@ export class HeatmapView {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(small, 0, 0, this.heat.width, this.heat.height);
     delete this.heat.dataset.maxAttention;
+    delete this.heat.dataset.hottest;
   }
 
   /** Outlines the region of `mask` (DINO's mass threshold) along patch borders. */

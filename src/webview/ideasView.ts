@@ -10,6 +10,8 @@ import { pca } from '../shared/pca';
 import type { ModelPayload } from '../shared/protocol';
 import { headDistancesInSteps, renderDistances } from './distanceView';
 import { nextTask } from './inSteps';
+import { renderTokenNorms } from './tokenNormsView';
+import type { RunData } from '../shared/viewData';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
@@ -74,7 +76,7 @@ function filterComponents(key: string, data: Float32Array, D: number, d: number,
  * Draws the teaching views for the model and run on screen, one card at a time with a yield between them (on a
  * ViT-B they take a few hundred ms in all); stops when `stale()` says a newer run has replaced this one.
  */
-export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance: number[][] | undefined, stale: () => boolean): Promise<void> {
+export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance: number[][] | undefined, stale: () => boolean, tokenNorms?: RunData['tokenNorms']): Promise<void> {
   const next = async () => {
     await nextTask();
     return stale();
@@ -181,4 +183,7 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
     : s.norm === 'post'
       ? 'Post-norm (found in the graph: the normalization comes after the residual add): LN(x + f(x)), as in the original Transformer; every layer\'s output is renormalized, which makes deep stacks harder to train without warm-up.'
       : 'The normalization placement could not be read from this graph.';
+  if (await next()) return;
+  // ---- high-norm tokens ----
+  renderTokenNorms(m, layers, tokenNorms);
 }

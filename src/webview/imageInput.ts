@@ -1,7 +1,7 @@
 /** Decodes the image bytes in the browser and turns them into the model's input tensor. */
 import { ImageError } from '../shared/errors';
 import type { Preprocess } from '../shared/modelCard';
-import { sourceCrop, toInputTensor } from '../shared/preprocess';
+import { preprocessRgba, toInputTensor } from '../shared/preprocess';
 
 export interface ImageInput {
   /** The size×size RGBA pixels the model sees (for display). */
@@ -15,23 +15,27 @@ export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preproc
   let bitmap: ImageBitmap;
   try {
     const blob = new Blob([bytes as BlobPart], { type: mime });
-    bitmap = mime === 'image/svg+xml' ? await rasterizeSvg(blob) : await createImageBitmap(blob, { imageOrientation: 'from-image' });
+    // No colour management and no premultiplication: the file's own 8-bit values, as PIL reads them.
+    bitmap = mime === 'image/svg+xml' ? await rasterizeSvg(blob) : await createImageBitmap(blob, { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
     throw new ImageError(`The image could not be decoded (${bytes.byteLength} bytes, ${mime}). It may be corrupt or in a format the browser cannot read.`);
   }
-  const crop = sourceCrop(bitmap.width, bitmap.height, p);
-  const canvas = new OffscreenCanvas(p.size, p.size);
+  const { width, height } = bitmap;
+  // Native size, composited on white (as most training pipelines treat transparency); the resize is ours, PIL's maths.
+  const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  // Transparent pixels become white, as most training pipelines composite RGBA images onto white.
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, p.size, p.size);
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(bitmap, crop.x, crop.y, crop.width, crop.height, 0, 0, p.size, p.size);
-  const rgba = ctx.getImageData(0, 0, p.size, p.size).data;
-  const result = { rgba, tensor: toInputTensor(rgba, p.size, p), sourceWidth: bitmap.width, sourceHeight: bitmap.height };
-  bitmap.close();
-  return result;
+  try {
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, width, height);
+    ctx.drawImage(bitmap, 0, 0);
+  } finally {
+    bitmap.close();
+  }
+  const pixels = ctx.getImageData(0, 0, width, height).data;
+  // Frees the canvas's copy now rather than at the next collection (a 64 MP image holds 256 MB here).
+  canvas.width = canvas.height = 0;
+  const rgba = preprocessRgba(pixels, width, height, p);
+  return { rgba, tensor: toInputTensor(rgba, p.size, p), sourceWidth: width, sourceHeight: height };
 }
 
 /** SVG has no pixels of its own: draw it through an <img> (blob: URLs are allowed images) at its intrinsic size. */

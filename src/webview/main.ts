@@ -3,7 +3,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices, topK } from '../shared/attentionMaps';
+import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
@@ -17,6 +17,7 @@ import { headDistances, showFolderDistance } from './distanceView';
 import { renderDistillation } from './distillationView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
+import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
@@ -276,7 +277,14 @@ function patchPixels(sel: { row: number; col: number }, grid: { rows: number; co
   return c.toDataURL('image/png');
 }
 
-function renderPredictions(top: Prediction[]): void {
+function renderPredictions(top: Prediction[], model: ModelPayload): void {
+  if (!top.length) {
+    const li = document.createElement('li');
+    li.className = 'no-classes';
+    li.textContent = noClassesNote(model.structure.outputs);
+    $('predictions').replaceChildren(li);
+    return;
+  }
   $('predictions').replaceChildren(...top.map((p) => {
     const li = document.createElement('li');
     const label = document.createElement('span');
@@ -377,7 +385,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const run = toRunData(r, model);
-  const top = topK(r.tensors.get(model.logitsOutput)!.data, model.card.labels, 5);
+  const top = classPredictions(model, r.tensors.get(model.logitsOutput)!.data, 5);
   current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
   $('layer-label').textContent = model.structure.swin ? 'Block' : 'Layer';
@@ -391,14 +399,14 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ], state.mode);
   if (model.structure.swin && state.mode === 'rollout') state.mode = 'attention';
   $('explain').textContent = explanation(model);
-  renderPredictions(top);
+  renderPredictions(top, model);
   renderSummary(summaryRows(model, run.layers));
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
   $('backend').textContent = r.backend === 'webgpu' ? 'WebGPU' : `WASM · ${threads}`;
   $('timing').textContent = `Inference ${r.inferenceMs.toFixed(0)} ms` + (r.sessionMs ? ` · session created in ${r.sessionMs.toFixed(0)} ms` : ' · session reused') + (r.fellBack ? ` · ${r.fellBack}` : '');
-  setStatus('done', `Top-1: ${top[0]?.label ?? '?'} (${((top[0]?.prob ?? 0) * 100).toFixed(1)}%)`);
+  setStatus('done', top[0] ? `Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : `Done: ${mainOutput(model.structure.outputs).describe}`);
   performance.mark('vitlens-drawn');
   post({ type: 'rendered', summary: { image: image.name, model: model.card.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top } });
   // The teaching views below the heatmap (PCA of the filters, position-embedding similarities, …) take a few
@@ -407,7 +415,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ideas.dataset.state = 'rendering';
   setTimeout(() => {
     if (seq !== runSeq) return;
-    void renderIdeas({ ...model, parameters: heldFor(model.key)?.parameters }, run.layers, run.headDistance, () => seq !== runSeq).then(() => {
+    void renderIdeas({ ...model, parameters: heldFor(model.key)?.parameters }, run.layers, run.headDistance, () => seq !== runSeq, run.tokenNorms).then(() => {
       if (seq !== runSeq) return;
       updateVariants(model);
       ideas.dataset.state = 'ready';

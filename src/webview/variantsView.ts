@@ -4,7 +4,7 @@
  * position embeddings (a bag of patches). The rewritten copy is built here from the bytes the panel already
  * holds and run by the same worker.
  */
-import { topK } from '../shared/attentionMaps';
+import { classPredictions } from '../shared/modelOutput';
 import type { PreparedModel } from '../shared/prepareModel';
 import { DEFAULT_VIEW, type ImagePayload, type ModelPayload, type Prediction } from '../shared/protocol';
 import { modelAtResolution, modelWithoutPositionEmbedding, type ModelVariant, prepareVariant } from '../shared/resolution';
@@ -45,7 +45,7 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
       loadImageInput(cur.image.bytes, cur.image.mime, prepared.card.preprocess),
     ]);
     const r = await host.run(prepared, input.tensor);
-    const top = topK(r.logits, prepared.card.labels, 5);
+    const top = classPredictions(prepared, r.logits, 5);
     const n = cur.model.structure;
     out.replaceChildren(
       column(`Native: ${cur.model.card.preprocess.size}×${cur.model.card.preprocess.size}, ${n.tokens ?? '?'} tokens`, nativeInput.rgba, cur.model.card.preprocess.size, cur.model, cur.run, cur.top),
@@ -63,18 +63,21 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
 }
 
 const sameTop = (a: Prediction[], b: Prediction[]) => a[0]?.label === b[0]?.label;
+/** An embedding model has no top prediction to compare: say so instead of inventing one. */
+const topSentence = (a: Prediction[], b: Prediction[], held: string, changed: string) =>
+  !a.length ? 'This model outputs an embedding, not classes: compare the maps.' : sameTop(a, b) ? held : changed;
 
 export function setupVariants(host: VariantHost): void {
   $('res-run').addEventListener('click', () => {
     const size = Number(($('res-size') as HTMLElement & { value: string }).value);
     void compare(host, 'res-out', 'res-text', String(size), (bytes, m) => modelAtResolution(bytes, m.structure, size), (v, a, b) => {
       const cost = (v.tokens / (host.current()?.model.structure.tokens ?? v.tokens)) ** 2;
-      return `${v.tokens} tokens instead of ${host.current()?.model.structure.tokens}: attention costs ${cost.toFixed(2)}× as much per layer. ${sameTop(a, b) ? 'The top prediction holds' : `The top prediction changes from ${a[0]?.label} to ${b[0]?.label}`} with the interpolated position embedding.`;
+      return `${v.tokens} tokens instead of ${host.current()?.model.structure.tokens}: attention costs ${cost.toFixed(2)}× as much per layer. ${topSentence(a, b, 'The top prediction holds with the interpolated position embedding.', `The top prediction changes from ${a[0]?.label} to ${b[0]?.label} with the interpolated position embedding.`)}`;
     });
   });
   $('nopos-run').addEventListener('click', () => {
     void compare(host, 'nopos-out', 'nopos-text', 'nopos', (bytes, m) => modelWithoutPositionEmbedding(bytes, m.structure), (_v, a, b) =>
-      `Without position embeddings self-attention cannot tell where a patch is: shuffling the patches would not change the prediction. ${sameTop(a, b) ? `The top prediction (${b[0]?.label}) survives, so this image is recognizable as a bag of patches` : `The top prediction changes from ${a[0]?.label} to ${b[0]?.label}: layout mattered for this image`}.`);
+      `Without position embeddings self-attention cannot tell where a patch is: shuffling the patches would not change the prediction. ${topSentence(a, b, `The top prediction (${b[0]?.label}) survives, so this image is recognizable as a bag of patches.`, `The top prediction changes from ${a[0]?.label} to ${b[0]?.label}: layout mattered for this image.`)}`);
   });
 }
 

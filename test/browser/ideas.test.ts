@@ -44,6 +44,24 @@ test('cost, filters, position embeddings, attention distance and norm placement 
   await h.page.locator('#ideas').screenshot({ path: path.join(ROOT, 'test-results/ideas.png') });
 });
 
+test('high-norm tokens: a layers × tokens map, the selected layer\'s patch grid, one line per layer and the model\'s numbers', async () => {
+  await h.page.waitForFunction(() => !!document.getElementById('norms-map')?.dataset.outliers, undefined, { timeout: 30_000 });
+  const counts = JSON.parse(await h.page.locator('#norms-map').getAttribute('data-outliers') ?? '[]') as number[];
+  assert.equal(counts.length, 6, 'one row per layer');
+  // 1 CLS + gap + 196 patches at 2 px, 6 layers at 12 px.
+  assert.deepEqual([await h.page.locator('#norms-map').getAttribute('width'), await h.page.locator('#norms-map').getAttribute('height')], [String(198 * 2), String(6 * 12)]);
+  assert.ok(await inked('norms-map') >= 197 * 2 * 6 * 12, 'every token cell is drawn');
+  assert.equal(await inked('norms-grid'), 14 * 12 * 14 * 12, 'the selected layer\'s 14×14 patch grid');
+  const lines = await h.page.locator('#norms-layers li').allTextContents();
+  assert.equal(lines.length, 6);
+  lines.forEach((l, i) => assert.match(l, new RegExp(`^Layer ${i + 1}: median [\\d.]+, max [\\d.]+, ${counts[i]} outliers?.* · CLS [\\d.]+$`)));
+  const text = await h.page.locator('#norms-text').textContent() ?? '';
+  assert.match(text, /(\d+ patch(es)? in layer \d+ ha(s a norm|ve norms) [\d.]+× the median|No patch token's norm stands out in any of the 6 layers)/);
+  assert.match(text, /Vision Transformers Need Registers/);
+  assert.match(text, /This model has no registers \(its prefix: CLS, left of the gap\)/);
+  await h.page.locator('#norms-map').locator('..').screenshot({ path: path.join(ROOT, 'test-results/token-norms.png') });
+});
+
 /** Clicks a variant's Run button and waits for its two-column comparison (or its error text). */
 async function runVariant(button: string, out: string): Promise<{ figures: number; tokens: string | null; top1: string | null; inked: number[]; text: string }> {
   await h.page.locator(button).click();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { attentionRow, topK } from '../../src/shared/attentionMaps';
-import { resampleRgba, sourceCrop, toInputTensor } from '../../src/shared/preprocess';
+import { preprocessRgba, toInputTensor } from '../../src/shared/preprocess';
 import { decodeImage } from '../../src/cli/imageFile';
 import { createSession, runModel } from '../../src/cli/runModel';
 import { demoModel, ROOT } from '../support/fixtures';
@@ -33,7 +33,7 @@ test('WebGPU (SwiftShader adapter) gives the same predictions and attention as W
 
   const img = decodeImage(bytes, fixtureImage);
   const p = model.card.preprocess;
-  const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
+  const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
   const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
   const expected = topK(run.logits, model.card.labels, 5);
   const rendered = (await h.posted()).find((m) => m.type === 'rendered');

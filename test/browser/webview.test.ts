@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { argmax, attentionRow } from '../../src/shared/attentionMaps';
 import { colormapLut } from '../../src/shared/colormap';
-import { resampleRgba, sourceCrop, toInputTensor } from '../../src/shared/preprocess';
+import { preprocessRgba, toInputTensor } from '../../src/shared/preprocess';
 import { decodeImage } from '../../src/cli/imageFile';
 import { createSession, runModel } from '../../src/cli/runModel';
 import { demoModel, ROOT } from '../support/fixtures';
@@ -29,7 +29,7 @@ after(async () => h?.close());
 async function nodeAttention(layer: number, head: number): Promise<Float32Array> {
   const img = decodeImage(new Uint8Array(readFileSync(imagePath)), fixtureImage);
   const p = model.card.preprocess;
-  const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
+  const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
   const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
   return attentionRow(run.layers[layer], 0, head < 0 ? 'mean' : head, model.structure.prefixTokens);
 }
@@ -118,7 +118,7 @@ test('clicking a patch shows its query map; the hottest cell matches Node', asyn
   assert.match(await h.page.locator('#selection').textContent() ?? '', new RegExp(`row ${r}, column ${c}`));
   const img = decodeImage(new Uint8Array(readFileSync(imagePath)), fixtureImage);
   const p = model.card.preprocess;
-  const rgba = resampleRgba(img.rgba, img.width, img.height, sourceCrop(img.width, img.height, p), p.size);
+  const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
   const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
   const token = model.structure.prefixTokens + r * cols + c;
   const expected = attentionRow(run.layers[model.structure.layers - 1], token, 'mean', model.structure.prefixTokens);

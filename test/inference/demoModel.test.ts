@@ -40,7 +40,7 @@ test('instrumenting leaves the logits unchanged', async () => {
   const model = demoModel();
   const plain = await ort.InferenceSession.create(new Uint8Array(readFileSync(DEMO_MODEL)));
   const inst = await createSession(model);
-  assert.equal(inst.outputNames.length, plain.outputNames.length + model.attentionOutputs.length + 1, `instrumented outputs: ${inst.outputNames.join(', ')}`);
+  assert.equal(inst.outputNames.length, plain.outputNames.length + model.attentionOutputs.length + 1 + 2 * (model.tokenNormOutputs?.length ?? 0), `instrumented outputs: ${inst.outputNames.join(', ')}`);
   for (const f of referenceFixtures()) {
     const { input } = reference(f);
     const x = new ort.Tensor('float32', input, f.inputShape);

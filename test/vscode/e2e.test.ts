@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import type { Frame, Locator, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { CodeServer, LaunchedBrowser, launchBrowser, REPO_ROOT, startCodeServer } from './codeServer';
+import { maskAt } from '../support/catMask';
 
 const VSIX = path.resolve(process.env.VITLENS_VSIX ?? path.join(REPO_ROOT, 'dist', 'vit-lens.vsix'));
 const RESULTS = path.join(REPO_ROOT, 'test-results');
@@ -207,7 +208,7 @@ async function waitForPanelText(frame: Frame, selector: string, want: string) {
   return { text, st };
 }
 
-async function assertResults(frame: Frame) {
+async function assertResults(frame: Frame, top1?: string) {
   const preds = await frame.$$eval('#predictions li', (lis) => lis.map((li) => ({
     label: (li.querySelector('.label')?.textContent ?? '').trim(),
     prob: (li.querySelector('.prob')?.textContent ?? '').trim(),
@@ -216,6 +217,7 @@ async function assertResults(frame: Frame) {
   log(`predictions: ${JSON.stringify(preds.slice(0, 5))}`);
   assert.ok(preds.length > 0, 'no #predictions li in the webview');
   assert.ok(preds.some((p) => p.label.length > 0), `no prediction with a non-empty .label: ${JSON.stringify(preds)}`);
+  if (top1) assert.equal(preds[0].label, top1, `top-1 of ${JSON.stringify(preds.slice(0, 5))}`);
 
   const canvas = frame.locator('canvas#heatmap');
   assert.equal(await canvas.count(), 1, 'canvas#heatmap missing');
@@ -337,8 +339,27 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await contextMenuCommand(row, /^(ViT Lens: )?Visualize Image$/, IMAGE);
       const frame = await findVitLensFrame();
       await waitForDone(frame);
-      await assertResults(frame);
+      // The bundled default is the real ImageNet ViT-Ti/16.
+      await assertResults(frame, 'tabby cat');
       await screenshot('vscode-explorer.png');
+      // Attention rollout: its hottest patches are on the cat, not on the blanket (test/support/catMask.ts).
+      const heat = frame.locator('canvas#heatmap');
+      const before = (await heat.getAttribute('data-hottest')) ?? '';
+      await frame.locator('#mode').evaluate((el) => {
+        (el as HTMLElement & { value: string }).value = 'rollout';
+        el.dispatchEvent(new Event('change'));
+      });
+      await frame.waitForFunction((b) => (document.getElementById('heatmap')?.dataset.hottest ?? b) !== b, before, { timeout: 30_000 });
+      const hot = ((await heat.getAttribute('data-hottest')) ?? '').split(',').map(Number);
+      const kinds = hot.map((i) => maskAt(i)).join('');
+      log(`rollout hottest patches ${hot.join(',')}: ${kinds}`);
+      assert.equal(hot.length, 10);
+      assert.ok(!kinds.includes('B') && kinds.startsWith('CCCCC'), `rollout's hottest patches on the background: ${kinds}`);
+      await screenshot('vscode-explorer-rollout.png');
+      await frame.locator('#mode').evaluate((el) => {
+        (el as HTMLElement & { value: string }).value = 'attention';
+        el.dispatchEvent(new Event('change'));
+      });
       // The panel keeps a copy of the model for the next panel (vitLens.modelCacheMB): the next test reads it.
       await frame.waitForFunction(() => / kept$/.test(document.getElementById('vit-lens-app')?.dataset.kept ?? ''), undefined, { timeout: 30_000 });
     }));
@@ -485,10 +506,10 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       // The last test opened images in the panel's editor group: bring the panel to the front.
       await page.locator('.tabs-container .tab', { hasText: 'ViT Lens:' }).first().click();
       const frame = await findVitLensFrame();
-      // Back to the ViT demo (the Swin test switched models; Swin has no global attention distance).
-      await paletteCommand('ViT Lens: Use Bundled Demo Model', true);
+      // Back to the bundled ImageNet ViT (the Swin test switched models; Swin has no global attention distance).
+      await paletteCommand('ViT Lens: Use the Bundled ImageNet ViT', true);
       const deadline = Date.now() + INFERENCE_TIMEOUT;
-      while (Date.now() < deadline && !/ViT-Tiny/.test(await frame.locator('#summary').textContent().catch(() => '') ?? '')) await sleep(250);
+      while (Date.now() < deadline && !/ImageNet/.test(await frame.locator('#summary').textContent().catch(() => '') ?? '')) await sleep(250);
       const folder = path.join(workspace, 'photos');
       fs.mkdirSync(folder, { recursive: true });
       fs.copyFileSync(path.join(REPO_ROOT, 'samples', IMAGE), path.join(folder, 'a.jpg'));
@@ -505,7 +526,7 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       assert.match(note, /1 skipped: notes\.png/);
       const folderDistances = await frame.locator('#distance').getAttribute('data-folder-distances');
       const mean = JSON.parse(folderDistances ?? '[]') as number[][];
-      assert.equal(mean.length, 6, 'six layers of folder-mean distances in the chart');
+      assert.equal(mean.length, 12, 'twelve layers of folder-mean distances in the chart');
       assert.match(await frame.locator('#distance-text').textContent() ?? '', /Averaged over 2 images in photos/);
       await screenshot('vscode-folder-distance.png');
     }));

@@ -1,0 +1,48 @@
+/**
+ * The bundled ImageNet ViT-Ti/16 in the real webview (headless Chromium, WASM): the tabby cat photo is called a
+ * tabby cat, and the hottest patches of the attention rollout lie on the cat, not on the blanket behind it
+ * (test/support/catMask.ts, drawn by hand).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from '../support/fixtures';
+import { maskAt } from '../support/catMask';
+import { realModel } from '../support/realModel';
+import { Harness, startHarness } from './harness';
+
+let h: Harness;
+const model = realModel();
+
+before(async () => {
+  h = await startHarness();
+  mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+});
+after(async () => h?.close());
+
+async function hottest(): Promise<number[]> {
+  const v = await h.page.locator('#heatmap').getAttribute('data-hottest');
+  return (v ?? '').split(',').filter(Boolean).map(Number);
+}
+
+test('cat_tabby.jpg on the real ViT: top-1 "tabby cat"; the rollout\'s hottest patches are on the cat', async () => {
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'samples/cat_tabby.jpg')));
+  await h.post({ type: 'visualize', backend: 'wasm', model, image: { name: 'cat_tabby.jpg', uri: 'file:///cat_tabby.jpg', bytes, mime: 'image/jpeg' } });
+  await h.waitForState('done');
+  const labels = await h.page.locator('#predictions li .label').allTextContents();
+  assert.equal(labels[0], 'tabby cat', `top-5 ${JSON.stringify(labels)}`);
+  assert.match(await h.page.locator('#status').textContent() ?? '', /Top-1: tabby cat/);
+  const summary = await h.page.locator('#summary').textContent() ?? '';
+  assert.match(summary, /1000 class scores/);
+
+  const before = (await h.page.locator('#heatmap').getAttribute('data-hottest')) ?? '';
+  await h.page.evaluate((last) => window.postMessage({ type: 'applyView', view: { layer: last, head: 'mean', mode: 'rollout', direction: 'query' } }, '*'), model.structure.layers - 1);
+  await h.page.waitForFunction((b) => (document.getElementById('heatmap')?.dataset.hottest ?? b) !== b, before);
+  const hot = await hottest();
+  assert.equal(hot.length, 10);
+  const kinds = hot.map((i) => maskAt(i));
+  assert.ok(!kinds.includes('B'), `a hottest rollout patch lies on the background: ${hot.map((i, k) => `${i}:${kinds[k]}`).join(' ')}`);
+  assert.ok(kinds.slice(0, 5).every((k) => k === 'C'), `the five hottest rollout patches must be on the cat: ${hot.map((i, k) => `${i}:${kinds[k]}`).join(' ')}`);
+  await h.page.screenshot({ path: path.join(ROOT, 'test-results/real-model-cat-rollout.png'), fullPage: false });
+});
