@@ -142,3 +142,21 @@ export function tokenNormsText(s: TokenNormSummary): string {
   }
   return parts.join(' ');
 }
+
+/**
+ * A line for the attention map's caption when most of what it shows sits on high-norm patches of the block it
+ * reads (attention sinks, not objects), so that bright corners are explained where they are seen.
+ * `inputNorms`: per-token norms of the stream the shown layer attends over (prefix tokens first).
+ */
+export function sinkNote(values: ArrayLike<number>, inputNorms: ArrayLike<number> | undefined, prefix: number): string | undefined {
+  if (!inputNorms || inputNorms.length - prefix !== values.length) return undefined;
+  const { outliers } = highOutliers(Float32Array.from({ length: values.length }, (_, i) => inputNorms[prefix + i]));
+  if (!outliers.length) return undefined;
+  let total = 0;
+  for (let i = 0; i < values.length; i++) total += Number.isFinite(values[i]) ? values[i] : 0;
+  const on = outliers.reduce((a, i) => a + values[i], 0);
+  const mass = total > 0 ? on / total : 0;
+  if (mass < 0.2 || mass < 3 * (outliers.length / values.length)) return undefined;
+  const n = outliers.length;
+  return `${pct(mass)} of this map sits on ${n} high-norm patch${n === 1 ? '' : 'es'}: attention sinks rather than objects (see High-norm tokens below).`;
+}

@@ -18,6 +18,7 @@ import { renderDistillation } from './distillationView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
+import { sinkNote } from '../shared/tokenNorms';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
@@ -194,7 +195,9 @@ function redraw(): void {
   }
   if (data.mask) view.drawMaskContour(data.mask, grid);
   view.drawSelection(grid, state.selected);
-  $('view-caption').textContent = data.caption;
+  // Plain CLS attention reads the previous block's output: name the sinks there if the map is mostly on them.
+  const sinks = state.mode === 'attention' && !state.selected && data.values && state.layer > 0 ? sinkNote(data.values, run.tokenNorms?.[state.layer - 1]?.data, s.prefixTokens) : undefined;
+  $('view-caption').textContent = sinks ? `${data.caption} ${sinks}` : data.caption;
   const sel = state.selected;
   $('selection').textContent = sel
     ? `Selected patch row ${sel.row}, column ${sel.col} (token ${sel.row * grid.cols + sel.col + s.prefixTokens}). Arrow keys move it; Escape clears.`

@@ -36,6 +36,8 @@ test('cat_tabby.jpg on the real ViT: top-1 "tabby cat"; the rollout\'s hottest p
   const summary = await h.page.locator('#summary').textContent() ?? '';
   assert.match(summary, /1000 class scores/);
 
+  // The default view (last layer's CLS attention) lights up the corners: the caption says they are sinks.
+  assert.match(await h.page.locator('#view-caption').textContent() ?? '', /of this map sits on \d+ high-norm patches: attention sinks/);
   const before = (await h.page.locator('#heatmap').getAttribute('data-hottest')) ?? '';
   await h.page.evaluate((last) => window.postMessage({ type: 'applyView', view: { layer: last, head: 'mean', mode: 'rollout', direction: 'query' } }, '*'), model.structure.layers - 1);
   await h.page.waitForFunction((b) => (document.getElementById('heatmap')?.dataset.hottest ?? b) !== b, before);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkResidualShapes, highOutliers, median, prefixTokenLabels, tokenNormSummary, tokenNormsText } from '../../src/shared/tokenNorms';
+import { checkResidualShapes, highOutliers, median, prefixTokenLabels, sinkNote, tokenNormSummary, tokenNormsText } from '../../src/shared/tokenNorms';
 
 // 4×4 patches with norms 10 ± 0.5 (deterministic), prefix tokens in front.
 const flat = Array.from({ length: 16 }, (_, i) => 10 + ((i * 7) % 5 - 2) * 0.25);
@@ -71,4 +71,15 @@ test('shape check names the layer, the expected and the found shape', () => {
   assert.equal(checkResidualShapes([[1, 18, 32]], [[1, 18]], 18, 32), undefined);
   assert.equal(checkResidualShapes([[1, 18, 32]], [[1, 17]], 18, 32)?.startsWith('layer 1'), true);
   assert.match(checkResidualShapes([[1, 18, 32], [1, 10, 32]], [[1, 18], [1, 10]], 18, 32) ?? '', /layer 2's output should be \[1, 18, 32\] .*but is \[1, 10, 32\]/);
+});
+
+test('the attention caption names attention sinks only when the map sits on high-norm patches', () => {
+  const norms = [5, ...flat];
+  norms[1 + 3] = 40; // patch 3 is high-norm
+  const onSink = Array.from({ length: 16 }, (_, i) => (i === 3 ? 0.6 : 0.4 / 15));
+  assert.match(sinkNote(onSink, norms, 1) ?? '', /^60 % of this map sits on 1 high-norm patch: attention sinks/);
+  const elsewhere = Array.from({ length: 16 }, (_, i) => (i === 7 ? 0.6 : 0.4 / 15));
+  assert.equal(sinkNote(elsewhere, norms, 1), undefined, 'the map is not on the sink');
+  assert.equal(sinkNote(onSink, [5, ...flat], 1), undefined, 'no high-norm patch');
+  assert.equal(sinkNote(onSink, norms.slice(1), 1), undefined, 'token count disagrees: no note');
 });
