@@ -51,5 +51,6 @@ export function explanation(m: ModelPayload): string {
   }
   if (s.classifier === 'gap') return 'This model has no CLS token: it classifies the average of all patch tokens (global average pooling), so the map shows the mean attention each patch receives.';
   if (s.family === 'deit') return 'DeiT adds a distillation token next to CLS: it is trained to match a teacher network\'s predictions, and the two heads are averaged at inference.';
-  return 'The CLS token is a learned vector prepended to the patch tokens; it gathers information from all patches through attention, and its final state alone is classified. The map shows how much it attends to each patch.';
+  const fate = s.logits.classes ? 'its final state alone is classified' : 'this backbone outputs features rather than classes, and a probe or a similarity search reads them';
+  return `The CLS token is a learned vector prepended to the patch tokens; it gathers information from all patches through attention, and ${fate}. The map shows how much it attends to each patch.`;
 }
