@@ -1,6 +1,6 @@
 /** Image → model input, shared by the webview and the command-line tool. */
 import type { Preprocess } from './modelCard';
-import { resizeCrop, ResizeCrop, roundHalfEven } from './resample';
+import { resizeCrop, ResizeCrop, roundHalfEven, type RowReader } from './resample';
 
 export interface Rect { x: number; y: number; width: number; height: number }
 
@@ -65,7 +65,7 @@ export function resizeCropFor(width: number, height: number, p: Preprocess): Res
 }
 
 /** Decoded RGBA (composited onto white already) → the size×size RGBA the model sees, as PIL computes it. */
-export function preprocessRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, p: Preprocess): Uint8ClampedArray {
+export function preprocessRgba(rgba: Uint8Array | Uint8ClampedArray | RowReader, width: number, height: number, p: Preprocess): Uint8ClampedArray {
   return resizeCrop(rgba, width, height, resizeCropFor(width, height, p), p.interpolation ?? 'bilinear');
 }
 

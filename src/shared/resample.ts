@@ -105,13 +105,42 @@ function nearestIndex(inSize: number, outSize: number): Int32Array {
   return idx;
 }
 
+/** Rows [first, first + count) of the source image as RGBA: lets a caller hand over a huge image a strip at a time. */
+export type RowReader = (first: number, count: number) => Uint8Array | Uint8ClampedArray;
+
+/** How much source a band holds (about 16 MB): a 64 MP image is never copied whole for the resize. */
+const BAND_BYTES = 16 * 2 ** 20;
+
+/** Pillow's horizontal pass over `n` rows of `band` into rows [at, at + n) of the 8-bit RGB intermediate. */
+function horizontalPass(band: Uint8Array | Uint8ClampedArray, srcWidth: number, n: number, at: number, cols: number, h: Coefficients, tmp: Uint8Array): void {
+  for (let y = 0; y < n; y++) {
+    const rowBase = y * srcWidth;
+    for (let ox = 0; ox < cols; ox++) {
+      const first = h.first[ox], count = h.count[ox], kb = ox * h.ksize;
+      let r = HALF, g = HALF, b = HALF;
+      for (let t = 0; t < count; t++) {
+        const s = (rowBase + first + t) * 4;
+        const w = h.k[kb + t];
+        r += band[s] * w;
+        g += band[s + 1] * w;
+        b += band[s + 2] * w;
+      }
+      const o = ((at + y) * cols + ox) * 3;
+      tmp[o] = clip8(r);
+      tmp[o + 1] = clip8(g);
+      tmp[o + 2] = clip8(b);
+    }
+  }
+}
+
 /**
  * RGBA source (4 bytes per pixel; alpha ignored: composite first) → the ResizeCrop window as RGBA with
  * alpha 255. Only the output pixels inside the window are computed; each is the value Pillow's full
  * resize would give there, since every output pixel depends only on its own coefficients.
  */
-export function resizeCrop(src: Uint8Array | Uint8ClampedArray, srcWidth: number, srcHeight: number, g: ResizeCrop, filter: Interpolation): Uint8ClampedArray {
-  if (src.length < srcWidth * srcHeight * 4) throw new Error(`resizeCrop: ${src.length} bytes for ${srcWidth}×${srcHeight} RGBA`);
+export function resizeCrop(src: Uint8Array | Uint8ClampedArray | RowReader, srcWidth: number, srcHeight: number, g: ResizeCrop, filter: Interpolation, bandBytes = BAND_BYTES): Uint8ClampedArray {
+  if (typeof src !== 'function' && src.length < srcWidth * srcHeight * 4) throw new Error(`resizeCrop: ${src.length} bytes for ${srcWidth}×${srcHeight} RGBA`);
+  const read: RowReader = typeof src === 'function' ? src : (first, count) => src.subarray(first * srcWidth * 4, (first + count) * srcWidth * 4);
   const out = new Uint8ClampedArray(g.width * g.height * 4);
   const fill = g.fill ?? [0, 0, 0];
   for (let i = 0; i < g.width * g.height; i++) {
@@ -132,13 +161,13 @@ export function resizeCrop(src: Uint8Array | Uint8ClampedArray, srcWidth: number
     const xi = nearestIndex(srcWidth, g.resizeWidth);
     const yi = nearestIndex(srcHeight, g.resizeHeight);
     for (let oy = 0; oy < rows; oy++) {
-      const row = yi[oy + y0] * srcWidth;
+      const line = read(yi[oy + y0], 1);
       for (let ox = 0; ox < cols; ox++) {
-        const s = (row + xi[ox + x0]) * 4;
+        const s = xi[ox + x0] * 4;
         const o = put(ox, oy);
-        out[o] = src[s];
-        out[o + 1] = src[s + 1];
-        out[o + 2] = src[s + 2];
+        out[o] = line[s];
+        out[o + 1] = line[s + 1];
+        out[o + 2] = line[s + 2];
       }
     }
     return out;
@@ -157,34 +186,22 @@ export function resizeCrop(src: Uint8Array | Uint8ClampedArray, srcWidth: number
 
   // Horizontal pass into 8-bit RGB: Pillow rounds to uint8 between the passes.
   const tmp = new Uint8Array(cols * tmpRows * 3);
-  if (horizontal) {
-    const h = coefficients(srcWidth, g.resizeWidth, x0, x1, f, support);
-    for (let y = 0; y < tmpRows; y++) {
-      const rowBase = (y + rowFirst) * srcWidth;
-      for (let ox = 0; ox < cols; ox++) {
-        const first = h.first[ox], n = h.count[ox], kb = ox * h.ksize;
-        let r = HALF, gg = HALF, b = HALF;
-        for (let t = 0; t < n; t++) {
-          const s = (rowBase + first + t) * 4;
-          const w = h.k[kb + t];
-          r += src[s] * w;
-          gg += src[s + 1] * w;
-          b += src[s + 2] * w;
+  const h = horizontal ? coefficients(srcWidth, g.resizeWidth, x0, x1, f, support) : undefined;
+  // Source rows arrive in bands, so a caller can decode a huge image a strip at a time.
+  const bandRows = Math.max(1, Math.floor(bandBytes / (srcWidth * 4)));
+  for (let b0 = 0; b0 < tmpRows; b0 += bandRows) {
+    const n = Math.min(bandRows, tmpRows - b0);
+    const band = read(rowFirst + b0, n);
+    if (h) horizontalPass(band, srcWidth, n, b0, cols, h, tmp);
+    else {
+      for (let y = 0; y < n; y++) {
+        for (let ox = 0; ox < cols; ox++) {
+          const s = (y * srcWidth + ox + x0) * 4;
+          const o = ((b0 + y) * cols + ox) * 3;
+          tmp[o] = band[s];
+          tmp[o + 1] = band[s + 1];
+          tmp[o + 2] = band[s + 2];
         }
-        const o = (y * cols + ox) * 3;
-        tmp[o] = clip8(r);
-        tmp[o + 1] = clip8(gg);
-        tmp[o + 2] = clip8(b);
-      }
-    }
-  } else {
-    for (let y = 0; y < tmpRows; y++) {
-      for (let ox = 0; ox < cols; ox++) {
-        const s = ((y + rowFirst) * srcWidth + ox + x0) * 4;
-        const o = (y * cols + ox) * 3;
-        tmp[o] = src[s];
-        tmp[o + 1] = src[s + 1];
-        tmp[o + 2] = src[s + 2];
       }
     }
   }

@@ -2,6 +2,7 @@
 import { ImageError } from '../shared/errors';
 import type { Preprocess } from '../shared/modelCard';
 import { preprocessRgba, toInputTensor } from '../shared/preprocess';
+import type { RowReader } from '../shared/resample';
 
 export interface ImageInput {
   /** The size×size RGBA pixels the model sees (for display). */
@@ -21,20 +22,27 @@ export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preproc
     throw new ImageError(`The image could not be decoded (${bytes.byteLength} bytes, ${mime}). It may be corrupt or in a format the browser cannot read.`);
   }
   const { width, height } = bitmap;
-  // Native size, composited on white (as most training pipelines treat transparency); the resize is ours, PIL's maths.
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  // Native size, composited on white (as most training pipelines treat transparency), handed to our resize (PIL's
+  // maths) a strip at a time: a 64 MP image is never copied whole besides its bitmap.
+  let strip: OffscreenCanvas | undefined;
+  let ctx: OffscreenCanvasRenderingContext2D | undefined;
+  const rows: RowReader = (first, count) => {
+    if (!strip || strip.height < count) {
+      strip = new OffscreenCanvas(width, count);
+      ctx = strip.getContext('2d', { willReadFrequently: true })!;
+      ctx.imageSmoothingEnabled = false;
+    }
+    ctx!.fillStyle = '#ffffff';
+    ctx!.fillRect(0, 0, width, count);
+    ctx!.drawImage(bitmap, 0, first, width, count, 0, 0, width, count);
+    return ctx!.getImageData(0, 0, width, count).data;
+  };
+  let rgba: Uint8ClampedArray;
   try {
-    ctx.fillStyle = '#ffffff';
-    ctx.fillRect(0, 0, width, height);
-    ctx.drawImage(bitmap, 0, 0);
+    rgba = preprocessRgba(rows, width, height, p);
   } finally {
     bitmap.close();
   }
-  const pixels = ctx.getImageData(0, 0, width, height).data;
-  // Frees the canvas's copy now rather than at the next collection (a 64 MP image holds 256 MB here).
-  canvas.width = canvas.height = 0;
-  const rgba = preprocessRgba(pixels, width, height, p);
   return { rgba, tensor: toInputTensor(rgba, p.size, p), sourceWidth: width, sourceHeight: height };
 }
 

@@ -231,3 +231,28 @@ test('1000 outputs and no labels anywhere: ImageNet-1k names, marked assumed, an
   assert.equal(own.get('Labels'), undefined);
   assert.match(own.get('Preprocessing') ?? '', /^224×224 \(vit-demo\.json\); bilinear \(vit-demo\.json\); shorter side to 224, center crop 224 \(vit-demo\.json\)/);
 });
+
+test('a source handed over in strips (huge images) resizes to exactly the same pixels as one buffer', () => {
+  const [W, H] = [301, 203];
+  const src = new Uint8ClampedArray(W * H * 4);
+  for (let i = 0; i < src.length; i++) src[i] = (i * 2654435761) >>> 24; // deterministic noise: every row matters
+  let calls = 0;
+  const rows = (first: number, count: number) => {
+    calls++;
+    return src.subarray(first * W * 4, (first + count) * W * 4);
+  };
+  const cases = [
+    { resizeWidth: 120, resizeHeight: 80, left: 10, top: 5, width: 96, height: 64 },
+    { resizeWidth: W, resizeHeight: 90, left: 0, top: 0, width: W, height: 90 }, // no horizontal pass
+    { resizeWidth: 500, resizeHeight: 400, left: 100, top: 100, width: 224, height: 224 }, // enlarging
+  ];
+  for (const g of cases) {
+    for (const filter of ['bicubic', 'bilinear', 'nearest'] as const) {
+      calls = 0;
+      const whole = resizeCrop(src, W, H, g, filter);
+      const strips = resizeCrop(rows, W, H, g, filter, W * 4 * 7);
+      assert.deepEqual(strips, whole, `${filter} ${JSON.stringify(g)}`);
+      assert.ok(calls > 3, `${filter}: read in ${calls} strips`);
+    }
+  }
+});
