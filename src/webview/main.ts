@@ -488,6 +488,8 @@ async function exportJson(): Promise<void> {
     rgb: lastView.rgb ? Array.from(lastView.rgb) : undefined,
     mask: lastView.mask ? Array.from(lastView.mask) : undefined,
     predictions: current.top,
+    // What the model outputs (class scores or an embedding), so an empty prediction list is never a mystery.
+    outputs: model.structure.outputs.map((o) => ({ name: o.name, kind: o.kind, describe: o.describe })),
   };
   await save('json', `${baseName()}.json`, new TextEncoder().encode(JSON.stringify(doc, null, 2)));
 }

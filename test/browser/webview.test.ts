@@ -176,11 +176,12 @@ test('Export PNG saves exactly the composited canvases; Export JSON the numbers 
   await h.page.locator('#export-json').click();
   await h.page.waitForFunction(() => (window as unknown as { __posted: { request?: { kind: string; format?: string } }[] }).__posted.some((m) => m.request?.kind === 'export' && m.request.format === 'json'));
   const j = (await exports()).filter((m) => m.format === 'json').pop()!;
-  const doc = JSON.parse(new TextDecoder().decode(new Uint8Array(Object.values(j.data)))) as { model: { sha256: string }; values: number[]; grid: { rows: number }; backend: { name: string } };
+  const doc = JSON.parse(new TextDecoder().decode(new Uint8Array(Object.values(j.data)))) as { model: { sha256: string }; values: number[]; grid: { rows: number }; backend: { name: string }; outputs: { kind: string; describe: string }[] };
   const { createHash } = await import('node:crypto');
   assert.equal(doc.model.sha256, createHash('sha256').update(readFileSync(path.join(ROOT, 'models/vit-demo.onnx'))).digest('hex'));
   assert.equal(doc.values.length, 196);
   assert.equal(doc.backend.name, 'wasm');
+  assert.deepEqual(doc.outputs.map((o) => [o.kind, o.describe]), [['classes', '6 class scores']]);
 });
 
 test('a run that exceeds the time limit is stopped with a clear error, and the next run works', async () => {
