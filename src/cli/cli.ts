@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { argmax } from '../shared/attentionMaps';
 import { DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
+import { classifierWords } from '../shared/classifierHead';
 import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
 import { toErrorInfo } from '../shared/errors';
 import { compositeHeatmap } from '../shared/heatmapImage';
@@ -13,6 +14,7 @@ import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
 import { compositeOnWhite, preprocessRgba, toInputTensor } from '../shared/preprocess';
 import { DEFAULT_VIEW } from '../shared/protocol';
 import { computeView } from '../shared/viewData';
+import { layoutMismatches } from '../shared/tokenLayout';
 import { decodeImage, encodePng } from './imageFile';
 import { attachExternalData, createSession, runModel } from './runModel';
 
@@ -133,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
       console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
-      console.log(`  norm        ${s.norm}-norm; classifier: ${!s.logits.classes ? 'none' : s.classifier === 'cls' ? 'CLS token' : 'global average pooling'}`);
+      console.log(`  norm        ${s.norm}-norm; classifier: ${!s.logits.classes ? 'none' : classifierWords(s.classifier)}`);
       console.log(`  output      ${s.outputs.map((o) => (s.outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')}`);
       console.log(`  attention   ${s.attention.length} taps: ${s.attention[0].where}`);
       console.log(`  card        ${model.card.source} (${model.card.labels.length} labels)`);
@@ -150,6 +152,12 @@ export async function main(argv: string[]): Promise<number> {
       const top = classPredictions(model, run.logits, 5);
       const layer = Math.min(s.layers, Math.max(1, args.layer ?? s.layers)) - 1;
       const head = args.head ? args.head - 1 : -1;
+      // Layers whose attention does not fit their grid on this run are never drawn (src/shared/tokenLayout.ts).
+      const notDrawn = layoutMismatches(s, run.layers);
+      if (notDrawn.length) {
+        report.notDrawn = notDrawn;
+        if (!args.json) for (const m of notDrawn) console.log(`  not drawn   ${m}`);
+      }
       if (args.view === 'rollout' && s.swin) throw new Error('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).');
       // The panel's own view maths, so the PNG is what the panel draws for this view, layer and head.
       const view = computeView(s, run, { ...DEFAULT_VIEW, mode: args.view, layer, head: head < 0 ? 'mean' : String(head) });

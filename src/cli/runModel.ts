@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
 import { instrumentedBytes } from '../shared/instrumentAttention';
 import type { PreparedModel } from '../shared/prepareModel';
+import { imageFeed, outputAsFloat32 } from '../shared/ortData';
 import { runOutputs } from '../shared/protocol';
 import { type RunData, runDataOf } from '../shared/viewData';
 
@@ -21,10 +22,13 @@ export async function createSession(model: PreparedModel, threads = 1): Promise<
 export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = runOutputs(model)): Promise<ModelRun> {
   const size = model.card.preprocess.size;
   const t0 = performance.now();
-  const out = await session.run({ [model.structure.input.name]: new ort.Tensor('float32', input, [1, model.structure.input.channels, size, size]) }, outputs);
+  const dims = [1, model.structure.input.channels, size, size];
+  const feed = imageFeed(session.inputMetadata, model.structure.input.name, input);
+  const tensor = feed.type === 'float16' ? new ort.Tensor('float16', feed.data, dims) : new ort.Tensor('float32', feed.data, dims);
+  const out = await session.run({ [model.structure.input.name]: tensor }, outputs);
   const ms = performance.now() - t0;
-  const get = (n: string) => (out[n] ? { dims: out[n].dims, data: out[n].data as Float32Array } : undefined);
-  return { ...runDataOf(model, get), logits: out[model.logitsOutput].data as Float32Array, ms };
+  const get = (n: string) => (out[n] ? { dims: out[n].dims, data: outputAsFloat32(out[n]) } : undefined);
+  return { ...runDataOf(model, get), logits: outputAsFloat32(out[model.logitsOutput]), ms };
 }
 
 /** Reads the external data files a model names (relative to the model file) into the model payload. */

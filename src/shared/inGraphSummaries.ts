@@ -33,7 +33,7 @@ export interface InGraphSummaries {
  * and no layer's T×T matrix waits for the end of the network (ViT-S/8 at 480 px: 4.36 GB peak in forward
  * order, 1.01 GB this way round, onnxruntime-web in Node).
  */
-export function addInGraphSummaries(patch: GraphPatch, taps: string[], l: SummaryLayout, withStatistics: boolean): InGraphSummaries {
+export function addInGraphSummaries(patch: GraphPatch, taps: string[], l: SummaryLayout, withStatistics: boolean, halfTaps = false): InGraphSummaries {
   const { tokens: T, prefix, grid, patchSize } = l;
   const n = grid.rows * grid.cols;
   const name = (s: string) => `vitlens_${s}`;
@@ -84,7 +84,10 @@ export function addInGraphSummaries(patch: GraphPatch, taps: string[], l: Summar
     queryMean = float('query_mean', [1, T], queryWeights);
     tiny = float('tiny', [], [1e-30]);
   }
-  const meanOverHeads = withStatistics ? taps.map((t, k) => reduce(shared, 'ReduceMean', t, -3, 1, name(`mean_heads_${k}`))) : [];
+  // float16 graphs: the statistics run in float32 on a cast copy of each layer's probabilities (rollout
+  // multiplies up to L matrices; half precision would drift), so rollout and distances come out as float32.
+  const stats = halfTaps && withStatistics ? taps.map((t) => node(shared, 'Cast', [t], `${t}/vitlens_f32`, [{ name: 'to', i: 1 }])) : taps;
+  const meanOverHeads = withStatistics ? stats.map((t, k) => reduce(shared, 'ReduceMean', t, -3, 1, name(`mean_heads_${k}`))) : [];
   const e0 = withStatistics ? float('e0', [1, T], Array.from({ length: T }, (_, i) => (i === 0 ? 1 : 0))) : '';
 
   const groups: PatchNode[][] = taps.map((t, layer) => {
@@ -98,8 +101,8 @@ export function addInGraphSummaries(patch: GraphPatch, taps: string[], l: Summar
         v = node(g, 'Mul', [sum, half], k === 0 ? rollout[layer] : name(`roll_${layer}_${k}`));
       }
       // Mean distance: Σ_k a_qk d_qk / Σ_k a_qk over patch keys, averaged over patch queries.
-      const weighted = reduce(g, 'ReduceSum', node(g, 'Mul', [t, distanceMatrix], name(`dist_${layer}_w`)), -1, 1, name(`dist_${layer}_num`));
-      const mass = node(g, 'Max', [node(g, 'MatMul', [t, keyMaskColumn], name(`dist_${layer}_mass0`)), tiny], name(`dist_${layer}_mass`));
+      const weighted = reduce(g, 'ReduceSum', node(g, 'Mul', [stats[layer], distanceMatrix], name(`dist_${layer}_w`)), -1, 1, name(`dist_${layer}_num`));
+      const mass = node(g, 'Max', [node(g, 'MatMul', [stats[layer], keyMaskColumn], name(`dist_${layer}_mass0`)), tiny], name(`dist_${layer}_mass`));
       node(g, 'MatMul', [queryMean, node(g, 'Div', [weighted, mass], name(`dist_${layer}_per_query`))], distance[layer]);
     }
     g.push({ opType: 'Gather', domain: '', inputs: [t, clsIndex], outputs: [clsRows[layer]], attributes: [{ name: 'axis', i: -2 }] });

@@ -71,16 +71,19 @@ export function instrumentAttention(structure: VitStructure, existingOutputs: st
     const s = structure;
     const queryRows = s.distillation ? [0, 1] : [0];
     const layout = s.tokens && s.grid ? { tokens: s.tokens, prefix: s.prefixTokens, grid: s.grid, patchSize: s.patchSize, opset: s.opset ?? 17, queryRows } : undefined;
-    // Rollout and distances need the token layout and float32 maths (the initializers are float32).
-    const withStatistics = !!layout && elemType === TensorDataType.FLOAT;
-    summaries = addInGraphSummaries(patch, taps, layout ?? { tokens: 0, prefix: 0, grid: { rows: 0, cols: 0 }, patchSize: 0, opset: 17, queryRows }, withStatistics);
+    // Rollout and distances need the token layout and float32 maths (the initializers are float32): float16
+    // probabilities are cast to float32 first.
+    const half = elemType === TensorDataType.FLOAT16;
+    const withStatistics = !!layout && (elemType === TensorDataType.FLOAT || half);
+    summaries = addInGraphSummaries(patch, taps, layout ?? { tokens: 0, prefix: 0, grid: { rows: 0, cols: 0 }, patchSize: 0, opset: 17, queryRows }, withStatistics, half);
     attentionOutputs = summaries.clsRows;
   }
   const norms = structure.residual ? addTokenNorms(patch, structure.residual, structure.opset ?? 17, summaries?.clsRows) : undefined;
   const d = structure.distillation;
   const extra = [...(structure.features ? [structure.features.tensor] : []), ...(d ? [d.cls, d.dist] : [])];
   const statistics = summaries ? [...summaries.rollout, ...summaries.distance] : [];
-  patch.outputs = [...attentionOutputs, ...statistics, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
+  patch.outputs = [...attentionOutputs, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
+  patch.outputs.push(...statistics.map((name) => ({ name, elemType: TensorDataType.FLOAT })));
   // Cast to float in the graph whatever the model computes in.
   if (norms) patch.outputs.push(...[...norms.norms, ...norms.shapes].map((name) => ({ name, elemType: TensorDataType.FLOAT })));
   return {

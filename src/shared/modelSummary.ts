@@ -1,6 +1,8 @@
 /** Words about the model for the panel and the sidebar, computed from its detected structure. */
 import type { AttentionLayer } from './attentionMaps';
+import { classifierWords } from './classifierHead';
 import { describePreprocess } from './modelCard';
+import { layoutMismatches } from './tokenLayout';
 import type { ModelPayload } from './protocol';
 
 /** The model summary shown in the panel and the sidebar: [label, value] rows. */
@@ -20,11 +22,13 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
       ? ['Stages', `${s.swin.stages}: depths ${s.swin.depths.join(', ')}, heads ${s.swin.heads.map((h) => h ?? '?').join(', ')}, widths ${s.swin.dims.map((d) => d ?? '?').join(', ')}`]
       : ['Layers × heads', `${s.layers} × ${layers[0]?.heads ?? s.heads ?? '?'}`],
     ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : 'unknown'],
-    ['Classifier', !s.logits.classes ? 'none (a backbone: see Output)' : s.classifier === 'cls' ? 'CLS token' : 'global average pooling'],
+    ['Classifier', !s.logits.classes ? 'none (a backbone: see Output)' : classifierWords(s.classifier)],
     ['Output', s.outputs.map((o) => (s.outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')],
     ['Attention tap', s.attention[0]?.where ?? ''],
     ['Preprocessing', `${m.card.source === 'default' ? 'defaults — add a model card for exact values: ' : ''}${describePreprocess(m.card.preprocess)}`],
   ];
+  const notDrawn = layers.length ? layoutMismatches(s, layers) : [];
+  if (notDrawn.length) rows.push(['Not drawn', notDrawn.join(' ')]);
   if (m.card.labelsAssumed) rows.push(['Labels', `ImageNet-1k class names assumed (${m.card.labels.length} outputs, no labels found)`]);
   if (m.attentionMode === 'cls-rows') rows.push(['Attention extracted', 'CLS rows only, sliced in the graph: all layers in full would exceed vitLens.attentionMemoryBudgetMB']);
   if (s.opset) rows.push(['Opset', String(s.opset)]);
@@ -50,6 +54,11 @@ export function explanation(m: ModelPayload): string {
       `Patch merging halves the grid between stages (${w.grids.join(' → ')}). There is no CLS token: the classifier averages all final tokens (global average pooling).`;
   }
   if (s.classifier === 'gap') return 'This model has no CLS token: it classifies the average of all patch tokens (global average pooling), so the map shows the mean attention each patch receives.';
+  // The CLS token exists but is not (only) what the head reads: say what is.
+  if (s.classifier === 'mean-all') return 'The CLS token is a learned vector prepended to the patch tokens, but this model classifies the mean of all final tokens, CLS included, so CLS is one voice among many; its map shows where CLS looks, not what the classifier reads.';
+  if (s.classifier === 'mean-patches') return 'This model has a CLS token but its head never reads it: it classifies the mean of the final patch tokens (global average pooling), so the CLS map shows where CLS looks, not what the classifier reads.';
+  if (s.classifier === 'cls+mean') return 'The head reads the CLS token\'s final state concatenated with the mean of the final patch tokens (DINOv2\'s linear classifier), so both the CLS map and the patches as a whole matter.';
+  if (s.classifier === 'map') return `The head pools the final tokens by attention (MAP): one learned query, not derived from the image, attends over all tokens${s.mapProbe?.heads ? ` with ${s.mapProbe.heads} heads` : ''}, and an MLP reads the result. That probe's attention is what the classifier sees; the layer maps show attention inside the transformer.`;
   if (s.family === 'deit') return 'DeiT adds a distillation token next to CLS: it is trained to match a teacher network\'s predictions, and the two heads are averaged at inference.';
   const fate = s.logits.classes ? 'its final state alone is classified' : 'this backbone outputs features rather than classes, and a probe or a similarity search reads them';
   return `The CLS token is a learned vector prepended to the patch tokens; it gathers information from all patches through attention, and ${fate}. The map shows how much it attends to each patch.`;

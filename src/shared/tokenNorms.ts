@@ -4,6 +4,7 @@
  * patch tokens (Iglewicz & Hoaglin). Prefix tokens (CLS, distillation, registers) are kept out of the statistics
  * and reported apart. Pure: the view, the tests and any exporter read the same numbers.
  */
+import type { ClassifierKind } from './classifierHead';
 
 export const Z_THRESHOLD = 3.5;
 
@@ -61,10 +62,10 @@ export interface TokenNormSummary {
   };
 }
 
-export function prefixTokenLabels(prefix: number, classifier: 'cls' | 'gap' | 'unknown', distilled: boolean): string[] {
+export function prefixTokenLabels(prefix: number, classifier: ClassifierKind, distilled: boolean): string[] {
   let r = 0;
   return Array.from({ length: prefix }, (_, i) => {
-    if (i === 0 && classifier === 'cls') return 'CLS';
+    if (i === 0 && classifier !== 'gap') return 'CLS'; // token 0 of every prefix is CLS, read or not
     if (i === 1 && distilled) return 'distillation';
     return `register ${++r}`;
   });

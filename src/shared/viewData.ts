@@ -7,6 +7,7 @@ import { massThresholdMask } from './massThreshold';
 import { pca, projectionsToRgb } from './pca';
 import type { ModelPayload, ViewState } from './protocol';
 import { rolloutRow } from './rollout';
+import { layerGrid, layoutMismatch } from './tokenLayout';
 import type { VitStructure } from './vitStructure';
 import { patchWindowAttention, windowEntropy } from './windowPartition';
 
@@ -64,6 +65,8 @@ export interface ViewData {
   /** DINO mass-threshold mask over the grid, when enabled. */
   mask?: Uint8Array;
   caption: string;
+  /** Set when the view is not drawn because a shape check failed; `caption` says which layer, expected and found. */
+  refused?: boolean;
 }
 
 export function fusionOf(head: string): Fusion {
@@ -75,14 +78,8 @@ export function fusionLabel(head: string): string {
   return typeof f === 'number' ? `head ${f + 1}` : `${f} over heads`;
 }
 
-/** The token grid of a layer: the patch grid, or a Swin block's stage grid. */
-export function gridOf(s: VitStructure, layers: AttentionLayer[], layer: number): { rows: number; cols: number } {
-  const block = s.swin?.blocks[layer];
-  if (block) return { rows: block.grid, cols: block.grid };
-  if (s.grid) return s.grid;
-  const n = Math.round(Math.sqrt(layers[layer].tokens - s.prefixTokens));
-  return { rows: n, cols: n };
-}
+/** The token grid of a layer: the patch grid, or a Swin block's stage grid (see tokenLayout.ts). */
+export const gridOf = layerGrid;
 
 export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewData {
   const layer = run.layers[v.layer];
@@ -92,10 +89,17 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
   const block = s.swin?.blocks[v.layer];
   const sel = v.selected;
   const withMask = (d: ViewData): ViewData => (v.mass > 0 && d.values && !block ? { ...d, mask: massThresholdMask(d.values, v.mass) } : d);
+  // Nothing unverified is drawn: the shown layer (and, for rollout, every layer it multiplies) must fit its grid.
+  const checked = v.mode === 'rollout' && !block ? run.layers.slice(0, v.layer + 1).map((_, i) => i) : [v.layer];
+  const refused = v.mode === 'features' ? undefined : checked.map((i) => layoutMismatch(s, run.layers, i)).find((m) => m);
+  if (refused) return { grid, caption: refused, refused: true };
 
   if (v.mode === 'features' && run.features) {
     const f = run.features;
     const prefix = f.tokens - grid.rows * grid.cols;
+    if (!block && prefix !== s.prefixTokens) {
+      return { grid, refused: true, caption: `Token features are not drawn: the final features have ${f.tokens} tokens, but ${s.prefixTokens} prefix + ${grid.rows}×${grid.cols} patches = ${s.prefixTokens + grid.rows * grid.cols} were expected.` };
+    }
     const patches = f.data.subarray(prefix * f.width);
     const n = f.tokens - prefix;
     const p = pca(patches, n, f.width, 3);
@@ -146,7 +150,7 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
     return withMask({ grid, values, caption });
   }
   if (prefix > 0) {
-    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention to each patch, layer ${v.layer + 1}, ${how}.` });
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention to each patch, layer ${v.layer + 1}, ${how}.${['mean-all', 'mean-patches', 'map'].includes(s.classifier) ? ' This is where CLS looks, not what the classifier reads (see Classifier in the summary).' : ''}` });
   }
   // No CLS token (global pooling): the mean attention each patch receives.
   const values = new Float32Array(layer.tokens);

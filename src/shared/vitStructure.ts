@@ -10,6 +10,7 @@ import { detectSwin, SwinInfo } from './swinStructure';
 import { findResidualStream } from './residualStream';
 import { OnnxModel, OnnxNode, opsetVersion } from './onnx/onnxModel';
 import { describeOutput, mainOutput, ModelOutput } from './modelOutput';
+import { ClassifierKind, findClassifier, findMapProbes } from './classifierHead';
 
 export interface AttentionTap {
   /** 0-based block index in execution order. */
@@ -40,7 +41,10 @@ export interface VitStructure {
   /** Known statically from the attention scale, else found at run time. */
   heads?: number;
   norm: 'pre' | 'post' | 'unknown';
-  classifier: 'cls' | 'gap' | 'unknown';
+  /** What the head reads, found by walking back from it (classifierHead.ts). */
+  classifier: ClassifierKind;
+  /** MAP head (SigLIP): the learned probe's attention over all tokens, not one of the `attention` layers. */
+  mapProbe?: { tensor: string; heads?: number };
   attention: AttentionTap[];
   opset?: number;
   producer: string;
@@ -71,7 +75,9 @@ export function detectVit(model: OnnxModel): VitStructure {
     throw new NotAViTError('The model has no 4-D image input (it takes ' + describeInputs(model) + ').', LOOKED_FOR);
   }
   const patchConv = findPatchEmbedding(g, image.name);
-  const softmaxTaps = findAttentionSoftmaxes(g);
+  // A MAP head's probe attends like a layer but is the classifier's: keep it out of the layers.
+  const probes = findMapProbes(g);
+  const softmaxTaps = findAttentionSoftmaxes(g).filter((t) => !probes.includes(t.node));
   const fusedTaps = softmaxTaps.length ? [] : findFusedAttention(g);
   const taps = softmaxTaps.length ? softmaxTaps : fusedTaps;
   if (taps.length === 0) {
@@ -121,6 +127,8 @@ export function detectVit(model: OnnxModel): VitStructure {
   const classes = main.kind === 'classes' ? main.width : undefined;
 
   const distillation = swin || main.kind !== 'classes' ? undefined : findDistillationHeads(g, main.name);
+  const classifier = swin ? 'gap' : distillation ? 'cls' : findClassifier(g, main.name, prefixTokens, probes, taps[taps.length - 1].node) ?? (prefixTokens > 0 ? 'cls' : 'gap');
+  const probe = classifier === 'map' ? probes.find((p) => (g.order.get(p) ?? 0) > (g.order.get(taps[taps.length - 1].node) ?? 0)) : undefined;
   return {
     family: swin ? 'swin' : distillation || prefixTokens === 2 ? 'deit' : 'vit',
     input: { name: image.name, channels, height: h, width: w, dynamicBatch: typeof image.shape?.[0] !== 'number' },
@@ -134,7 +142,8 @@ export function detectVit(model: OnnxModel): VitStructure {
     layers: taps.length,
     heads,
     norm: normPlacement(g, taps[0].node),
-    classifier: prefixTokens > 0 ? 'cls' : 'gap',
+    classifier,
+    mapProbe: probe && { tensor: probe.outputs[0], heads: headsFromScale(g, [probe], embedDim) },
     attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.node.outputs[0], where: t.where, fused: t.fused })),
     features: finalFeatures(g, taps[taps.length - 1].node),
     parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
@@ -318,9 +327,23 @@ function normPlacement(g: GraphIndex, firstTap: OnnxNode): 'pre' | 'post' | 'unk
 /** The last normalization after the last attention block: its output holds the final token features. */
 function finalFeatures(g: GraphIndex, lastSoftmax: OnnxNode): VitStructure['features'] {
   const after = g.order.get(lastSoftmax) ?? 0;
-  const norms = g.graph.nodes.filter((n) => (g.order.get(n) ?? 0) > after && (n.opType === 'LayerNormalization' || n.opType === 'BatchNormalization'));
+  const norms = g.graph.nodes.filter((n) => (g.order.get(n) ?? 0) > after && (n.opType === 'LayerNormalization' || n.opType === 'BatchNormalization') && !readsProbe(g, n, after));
   const last = norms[norms.length - 1];
   return last ? { tensor: last.outputs[0], where: `${last.opType} output after the last block` } : undefined;
+}
+
+/**
+ * SigLIP's MAP LayerNorm reads the probe's one output token, not the token sequence: walking back along its data
+ * input meets the probe's Softmax before the last block's.
+ */
+function readsProbe(g: GraphIndex, norm: OnnxNode, after: number): boolean {
+  let p = g.producer.get(norm.inputs[0]);
+  for (let i = 0; p && (g.order.get(p) ?? 0) > after && i < 40; i++) {
+    if (p.opType === 'Softmax') return true;
+    const next = p.inputs.find((x) => x && !g.isConstant(x));
+    p = next ? g.producer.get(next) : undefined;
+  }
+  return false;
 }
 
 /** ORT's fused operators hide the probabilities; name them so the user can re-export. */

@@ -75,11 +75,19 @@ export class HeatmapView {
     }
     this.heat.dataset.maxAttention = max.toPrecision(6);
     this.heat.dataset.argmaxPatch = String(best);
+    delete this.heat.dataset.refused;
     // The ten hottest patches, hottest first (NaN cells excluded): what tests and screen readers can check.
     this.heat.dataset.hottest = topIndices(Array.from(values, (v) => (Number.isNaN(v) ? -Infinity : v)), 10).map((t) => t.index).join(',');
     this.heat.dataset.grid = `${shape.rows}x${shape.cols}`;
     this.drawColorbar(cmap);
     return { max, argmax: best };
+  }
+
+  /** Removes the map (a view that failed its shape check draws nothing rather than something unverified). */
+  clearHeatmap(): void {
+    this.heat.getContext('2d')!.clearRect(0, 0, this.heat.width, this.heat.height);
+    for (const k of ['maxAttention', 'argmaxPatch', 'hottest', 'grid'] as const) delete this.heat.dataset[k];
+    this.heat.dataset.refused = 'true';
   }
 
   /** Paints one RGB colour per patch (the PCA feature view). */
@@ -95,6 +103,7 @@ export class HeatmapView {
     ctx.drawImage(small, 0, 0, this.heat.width, this.heat.height);
     delete this.heat.dataset.maxAttention;
     delete this.heat.dataset.hottest;
+    delete this.heat.dataset.refused;
   }
 
   /** Outlines the region of `mask` (DINO's mass threshold) along patch borders. */

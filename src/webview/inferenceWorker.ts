@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import { toErrorInfo } from '../shared/errors';
 import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
-import { halfToFloat } from '../shared/half';
+import { imageFeed, outputAsFloat32 } from '../shared/ortData';
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
@@ -30,12 +30,6 @@ async function createSession(bytes: Uint8Array, backend: Backend, wasmUrl: strin
   });
 }
 
-/** float16 outputs arrive as raw halves (Uint16Array) or a Float16Array: the views work in float32. */
-function toFloat32(t: ort.Tensor): Float32Array {
-  if (t.data instanceof Float32Array) return t.data;
-  if (t.type === 'float16' && t.data instanceof Uint16Array) return Float32Array.from(t.data, halfToFloat);
-  return Float32Array.from(t.data as ArrayLike<number>);
-}
 
 
 /**
@@ -74,13 +68,15 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     current = { key: msg.modelKey, backend, session, sessionMs: performance.now() - t0 };
   }
   const session = current.session;
-  const input = new ort.Tensor('float32', msg.input, msg.dims);
+  // Whole-graph float16 exports take float16 pixels.
+  const feed = imageFeed(session.inputMetadata, msg.inputName, msg.input);
+  const input = feed.type === 'float16' ? new ort.Tensor('float16', feed.data, msg.dims) : new ort.Tensor('float32', feed.data, msg.dims);
   const t1 = performance.now();
   const out = await session.run({ [msg.inputName]: input }, msg.outputs);
   const inferenceMs = performance.now() - t1;
   const tensors: WorkerTensor[] = msg.outputs.map((name) => {
     const t = out[name];
-    return { name, dims: [...t.dims], data: toFloat32(t) };
+    return { name, dims: [...t.dims], data: outputAsFloat32(t) };
   });
   const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: current.backend, threads: msg.threads, inferenceMs, sessionMs: current.sessionMs, fellBack };
   scope.postMessage(reply, tensors.map((t) => t.data.buffer));

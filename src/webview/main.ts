@@ -19,6 +19,7 @@ import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
 import { sinkNote } from '../shared/tokenNorms';
+import { layoutMismatch } from '../shared/tokenLayout';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
@@ -170,7 +171,11 @@ function redraw(): void {
   const data = computeView(s, run, state);
   lastView = data;
   renderDistillation(model, run, current.rgba, state.layer, state.head);
-  if (data.rgb) {
+  if (data.refused) {
+    view.clearHeatmap();
+    $('colorbar-min').textContent = '';
+    $('colorbar-max').textContent = '';
+  } else if (data.rgb) {
     view.drawRgb(data.rgb, grid, state.opacity);
     $('colorbar-min').textContent = '';
     $('colorbar-max').textContent = 'PC1–3 → RGB';
@@ -219,7 +224,7 @@ function renderOverview(grid: { rows: number; cols: number }): void {
   const key = `${current!.imageUri}|${model.key}|${query}|${state.cmap}|${current!.inferenceMs}`;
   if (key !== overviewKey) {
     overviewKey = key;
-    overview.render({ layers: run.layers, grid, prefix: s.prefixTokens, query, activeLayer: state.layer, activeHead: state.head, cmap: state.cmap });
+    overview.render({ layers: run.layers, grid, prefix: s.prefixTokens, query, activeLayer: state.layer, activeHead: state.head, cmap: state.cmap, notDrawn: run.layers.map((_, l) => layoutMismatch(s, run.layers, l)) });
   } else {
     for (const cell of $('overview').querySelectorAll<HTMLElement>('.cell')) {
       cell.classList.toggle('active', Number(cell.dataset.layer) === state.layer && cell.dataset.head === state.head);

@@ -11,6 +11,8 @@ export interface OverviewInput {
   activeLayer: number;
   activeHead: string;
   cmap: ColormapName;
+  /** Per layer, why it is not drawn (its tokens do not fit the grid), or undefined. */
+  notDrawn?: (string | undefined)[];
 }
 
 export class Overview {
@@ -36,7 +38,15 @@ export class Overview {
       ax.className = 'axis';
       ax.textContent = `L${l + 1}`;
       cells.push(ax);
-      for (let h = 0; h < heads; h++) {
+      const why = o.notDrawn?.[l];
+      for (let h = 0; h < heads && why; h++) {
+        const empty = document.createElement('span');
+        empty.className = 'cell refused';
+        empty.title = why;
+        empty.setAttribute('aria-label', why);
+        cells.push(empty);
+      }
+      for (let h = 0; h < heads && !why; h++) {
         const values = attentionRow(layer, o.query, h, o.prefix);
         const canvas = document.createElement('canvas');
         canvas.width = o.grid.cols;

@@ -1,5 +1,5 @@
 /** Lookup tables over an ONNX graph: who produces and who consumes each tensor, and constant values. */
-import { OnnxGraph, OnnxNode, OnnxTensor, tensorValues } from './onnxModel';
+import { OnnxGraph, OnnxNode, OnnxTensor, TensorDataType, tensorValues } from './onnxModel';
 
 export class GraphIndex {
   readonly producer = new Map<string, OnnxNode>();
@@ -31,7 +31,29 @@ export class GraphIndex {
     if (p?.opType === 'Constant') return p.attributes.get('value')?.t;
     // Weights are often fed through Identity/Cast/DequantizeLinear, still constant.
     if (p && (p.opType === 'Identity' || p.opType === 'Cast') && p.inputs[0]) return this.constant(p.inputs[0]);
+    if (p?.opType === 'DequantizeLinear') return this.dequantized(name, p);
     return undefined;
+  }
+
+  private readonly dequantizedCache = new Map<string, OnnxTensor | undefined>();
+
+  /**
+   * A DequantizeLinear of constant int8/uint8 weights as a float constant with the weight's dims (patch Conv,
+   * CLS token, position embedding of QDQ exports). Per-tensor or per-axis scales only: blocked ones are not
+   * read (the node still counts as constant, see isConstant). Values are dequantized only when asked for.
+   */
+  private dequantized(name: string, p: OnnxNode): OnnxTensor | undefined {
+    if (this.dequantizedCache.has(name)) return this.dequantizedCache.get(name);
+    const x = p.inputs[0] ? this.constant(p.inputs[0]) : undefined;
+    const scale = p.inputs[1] ? this.constant(p.inputs[1]) : undefined;
+    const zeroPoint = p.inputs[2] ? this.constant(p.inputs[2]) : undefined;
+    const axis = p.attributes.get('axis')?.i ?? 1;
+    const a = x && axis < 0 ? axis + x.dims.length : axis;
+    const channels = scale?.dims.reduce((m, d) => m * d, 1);
+    const fits = !!x && !!scale && !p.attributes.get('block_size')?.i && (channels === 1 || x.dims[a] === channels);
+    const t: OnnxTensor | undefined = fits ? { name, dims: x.dims, dataType: TensorDataType.FLOAT, external: x.external ?? scale.external ?? zeroPoint?.external, dequantize: { x, scale, zeroPoint, axis } } : undefined;
+    this.dequantizedCache.set(name, t);
+    return t;
   }
 
   isConstant(name: string): boolean {

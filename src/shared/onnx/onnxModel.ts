@@ -7,6 +7,7 @@
 import { Reader } from 'protobufjs/minimal';
 import { ModelFormatError } from '../errors';
 import { halfToFloat } from '../half';
+import { dequantizeLinear } from './dequantize';
 
 export const enum TensorDataType {
   FLOAT = 1,
@@ -29,6 +30,8 @@ export interface OnnxTensor {
   int32Data?: number[];
   /** Set when the payload lives in an external file (data_location = EXTERNAL). */
   external?: Record<string, string>;
+  /** A DequantizeLinear of constants read as a float constant (GraphIndex.constant); values computed on demand. */
+  dequantize?: { x: OnnxTensor; scale: OnnxTensor; zeroPoint?: OnnxTensor; axis: number };
 }
 
 export interface OnnxAttribute {
@@ -324,6 +327,11 @@ export function opsetVersion(model: OnnxModel, domain = ''): number | undefined 
 
 /** Decodes an initializer to float64 numbers (FLOAT, FLOAT16, INT64, INT32, DOUBLE). External data is not resolved. */
 export function tensorValues(t: OnnxTensor): number[] {
+  if (t.dequantize) {
+    const d = t.dequantize;
+    const x = dequantizeLinear(tensorValues(d.x), d.x.dims, tensorValues(d.scale), d.zeroPoint && tensorValues(d.zeroPoint), d.axis);
+    return x ? Array.from(x) : [];
+  }
   if (t.floatData?.length) return t.floatData;
   if (t.int64Data?.length) return t.int64Data;
   if (t.int32Data?.length) {
@@ -339,6 +347,9 @@ export function tensorValues(t: OnnxTensor): number[] {
     case TensorDataType.INT64: for (let i = 0; i + 8 <= raw.byteLength; i += 8) out.push(Number(dv.getBigInt64(i, true))); break;
     case TensorDataType.INT32: for (let i = 0; i + 4 <= raw.byteLength; i += 4) out.push(dv.getInt32(i, true)); break;
     case TensorDataType.FLOAT16: for (let i = 0; i + 2 <= raw.byteLength; i += 2) out.push(halfToFloat(dv.getUint16(i, true))); break;
+    // Quantized weights (DequantizeLinear inputs).
+    case TensorDataType.INT8: for (let i = 0; i < raw.byteLength; i++) out.push(dv.getInt8(i)); break;
+    case TensorDataType.UINT8: for (let i = 0; i < raw.byteLength; i++) out.push(dv.getUint8(i)); break;
     default: break;
   }
   return out;

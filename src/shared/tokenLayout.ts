@@ -1,0 +1,46 @@
+/**
+ * The rule before any map is drawn: a tapped attention's token count, read from the real run's shapes, must equal
+ * prefix tokens + rows × cols of the grid it is drawn on (a Swin block: one window's tokens, for every window).
+ * A map shifted by one token looks as convincing as a right one, so a layer that fails is not drawn, and the
+ * panel and the CLI say which layer, what was expected and what was found.
+ */
+import type { AttentionLayer } from './attentionMaps';
+import type { VitStructure } from './vitStructure';
+
+/** The patch grid a layer is drawn on: the model's, a Swin block's stage grid, or (no static grid) the square its tokens make. */
+export function layerGrid(s: VitStructure, layers: AttentionLayer[], layer: number): { rows: number; cols: number } {
+  const block = s.swin?.blocks[layer];
+  if (block) return { rows: block.grid, cols: block.grid };
+  if (s.grid) return s.grid;
+  const n = Math.round(Math.sqrt(Math.max(0, layers[layer].tokens - s.prefixTokens)));
+  return { rows: n, cols: n };
+}
+
+/** Why `layer` cannot be drawn on its grid (expected and found), or undefined when its shape fits. */
+export function layoutMismatch(s: VitStructure, layers: AttentionLayer[], layer: number): string | undefined {
+  const l = layers[layer];
+  const name = s.swin ? `Block ${layer + 1}` : `Layer ${layer + 1}`;
+  if (!l) return `${name} has no attention in this run (${layers.length} layers came back).`;
+  const queries = l.queries ?? l.tokens;
+  const batch = l.data.length / (l.heads * queries * l.tokens);
+  const block = s.swin?.blocks[layer];
+  if (block) {
+    const perWindow = block.window * block.window;
+    if (l.tokens !== perWindow || queries !== perWindow || batch !== block.windows) {
+      return `${name} is not drawn: its attention is ${batch} × ${l.heads} heads × ${queries} × ${l.tokens}, but ${block.windows} windows of ${block.window}×${block.window} = ${perWindow} tokens were expected on its ${block.grid}×${block.grid} grid.`;
+    }
+    return undefined;
+  }
+  const g = layerGrid(s, layers, layer);
+  const expected = s.prefixTokens + g.rows * g.cols;
+  if (l.tokens !== expected || batch !== 1) {
+    const what = batch !== 1 ? `${batch} maps of ${l.tokens} tokens` : `${l.tokens} tokens`;
+    return `${name} is not drawn: its attention has ${what}, but ${s.prefixTokens} prefix + ${g.rows}×${g.cols} patches = ${expected} tokens were expected.`;
+  }
+  return undefined;
+}
+
+/** Every layer's mismatch, for the panel's notice and the CLI (empty when all fit). */
+export function layoutMismatches(s: VitStructure, layers: AttentionLayer[]): string[] {
+  return layers.flatMap((_, i) => layoutMismatch(s, layers, i) ?? []);
+}
