@@ -1,4 +1,5 @@
 /** Reading the attention subgraph around a Softmax: QKᵀ, the ops between it and the Softmax, and their constants. */
+import { beforeHeadMix } from './caitAttention';
 import { GraphIndex } from './onnx/graphIndex';
 import { OnnxNode, OnnxTensor } from './onnx/onnxModel';
 
@@ -9,6 +10,9 @@ const SCORE_OPS = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where', 'Cast', 'Identit
 export function scoresMatMul(g: GraphIndex, tensor: string, depth = 8): OnnxNode | undefined {
   const p = g.producer.get(tensor);
   if (!p || depth === 0) return undefined;
+  // Talking heads (CaiT): the scores pass a Linear across heads; QKᵀ is on the other side of it.
+  const mixed = p.opType === 'Transpose' ? beforeHeadMix(g, tensor) : undefined;
+  if (mixed) return scoresMatMul(g, mixed, depth - 1);
   if (p.opType === 'MatMul') {
     return !g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1]) ? p : undefined;
   }

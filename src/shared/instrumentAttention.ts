@@ -28,6 +28,8 @@ export interface InstrumentedModel {
   /** Per block: each token's L2 norm [B, T] of the block's output, and that output's shape (float32 [3]), computed in the graph. */
   tokenNormOutputs?: string[];
   residualShapeOutputs?: string[];
+  /** MAP head (SigLIP): the learned probe's Softmax output, the attention the classifier reads. */
+  mapProbeOutput?: string;
 }
 
 /** Bytes all layers' full attention takes for one image (float32). */
@@ -80,7 +82,9 @@ export function instrumentAttention(structure: VitStructure, existingOutputs: st
   }
   const norms = structure.residual ? addTokenNorms(patch, structure.residual, structure.opset ?? 17, summaries?.clsRows) : undefined;
   const d = structure.distillation;
-  const extra = [...(structure.features ? [structure.features.tensor] : []), ...(d ? [d.cls, d.dist] : [])];
+  // The MAP probe's attention ([heads, 1, tokens] per image: small) is always output in full, whatever the budget.
+  const probe = structure.mapProbe?.tensor;
+  const extra = [...(structure.features ? [structure.features.tensor] : []), ...(d ? [d.cls, d.dist] : []), ...(probe ? [probe] : [])];
   const statistics = summaries ? [...summaries.rollout, ...summaries.distance] : [];
   patch.outputs = [...attentionOutputs, ...extra].filter((name) => !existingOutputs.includes(name)).map((name) => ({ name, elemType }));
   patch.outputs.push(...statistics.map((name) => ({ name, elemType: TensorDataType.FLOAT })));
@@ -92,6 +96,7 @@ export function instrumentAttention(structure: VitStructure, existingOutputs: st
     rolloutOutputs: summaries?.rollout.length ? summaries.rollout : undefined,
     distanceOutputs: summaries?.distance.length ? summaries.distance : undefined,
     tokenNormOutputs: norms?.norms, residualShapeOutputs: norms?.shapes,
+    mapProbeOutput: probe,
   };
 }
 

@@ -79,6 +79,7 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
     distanceOutputs: inst.distanceOutputs,
     tokenNormOutputs: inst.tokenNormOutputs,
     residualShapeOutputs: inst.residualShapeOutputs,
+    mapProbeOutput: inst.mapProbeOutput,
     externalDataFiles: externalData.length ? externalData : undefined,
   };
 }

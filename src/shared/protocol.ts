@@ -33,6 +33,8 @@ export interface ModelPayload {
   /** Per block: each token's L2 norm [1, T] of the block's output and that output's shape (float [3]), computed in the graph. */
   tokenNormOutputs?: string[];
   residualShapeOutputs?: string[];
+  /** MAP head (SigLIP): the learned probe's attention over all tokens, [heads, 1, tokens] (or [1, 1, tokens] averaged). */
+  mapProbeOutput?: string;
   /** Files (relative to the model) holding weights stored as external data. */
   externalDataFiles?: string[];
   /** Learned parameters the teaching views draw: patch-embedding filters [D, 3, P, P], position embedding [T, D]. */
@@ -47,7 +49,7 @@ export type ModelBytes = Required<Pick<ModelPayload, 'bytes'>> & Pick<ModelPaylo
 /** Every output a run fetches: logits, attention (or its in-graph summaries), DeiT's two heads, final features. */
 export function runOutputs(m: ModelPayload): string[] {
   const d = m.structure.distillation;
-  return [m.logitsOutput, ...m.attentionOutputs, ...(m.rolloutOutputs ?? []), ...(m.distanceOutputs ?? []), ...(m.tokenNormOutputs ?? []), ...(m.residualShapeOutputs ?? []), ...(d ? [d.cls, d.dist] : []), ...(m.featureOutput ? [m.featureOutput] : [])];
+  return [m.logitsOutput, ...m.attentionOutputs, ...(m.rolloutOutputs ?? []), ...(m.distanceOutputs ?? []), ...(m.tokenNormOutputs ?? []), ...(m.residualShapeOutputs ?? []), ...(d ? [d.cls, d.dist] : []), ...(m.featureOutput ? [m.featureOutput] : []), ...(m.mapProbeOutput ? [m.mapProbeOutput] : [])];
 }
 
 export interface ImagePayload {

@@ -7,12 +7,17 @@
 import type { AttentionLayer } from './attentionMaps';
 import type { VitStructure } from './vitStructure';
 
+/** Prefix tokens of one layer: the model's, or more where learned tokens join later (CaiT's class attention). */
+export function layerPrefix(s: VitStructure, layer: number): number {
+  return s.attention[layer]?.prefixTokens ?? s.prefixTokens;
+}
+
 /** The patch grid a layer is drawn on: the model's, a Swin block's stage grid, or (no static grid) the square its tokens make. */
 export function layerGrid(s: VitStructure, layers: AttentionLayer[], layer: number): { rows: number; cols: number } {
   const block = s.swin?.blocks[layer];
   if (block) return { rows: block.grid, cols: block.grid };
   if (s.grid) return s.grid;
-  const n = Math.round(Math.sqrt(Math.max(0, layers[layer].tokens - s.prefixTokens)));
+  const n = Math.round(Math.sqrt(Math.max(0, layers[layer].tokens - layerPrefix(s, layer))));
   return { rows: n, cols: n };
 }
 
@@ -32,10 +37,11 @@ export function layoutMismatch(s: VitStructure, layers: AttentionLayer[], layer:
     return undefined;
   }
   const g = layerGrid(s, layers, layer);
-  const expected = s.prefixTokens + g.rows * g.cols;
+  const prefix = layerPrefix(s, layer);
+  const expected = prefix + g.rows * g.cols;
   if (l.tokens !== expected || batch !== 1) {
     const what = batch !== 1 ? `${batch} maps of ${l.tokens} tokens` : `${l.tokens} tokens`;
-    return `${name} is not drawn: its attention has ${what}, but ${s.prefixTokens} prefix + ${g.rows}×${g.cols} patches = ${expected} tokens were expected.`;
+    return `${name} is not drawn: its attention has ${what}, but ${prefix} prefix + ${g.rows}×${g.cols} patches = ${expected} tokens were expected.`;
   }
   return undefined;
 }

@@ -3,6 +3,7 @@
  * Pure, so the export, the sidebar and the tests see exactly what is drawn.
  */
 import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, Fusion } from './attentionMaps';
+import { MapProbe, mapProbeOf } from './mapProbe';
 import { massThresholdMask } from './massThreshold';
 import { pca, projectionsToRgb } from './pca';
 import type { ModelPayload, ViewState } from './protocol';
@@ -23,6 +24,8 @@ export interface RunData {
   distillation?: { cls: Float32Array; dist: Float32Array };
   /** Per block, from the graph: each token's L2 norm of the block's output, with the output's shape (checked before drawing). */
   tokenNorms?: { dims: number[]; data: Float32Array; shape: number[] }[];
+  /** MAP head: the learned probe's attention, [heads, tokens] for the one image (heads = 1 when the export averaged them). */
+  mapProbe?: MapProbe;
 }
 
 /**
@@ -30,7 +33,7 @@ export interface RunData {
  * graph computed under the memory budget (rollout, head distances), DeiT's two heads. Shared by the webview
  * and the Node runner so both read outputs the same way.
  */
-export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'tokenNormOutputs' | 'residualShapeOutputs' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array } | undefined): RunData {
+export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'tokenNormOutputs' | 'residualShapeOutputs' | 'mapProbeOutput' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array } | undefined): RunData {
   const layers = m.attentionOutputs.flatMap((n) => {
     const t = get(n);
     return t ? [attentionLayerOf(t.dims, t.data)] : [];
@@ -44,6 +47,7 @@ export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOut
   const heads = all(d && [d.cls, d.dist]);
   const norms = all(m.tokenNormOutputs) && m.tokenNormOutputs!.map((n) => get(n)!);
   const shapes = all(m.residualShapeOutputs);
+  const probe = m.mapProbeOutput ? get(m.mapProbeOutput) : undefined;
   return {
     layers,
     features: f && f.dims.length === 3 ? { tokens: f.dims[1], width: f.dims[2], data: f.data } : undefined,
@@ -51,6 +55,7 @@ export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOut
     headDistance: all(m.distanceOutputs)?.map((x) => Array.from(x)),
     distillation: heads ? { cls: heads[0], dist: heads[1] } : undefined,
     tokenNorms: norms && shapes ? norms.map((t, l) => ({ dims: [...t.dims], data: t.data, shape: Array.from(shapes[l]) })) : undefined,
+    mapProbe: probe && mapProbeOf(probe.dims, probe.data),
   };
 }
 
@@ -93,6 +98,11 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
   const checked = v.mode === 'rollout' && !block ? run.layers.slice(0, v.layer + 1).map((_, i) => i) : [v.layer];
   const refused = v.mode === 'features' ? undefined : checked.map((i) => layoutMismatch(s, run.layers, i)).find((m) => m);
   if (refused) return { grid, caption: refused, refused: true };
+  // Rollout multiplies attention as probabilities; talking heads' mixed weights are not (rows need not sum to 1).
+  const mixed = v.mode === 'rollout' && !block ? checked.filter((i) => s.attention[i]?.headMix) : [];
+  if (mixed.length) {
+    return { grid, refused: true, caption: `Attention rollout is not drawn: layer${mixed.length > 1 ? 's' : ''} ${mixed.map((i) => i + 1).join(', ')} mix${mixed.length > 1 ? '' : 'es'} heads after the softmax (talking heads), so ${mixed.length > 1 ? 'their weights are' : 'its weights are'} not probabilities and the rollout's products would be a guess. Plain attention of each layer is shown as tapped.` };
+  }
 
   if (v.mode === 'features' && run.features) {
     const f = run.features;
@@ -125,7 +135,12 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
     const nmax = Math.log(block.window * block.window).toFixed(2);
     return { grid, values, floor: Math.min(...ent), caption: `Mean attention entropy per window (nats; uniform attention = ln ${block.window * block.window} = ${nmax}): dark windows focus on few tokens. Click a patch to see its window attention.` };
   }
-  const prefix = s.prefixTokens;
+  // A layer may see more prefix tokens than the model's first (CaiT adds CLS before its class-attention layers).
+  const prefix = s.attention[v.layer]?.prefixTokens ?? s.prefixTokens;
+  if (s.attention[v.layer]?.classAttention) {
+    // CaiT's class attention has only the CLS query by design: its one row is the whole layer, no budget involved.
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention, class-attention layer ${v.layer + 1}, ${how}: only the CLS token queries in this layer (the patch tokens are no longer updated), so patch queries and rollout do not apply.` });
+  }
   if ((layer.queries ?? layer.tokens) < layer.tokens) {
     // Only what the views need left the graph (memory budget): CLS rows, and the CLS rollout computed inside it.
     const budget = 'the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB';

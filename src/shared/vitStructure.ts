@@ -5,7 +5,8 @@
 import { DistillationHeads, findDistillationHeads } from './distillation';
 import { FusedAttentionError, NotAViTError } from './errors';
 import { GraphIndex } from './onnx/graphIndex';
-import { scoresMatMul } from './attentionGraph';
+import { queryProjection, scoresMatMul } from './attentionGraph';
+import { afterHeadMix, learnedTokensIn, queriesOnlyToken0 } from './caitAttention';
 import { detectSwin, SwinInfo } from './swinStructure';
 import { findResidualStream } from './residualStream';
 import { OnnxModel, OnnxNode, opsetVersion } from './onnx/onnxModel';
@@ -21,6 +22,12 @@ export interface AttentionTap {
   where: string;
   /** A fused attention operator whose probabilities are exposed by a copy of it (see instrumentAttention). */
   fused?: { kind: 'onnx-attention' | 'ms-mha'; inputs: string[]; attributes: { name: string; i?: number; f?: number }[] };
+  /** Set where this layer sees more prefix tokens than `VitStructure.prefixTokens` (CaiT's class attention after CLS joins). */
+  prefixTokens?: number;
+  /** CaiT class attention: only the CLS token queries ([B, H, 1, prefix + patches]) by design. */
+  classAttention?: boolean;
+  /** Talking heads: the tapped weights are mixed across heads after the softmax, so rows need not sum to 1. */
+  headMix?: boolean;
 }
 
 export interface VitStructure {
@@ -107,11 +114,12 @@ export function detectVit(model: OnnxModel): VitStructure {
   // position embedding there.
   const firstTap = g.order.get(taps[0].node) ?? g.graph.nodes.length;
   const tokenPath = g.graph.nodes.slice(g.order.get(patchConv) ?? 0, firstTap);
-  const posEmbed = findPositionEmbedding(g, tokenPath, embedDim);
+  const flow = patchTokenFlow(g, patchConv, tokenPath);
+  const posEmbed = findPositionEmbedding(g, tokenPath, embedDim, flow);
   const posTokens = posEmbed?.tokens;
   // Learned tokens (CLS, distillation, registers) may be concatenated before or after the position
   // embedding is added; the larger of the two counts is the number of prefix tokens.
-  let prefixTokens = countLearnedTokens(g, tokenPath, embedDim);
+  let prefixTokens = countLearnedTokens(g, tokenPath, embedDim, flow);
   if (posTokens !== undefined && grid && posTokens >= grid.rows * grid.cols) {
     prefixTokens = Math.max(prefixTokens, posTokens - grid.rows * grid.cols);
   }
@@ -130,7 +138,8 @@ export function detectVit(model: OnnxModel): VitStructure {
   const classifier = swin ? 'gap' : distillation ? 'cls' : findClassifier(g, main.name, prefixTokens, probes, taps[taps.length - 1].node) ?? (prefixTokens > 0 ? 'cls' : 'gap');
   const probe = classifier === 'map' ? probes.find((p) => (g.order.get(p) ?? 0) > (g.order.get(taps[taps.length - 1].node) ?? 0)) : undefined;
   return {
-    family: swin ? 'swin' : distillation || prefixTokens === 2 ? 'deit' : 'vit',
+    // Two prefix tokens may be CLS + a register: DeiT only where its distillation head is found.
+    family: swin ? 'swin' : distillation ? 'deit' : 'vit',
     input: { name: image.name, channels, height: h, width: w, dynamicBatch: typeof image.shape?.[0] !== 'number' },
     logits: { name: main.name, classes },
     outputs,
@@ -144,7 +153,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     norm: normPlacement(g, taps[0].node),
     classifier,
     mapProbe: probe && { tensor: probe.outputs[0], heads: headsFromScale(g, [probe], embedDim) },
-    attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.node.outputs[0], where: t.where, fused: t.fused })),
+    attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.tensor ?? t.node.outputs[0], where: t.where, fused: t.fused, ...(t.tensor ? { headMix: true } : {}), ...laterTokens(g, taps.map((x) => x.node), layer, prefixTokens, embedDim) })),
     features: finalFeatures(g, taps[taps.length - 1].node),
     parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
     distillation,
@@ -153,6 +162,17 @@ export function detectVit(model: OnnxModel): VitStructure {
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
   };
+}
+
+/**
+ * CaiT: CLS is concatenated only after the self-attention layers, so the layers after that Concat see more prefix
+ * tokens than the first; a class-attention layer (Q from token 0 alone) has one query row by design.
+ */
+function laterTokens(g: GraphIndex, taps: OnnxNode[], layer: number, prefix: number, embedDim: number): Pick<AttentionTap, 'prefixTokens' | 'classAttention'> {
+  const extra = learnedTokensIn(g, g.graph.nodes.slice(g.order.get(taps[0]) ?? 0, g.order.get(taps[layer]) ?? 0), embedDim);
+  const scores = taps[layer].opType === 'Softmax' ? scoresMatMul(g, taps[layer].inputs[0]) : undefined;
+  const classAttention = !!scores && queriesOnlyToken0(g, queryProjection(g, scores));
+  return { ...(extra > 0 ? { prefixTokens: prefix + extra } : {}), ...(classAttention ? { classAttention } : {}) };
 }
 
 function residualOf(g: GraphIndex, taps: OnnxNode[], swin: SwinInfo | undefined, width: number, tokens: number | undefined): Pick<VitStructure, 'residual' | 'residualMissing'> {
@@ -188,7 +208,7 @@ function reachesFrom(g: GraphIndex, from: string, to: OnnxNode, depth: number): 
   return false;
 }
 
-interface SoftmaxTap { node: OnnxNode; where: string; fused?: AttentionTap['fused'] }
+interface SoftmaxTap { node: OnnxNode; where: string; fused?: AttentionTap['fused']; /** Talking heads: the mixed weights, not the Softmax output. */ tensor?: string }
 
 /**
  * Fused attention that can still be opened up: ONNX Attention (opset ≥ 23; its 4th output with
@@ -219,10 +239,14 @@ function findAttentionSoftmaxes(g: GraphIndex): SoftmaxTap[] {
     if (n.opType !== 'Softmax' || n.domain !== '') continue;
     const scores = scoresMatMul(g, n.inputs[0], 6);
     if (!scores) continue;
-    const feedsV = g.consumersThroughPassThrough(n.outputs[0]).some((c) => c.opType === 'MatMul' && !g.isConstant(c.inputs[1]) && !g.isConstant(c.inputs[0]));
+    // Talking heads (CaiT): V is multiplied with the post-softmax head mix, so that is the attention tapped.
+    const mixed = afterHeadMix(g, n.outputs[0]);
+    const feedsV = g.consumersThroughPassThrough(mixed ?? n.outputs[0]).some((c) => c.opType === 'MatMul' && !g.isConstant(c.inputs[1]) && !g.isConstant(c.inputs[0]));
     if (!feedsV) continue;
     const chain = describeChain(g, n.inputs[0], scores);
-    taps.push({ node: n, where: `Softmax output after MatMul(Q, Kᵀ)${chain}` });
+    taps.push(mixed
+      ? { node: n, tensor: mixed, where: 'talking heads: the weights after the post-softmax head mix (Linear across heads), which multiply V — not the Softmax output' }
+      : { node: n, where: `Softmax output after MatMul(Q, Kᵀ)${chain}` });
   }
   return taps;
 }
@@ -269,26 +293,69 @@ function headsFromScale(g: GraphIndex, softmaxes: OnnxNode[], embedDim: number):
   return undefined;
 }
 
-/** The [1, T, D] or [T, D] constant added to the token sequence: the position embedding. */
-function findPositionEmbedding(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number): { name: string; tokens: number } | undefined {
+/**
+ * The position embedding added to the token sequence: a [1, T, D] or [T, D] constant, or (DINO's
+ * interpolate_pos_encoding, dynamic H/W) a Concat of the prefix rows' constant with the patch rows' constant
+ * reshaped and resized to the runtime grid. `tokens` is the rows it holds at its native size; `name` only
+ * when one constant holds them all (the split form has no single tensor to show or rewrite).
+ */
+function findPositionEmbedding(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number, flow: Set<string>): { name?: string; tokens: number } | undefined {
+  const rows = (name: string): number | undefined => {
+    const d = g.constant(name)?.dims;
+    if (d?.length === 3 && d[0] === 1 && d[2] === embedDim) return d[1];
+    if (d?.length === 2 && d[1] === embedDim) return d[0];
+    return undefined;
+  };
   for (const n of tokenPath) {
     if (n.opType !== 'Add') continue;
     for (const inp of n.inputs) {
-      const t = g.constant(inp);
-      if (!t) continue;
-      const d = t.dims;
-      if (d.length === 3 && d[0] === 1 && d[2] === embedDim && d[1] > 1) return { name: inp, tokens: d[1] };
-      if (d.length === 2 && d[1] === embedDim && d[0] > 1) return { name: inp, tokens: d[0] };
+      const t = rows(inp);
+      if (t !== undefined && t > 1) return { name: inp, tokens: t };
     }
+    // Only an Add onto the patch tokens, of something not computed from them, is a position embedding.
+    if (!n.inputs.some((x) => flow.has(x))) continue;
+    const other = n.inputs.find((x) => x && !flow.has(x));
+    const cat = other ? g.producer.get(other) : undefined;
+    if (cat?.opType !== 'Concat') continue;
+    let total = 0;
+    for (const piece of cat.inputs) {
+      // Walk a piece back through the reshapes, transposes and the resize to the stored rows.
+      let x = piece;
+      let k = rows(x);
+      for (let i = 0; k === undefined && i < 8; i++) {
+        const p = g.producer.get(x);
+        if (!p || !['Reshape', 'Transpose', 'Resize', 'Upsample', 'Cast', 'Unsqueeze', 'Squeeze', 'Flatten'].includes(p.opType)) break;
+        x = p.inputs[0];
+        k = rows(x);
+      }
+      if (k === undefined) { total = 0; break; }
+      total += k;
+    }
+    if (total > 1) return { tokens: total };
   }
   return undefined;
 }
 
-/** Learned [1, k, D] tokens concatenated into the sequence (CLS, distillation, registers), wherever they go. */
-function countLearnedTokens(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number): number {
+/**
+ * Tensors that carry the patch tokens (data flow from the patch Conv; shapes read off them do not count), so
+ * that pieces of the position embedding concatenated with each other are not taken for learned tokens.
+ */
+function patchTokenFlow(g: GraphIndex, conv: OnnxNode, tokenPath: OnnxNode[]): Set<string> {
+  const flow = new Set(conv.outputs);
+  const dataOnly = new Set(['Reshape', 'Expand', 'Resize', 'Upsample', 'Slice', 'Tile', 'Unsqueeze', 'Squeeze', 'Gather', 'Pad', 'Flatten']);
+  for (const n of tokenPath) {
+    if (n === conv || n.opType === 'Shape' || n.opType === 'Size' || n.opType === 'ConstantOfShape') continue;
+    const data = dataOnly.has(n.opType) ? n.inputs.slice(0, 1) : n.inputs;
+    if (data.some((x) => flow.has(x))) for (const o of n.outputs) flow.add(o);
+  }
+  return flow;
+}
+
+/** Learned [1, k, D] tokens (CLS, distillation, registers) concatenated to the patch tokens, wherever they go. */
+function countLearnedTokens(g: GraphIndex, tokenPath: OnnxNode[], embedDim: number, flow: Set<string>): number {
   let count = 0;
   for (const n of tokenPath) {
-    if (n.opType !== 'Concat') continue;
+    if (n.opType !== 'Concat' || !n.inputs.some((x) => flow.has(x))) continue;
     for (const inp of n.inputs) {
       const t = constantThroughExpand(g, inp);
       if (t && t.dims.length >= 2 && t.dims[t.dims.length - 1] === embedDim) count += t.dims[t.dims.length - 2];

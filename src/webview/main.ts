@@ -15,6 +15,7 @@ import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
 import { headDistances, showFolderDistance } from './distanceView';
 import { renderDistillation } from './distillationView';
+import { renderMapProbe } from './mapProbeView';
 import { Overview } from './overview';
 import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
@@ -409,6 +410,8 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('explain').textContent = explanation(model);
   renderPredictions(top, model);
   renderSummary(summaryRows(model, run.layers));
+  // Per run, not per redraw: the probe's map does not depend on the chosen layer or head.
+  renderMapProbe(model, run, input.rgba);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
