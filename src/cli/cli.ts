@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { argmax } from '../shared/attentionMaps';
 import { DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
 import { classifierWords } from '../shared/classifierHead';
-import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
+import { classPredictions, describeOutputs, mainOutput, noClassesNote } from '../shared/modelOutput';
 import { toErrorInfo } from '../shared/errors';
 import { compositeHeatmap } from '../shared/heatmapImage';
 import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
       console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
       console.log(`  norm        ${s.norm}-norm; classifier: ${!s.logits.classes ? 'none' : classifierWords(s.classifier)}`);
-      console.log(`  output      ${s.outputs.map((o) => (s.outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')}`);
+      console.log(`  output      ${describeOutputs(s.outputs)}`);
       console.log(`  attention   ${s.attention.length} taps: ${s.attention[0].where}`);
       console.log(`  card        ${model.card.source} (${model.card.labels.length} labels)`);
     }

@@ -7,19 +7,19 @@ import { OnnxNode, OnnxTensor } from './onnx/onnxModel';
 const SCORE_OPS = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where', 'Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze']);
 
 /** The MatMul(Q, Kᵀ) feeding `tensor` through SCORE_OPS, if any: both of its inputs are computed tensors. */
-export function scoresMatMul(g: GraphIndex, tensor: string, depth = 8): OnnxNode | undefined {
+export function scoresMatMul(g: GraphIndex, tensor: string, depth = 8, computedOnly = true): OnnxNode | undefined {
   const p = g.producer.get(tensor);
   if (!p || depth === 0) return undefined;
   // Talking heads (CaiT): the scores pass a Linear across heads; QKᵀ is on the other side of it.
   const mixed = p.opType === 'Transpose' ? beforeHeadMix(g, tensor) : undefined;
-  if (mixed) return scoresMatMul(g, mixed, depth - 1);
+  if (mixed) return scoresMatMul(g, mixed, depth - 1, computedOnly);
   if (p.opType === 'MatMul') {
-    return !g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1]) ? p : undefined;
+    return !computedOnly || (!g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1])) ? p : undefined;
   }
   if (!SCORE_OPS.has(p.opType)) return undefined;
   for (const inp of p.inputs) {
     if (!inp || g.isConstant(inp)) continue;
-    const m = scoresMatMul(g, inp, depth - 1);
+    const m = scoresMatMul(g, inp, depth - 1, computedOnly);
     if (m) return m;
   }
   return undefined;

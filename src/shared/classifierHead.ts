@@ -3,6 +3,7 @@
  * sequence (never from names): token 0 (CLS), the mean of the patch tokens, the mean of all tokens, CLS
  * concatenated with the patch mean (DINOv2's linear head), or a learned probe's attention (MAP, SigLIP).
  */
+import { scoresMatMul } from './attentionGraph';
 import type { GraphIndex } from './onnx/graphIndex';
 import type { OnnxNode } from './onnx/onnxModel';
 
@@ -10,9 +11,6 @@ export type ClassifierKind = 'cls' | 'gap' | 'mean-all' | 'mean-patches' | 'cls+
 
 /** Ops between the pooled vector and the head (or between the tokens and the pooling) that keep its meaning. */
 const KEEP = new Set(['Identity', 'Cast', 'Dropout', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'LayerNormalization', 'BatchNormalization', 'SimplifiedLayerNormalization']);
-/** Ops that may sit between a probe's QKᵀ and its Softmax. */
-const SCORE_OPS = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where', 'Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze']);
-
 /**
  * True when `t` does not depend on any token value: constants, and ops on constants and shapes (a learned probe
  * expanded to the batch size). The tokens reach a tensor only through the image input.
@@ -31,20 +29,6 @@ function tokenFree(g: GraphIndex, t: string, memo: Map<string, boolean>, depth =
   return free;
 }
 
-/** The MatMul behind a Softmax's scores, through scale/bias ops. */
-function scoresOf(g: GraphIndex, tensor: string, depth = 6): OnnxNode | undefined {
-  const p = g.producer.get(tensor);
-  if (!p || depth === 0) return undefined;
-  if (p.opType === 'MatMul') return p;
-  if (!SCORE_OPS.has(p.opType)) return undefined;
-  for (const i of p.inputs) {
-    if (!i || g.isConstant(i)) continue;
-    const m = scoresOf(g, i, depth - 1);
-    if (m) return m;
-  }
-  return undefined;
-}
-
 /**
  * Attention-pooling probes: a Softmax over Q·Kᵀ whose query does not depend on the image (a learned constant)
  * while its keys do, and whose output weighs values. Such a Softmax is the head's, not a transformer layer's.
@@ -53,14 +37,15 @@ export function findMapProbes(g: GraphIndex): OnnxNode[] {
   const memo = new Map<string, boolean>();
   return g.graph.nodes.filter((n) => {
     if (n.opType !== 'Softmax' || n.domain !== '') return false;
-    const s = scoresOf(g, n.inputs[0]);
+    // A probe's query may be folded into a constant: accept a constant operand of QKᵀ here.
+    const s = scoresMatMul(g, n.inputs[0], 8, false);
     if (!s || !tokenFree(g, s.inputs[0], memo) || tokenFree(g, s.inputs[1], memo)) return false;
     return g.consumersThroughPassThrough(n.outputs[0]).some((c) => c.opType === 'MatMul' && c.inputs[0] === n.outputs[0]);
   });
 }
 
 /** Whether a linear layer with constant weights produces `t`; returns its data input. */
-function linearInput(g: GraphIndex, t: string): string | undefined {
+export function linearInput(g: GraphIndex, t: string): string | undefined {
   const n = g.producer.get(t);
   if (!n) return undefined;
   if (n.opType === 'Gemm' && g.isConstant(n.inputs[1])) return n.inputs[0];

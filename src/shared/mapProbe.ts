@@ -4,6 +4,7 @@
  * tokenLayout.ts: prefix + rows × cols, else refused with expected and found), and summarized in words.
  * Pure, so the Node tests check exactly what the card draws.
  */
+import { expectedTokens, patchGrid } from './tokenLayout';
 import type { VitStructure } from './vitStructure';
 
 export interface MapProbe {
@@ -28,9 +29,7 @@ export function mapProbeOf(dims: readonly number[], data: Float32Array): MapProb
 
 /** The grid the probe is drawn on: the model's patch grid, else the square the patch tokens make. */
 export function mapProbeGrid(s: VitStructure, p: MapProbe): { rows: number; cols: number } {
-  if (s.grid) return s.grid;
-  const n = Math.round(Math.sqrt(Math.max(0, p.tokens - s.prefixTokens)));
-  return { rows: n, cols: n };
+  return patchGrid(s, p.tokens, s.prefixTokens);
 }
 
 /** Why the probe cannot be drawn (expected and found), or undefined when it fits the token layout. */
@@ -41,7 +40,7 @@ export function mapProbeMismatch(s: VitStructure, p: MapProbe): string | undefin
   const heads = s.mapProbe?.heads;
   // One query per head: a probe with more rows is not the one-query pooling this view explains.
   if (queries !== 1) return `The probe's attention is not drawn: it has ${queries} queries (shape ${p.dims.join('×')}), but one learned query was expected.`;
-  if (p.tokens !== expected) return `The probe's attention is not drawn: it has ${p.tokens} tokens, but ${s.prefixTokens} prefix + ${g.rows}×${g.cols} patches = ${expected} tokens were expected.`;
+  if (p.tokens !== expected) return `The probe's attention is not drawn: it has ${p.tokens} tokens, but ${expectedTokens(s.prefixTokens, g)} were expected.`;
   if (heads && p.heads !== heads && p.heads !== 1) return `The probe's attention is not drawn: it has ${p.heads} maps (shape ${p.dims.join('×')}), but ${heads} heads (or 1 averaged) were expected.`;
   return undefined;
 }

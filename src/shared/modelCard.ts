@@ -236,10 +236,7 @@ export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json
   }
   if (pp.do_normalize === false) { q.mean = [0, 0, 0]; q.std = [1, 1, 1]; src.normalize = `${from}: do_normalize false`; }
   else {
-    const mean = numbers(pp.image_mean, 3), std = numbers(pp.image_std, 3);
-    if (mean) q.mean = mean;
-    if (std) q.std = std;
-    if (mean || std) src.normalize = from;
+    setNormalize(q, pp.image_mean, pp.image_std, from);
   }
   return card;
 }

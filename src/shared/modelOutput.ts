@@ -6,6 +6,7 @@
 import type { GraphIndex } from './onnx/graphIndex';
 import type { OnnxValueInfo } from './onnx/onnxModel';
 import { topK } from './attentionMaps';
+import { linearInput } from './classifierHead';
 import type { Prediction } from './protocol';
 
 export interface ModelOutput {
@@ -24,18 +25,8 @@ export interface ModelOutput {
 const PASS = new Set(['Identity', 'Cast', 'Dropout', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze']);
 const NORMS = new Set(['LayerNormalization', 'BatchNormalization', 'SimplifiedLayerNormalization']);
 
-/** A linear layer with constant weights: Gemm, MatMul(x, W) or Add(MatMul(x, W), b). */
-function isLinear(g: GraphIndex, name: string): boolean {
-  const n = g.producer.get(name);
-  if (!n) return false;
-  if (n.opType === 'Gemm') return n.inputs.slice(0, 2).some((i) => g.isConstant(i));
-  if (n.opType === 'MatMul') return n.inputs.some((i) => g.isConstant(i));
-  if (n.opType === 'Add') {
-    const x = n.inputs.find((i) => !g.isConstant(i));
-    return !!x && n.inputs.some((i) => g.isConstant(i)) && g.producer.get(x)?.opType === 'MatMul' && isLinear(g, x);
-  }
-  return false;
-}
+/** A linear layer with constant weights produces `t` (the classifier head's notion of one). */
+const isLinear = (g: GraphIndex, t: string): boolean => linearInput(g, t) !== undefined;
 
 type Verdict = { kind: 'classes' } | { kind: 'embedding'; pooling: ModelOutput['pooling'] };
 
@@ -85,7 +76,12 @@ export function classPredictions(m: { structure: { logits: { classes?: number } 
   return m.structure.logits.classes ? topK(logits, m.card.labels, k) : [];
 }
 
+/** Every output in words, named when there are several ("last_hidden_state: …; pooler_output: …"). */
+export function describeOutputs(outputs: ModelOutput[]): string {
+  return outputs.map((o) => (outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ');
+}
+
 /** What the panel says instead of predictions for a model without class scores. */
 export function noClassesNote(outputs: ModelOutput[]): string {
-  return `This model outputs ${outputs.map((o) => (outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')}. There are no classes to predict; every attention and feature view still works.`;
+  return `This model outputs ${describeOutputs(outputs)}. There are no classes to predict; every attention and feature view still works.`;
 }

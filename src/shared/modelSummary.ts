@@ -2,6 +2,7 @@
 import type { AttentionLayer } from './attentionMaps';
 import { classifierWords } from './classifierHead';
 import { describePreprocess } from './modelCard';
+import { describeOutputs } from './modelOutput';
 import { layoutMismatches } from './tokenLayout';
 import type { ModelPayload } from './protocol';
 
@@ -23,7 +24,7 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
       : ['Layers × heads', `${s.layers} × ${layers[0]?.heads ?? s.heads ?? '?'}`],
     ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : 'unknown'],
     ['Classifier', !s.logits.classes ? 'none (a backbone: see Output)' : classifierWords(s.classifier)],
-    ['Output', s.outputs.map((o) => (s.outputs.length > 1 ? `${o.name}: ${o.describe}` : o.describe)).join('; ')],
+    ['Output', describeOutputs(s.outputs)],
     ['Attention tap', s.attention[0]?.where ?? ''],
     ['Preprocessing', `${m.card.source === 'default' ? 'defaults — add a model card for exact values: ' : ''}${describePreprocess(m.card.preprocess)}`],
   ];

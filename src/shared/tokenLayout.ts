@@ -12,13 +12,23 @@ export function layerPrefix(s: VitStructure, layer: number): number {
   return s.attention[layer]?.prefixTokens ?? s.prefixTokens;
 }
 
+/** The model's patch grid, or (no static grid) the square that `tokens` after `prefix` make. */
+export function patchGrid(s: VitStructure, tokens: number, prefix: number): { rows: number; cols: number } {
+  if (s.grid) return s.grid;
+  const n = Math.round(Math.sqrt(Math.max(0, tokens - prefix)));
+  return { rows: n, cols: n };
+}
+
+/** What a map over `g` needs, in words: `prefix prefix + R×C patches = N tokens`. */
+export function expectedTokens(prefix: number, g: { rows: number; cols: number }): string {
+  return `${prefix} prefix + ${g.rows}×${g.cols} patches = ${prefix + g.rows * g.cols} tokens`;
+}
+
 /** The patch grid a layer is drawn on: the model's, a Swin block's stage grid, or (no static grid) the square its tokens make. */
 export function layerGrid(s: VitStructure, layers: AttentionLayer[], layer: number): { rows: number; cols: number } {
   const block = s.swin?.blocks[layer];
   if (block) return { rows: block.grid, cols: block.grid };
-  if (s.grid) return s.grid;
-  const n = Math.round(Math.sqrt(Math.max(0, layers[layer].tokens - layerPrefix(s, layer))));
-  return { rows: n, cols: n };
+  return patchGrid(s, layers[layer].tokens, layerPrefix(s, layer));
 }
 
 /** Why `layer` cannot be drawn on its grid (expected and found), or undefined when its shape fits. */
@@ -41,7 +51,7 @@ export function layoutMismatch(s: VitStructure, layers: AttentionLayer[], layer:
   const expected = prefix + g.rows * g.cols;
   if (l.tokens !== expected || batch !== 1) {
     const what = batch !== 1 ? `${batch} maps of ${l.tokens} tokens` : `${l.tokens} tokens`;
-    return `${name} is not drawn: its attention has ${what}, but ${prefix} prefix + ${g.rows}×${g.cols} patches = ${expected} tokens were expected.`;
+    return `${name} is not drawn: its attention has ${what}, but ${expectedTokens(prefix, g)} were expected.`;
   }
   return undefined;
 }

@@ -8,7 +8,7 @@ import { massThresholdMask } from './massThreshold';
 import { pca, projectionsToRgb } from './pca';
 import type { ModelPayload, ViewState } from './protocol';
 import { rolloutRow } from './rollout';
-import { layerGrid, layoutMismatch } from './tokenLayout';
+import { expectedTokens, layerGrid, layoutMismatch } from './tokenLayout';
 import type { VitStructure } from './vitStructure';
 import { patchWindowAttention, windowEntropy } from './windowPartition';
 
@@ -108,7 +108,7 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
     const f = run.features;
     const prefix = f.tokens - grid.rows * grid.cols;
     if (!block && prefix !== s.prefixTokens) {
-      return { grid, refused: true, caption: `Token features are not drawn: the final features have ${f.tokens} tokens, but ${s.prefixTokens} prefix + ${grid.rows}×${grid.cols} patches = ${s.prefixTokens + grid.rows * grid.cols} were expected.` };
+      return { grid, refused: true, caption: `Token features are not drawn: the final features have ${f.tokens} tokens, but ${expectedTokens(s.prefixTokens, grid)} were expected.` };
     }
     const patches = f.data.subarray(prefix * f.width);
     const n = f.tokens - prefix;

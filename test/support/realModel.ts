@@ -3,20 +3,15 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { prepareModel, PreparedModel } from '../../src/shared/prepareModel';
 import { halfToFloat } from '../../src/shared/half';
-import { readFloat32, ROOT } from './fixtures';
+import { readFloat32, type ReferenceFixture, ROOT } from './fixtures';
 
 export const REAL_MODEL = path.join(ROOT, 'models/vit-tiny-imagenet.onnx');
 export const REAL_CARD = path.join(ROOT, 'models/vit-tiny-imagenet.json');
 export const REAL_REFERENCE_DIR = path.join(ROOT, 'models/reference/vit-tiny-imagenet');
 
-export interface RealFixture {
-  name: string;
-  image: string;
-  inputShape: number[];
-  logitsShape: number[];
-  attentionShape: number[];
+/** The demo's reference fixture, plus the token norms of each block's output. */
+export interface RealFixture extends ReferenceFixture {
   tokenNormsShape: number[];
-  top5: { label: string; index: number; prob: number }[];
 }
 
 export interface RealIndex {
