@@ -2,7 +2,7 @@
 """Reference pixels for ViT Lens's preprocessing: what timm, torchvision and Hugging Face feed a model.
 
 For every sample photo in samples/ and for each config kind below, writes the uint8 RGB the model sees after
-resize + crop (before normalization) as raw 224*224*3 bytes, plus the config file itself, to
+resize + crop (before normalization) as raw height*width*3 bytes (224*224 except the non-square kinds), plus the config file itself, to
 test/fixtures/preprocess/<kind>/. Only PIL and numpy are needed (Debian's /usr/bin/python3); torch is not: the
 libraries' eval transforms are written out below, each citing the code it mirrors. They all resize PIL images
 with Image.resize (no reducing_gap), so the pixels are PIL's.
@@ -40,11 +40,11 @@ CARD = {  # our card (models/vit-demo.json's format), bicubic with crop_pct 0.9
 }
 
 
-def timm_config(interpolation, crop_pct, crop_mode, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+def timm_config(interpolation, crop_pct, crop_mode, mean=IMAGENET_MEAN, std=IMAGENET_STD, input_size=(3, 224, 224)):
     """timm's config.json as push_to_hub writes it (vit_tiny_patch16_224.augreg_in21k_ft_in1k's shape)."""
     return {
         'architecture': 'vit_tiny_patch16_224', 'num_classes': 1000, 'num_features': 192, 'global_pool': 'token',
-        'pretrained_cfg': {'tag': 'reference', 'input_size': [3, 224, 224], 'fixed_input_size': True,
+        'pretrained_cfg': {'tag': 'reference', 'input_size': list(input_size), 'fixed_input_size': True,
                            'interpolation': interpolation, 'crop_pct': crop_pct, 'crop_mode': crop_mode,
                            'mean': mean, 'std': std, 'num_classes': 1000, 'first_conv': 'patch_embed.proj', 'classifier': 'head'},
     }
@@ -69,6 +69,9 @@ KINDS = {
     # Less common paths, on two photos only (one PNG, one JPEG) to keep the repository small.
     'timm-squash-nearest': ('config.json', timm_config('nearest', 0.9, 'squash'), 'timm', ['chelsea.png', 'cat_tabby.jpg']),
     'timm-border-bilinear': ('config.json', timm_config('bilinear', 0.95, 'border'), 'timm', ['chelsea.png', 'cat_tabby.jpg']),
+    # Non-square inputs (height x width): timm's ResizeKeepRatio + CenterCrop, and a Hugging Face {height, width} resize.
+    'timm-nonsquare': ('config.json', timm_config('bicubic', 0.9, 'center', input_size=(3, 192, 256)), 'timm', ['chelsea.png', 'cat_tabby.jpg', 'astronaut.png']),
+    'hf-vit-nonsquare': ('preprocessor_config.json', {**HF_VIT, 'size': {'height': 160, 'width': 224}}, 'huggingface', ['chelsea.png', 'cat_tabby.jpg']),
 }
 
 # --- torchvision (transforms/functional.py, v0.15) ----------------------------------------------------
@@ -86,18 +89,28 @@ def tv_resize_shorter(img, size, interpolation):
 
 
 def tv_center_crop(img, crop, fill=0):
-    """torchvision CenterCrop (and timm's CenterCropOrPad, same maths): pad if smaller, then top = int(round((h - crop) / 2))."""
+    """torchvision CenterCrop (and timm's CenterCropOrPad, same maths): pad if smaller, then top = int(round((h - crop) / 2)).
+    `crop`: an int, or (height, width)."""
+    ch, cw = (crop, crop) if isinstance(crop, int) else crop
     w, h = img.size
-    if crop > w or crop > h:
-        left, top = (crop - w) // 2 if crop > w else 0, (crop - h) // 2 if crop > h else 0
-        right, bottom = (crop - w + 1) // 2 if crop > w else 0, (crop - h + 1) // 2 if crop > h else 0
+    if cw > w or ch > h:
+        left, top = (cw - w) // 2 if cw > w else 0, (ch - h) // 2 if ch > h else 0
+        right, bottom = (cw - w + 1) // 2 if cw > w else 0, (ch - h + 1) // 2 if ch > h else 0
         padded = Image.new('RGB', (w + left + right, h + top + bottom), tuple(fill) if isinstance(fill, list) else (fill,) * 3)
         padded.paste(img, (left, top))
         img = padded
         w, h = img.size
-    top = int(round((h - crop) / 2.0))
-    left = int(round((w - crop) / 2.0))
-    return img.crop((left, top, left + crop, top + crop))
+    top = int(round((h - ch) / 2.0))
+    left = int(round((w - cw) / 2.0))
+    return img.crop((left, top, left + cw, top + ch))
+
+
+def timm_resize_keep_ratio(img, target_hw, longest, interp):
+    """timm's ResizeKeepRatio (data/transforms.py): ratio = max or min of the sides' ratios, each side round()ed."""
+    w, h = img.size
+    rh, rw = h / target_hw[0], w / target_hw[1]
+    ratio = max(rh, rw) * longest + min(rh, rw) * (1.0 - longest)
+    return img.resize((round(w / ratio), round(h / ratio)), interp)
 
 
 # --- timm (data/transforms_factory.py transforms_imagenet_eval, data/transforms.py ResizeKeepRatio) ----
@@ -109,6 +122,12 @@ def timm_eval(img, cfg):
     interp = PIL_FILTERS[p['interpolation']]
     scale_size = math.floor(size / p['crop_pct'])
     mode = p.get('crop_mode', 'center')
+    hw = tuple(p['input_size'][1:])
+    if hw[0] != hw[1]:
+        # A non-square input_size: scale_size per side; center mode keeps the ratio (ResizeKeepRatio, longest=0).
+        assert mode == 'center', 'only center mode has a non-square fixture'
+        scale = tuple(math.floor(x / p['crop_pct']) for x in hw)
+        return tv_center_crop(timm_resize_keep_ratio(img, scale, 0.0, interp), hw)
     if mode == 'squash':
         img = img.resize((scale_size, scale_size), interp)
         return tv_center_crop(img, size)
@@ -181,11 +200,11 @@ def main():
             if only and name not in only:
                 continue
             out = COMPUTE[semantics](decoded[name], config)
-            assert out.size == (224, 224) and out.mode == 'RGB', (kind, name, out.size)
+            assert out.mode == 'RGB' and (out.size == (224, 224) or kind.endswith('nonsquare')), (kind, name, out.size)
             with open(os.path.join(d, name + '.rgb'), 'wb') as f:
                 f.write(np.asarray(out, dtype=np.uint8).tobytes())
             done.append(name)
-        index['kinds'][kind] = {'file': file_name, 'semantics': semantics, 'photos': done}
+        index['kinds'][kind] = {'file': file_name, 'semantics': semantics, 'photos': done, 'size': [out.size[1], out.size[0]]}
     with open(os.path.join(OUT, 'index.json'), 'w') as f:
         json.dump(index, f, indent=2)
     print(f'wrote {sum(len(k["photos"]) for k in index["kinds"].values())} references for {len(photos)} photos to {OUT}')

@@ -12,6 +12,8 @@ import { toErrorInfo } from '../shared/errors';
 import { compositeHeatmap } from '../shared/heatmapImage';
 import { cardFileName, CardFiles, prepareModel } from '../shared/prepareModel';
 import { compositeOnWhite, preprocessRgba, toInputTensor } from '../shared/preprocess';
+import { describeInputSize, inputSize } from '../shared/modelCard';
+import { atImageSize } from '../shared/anySize';
 import { DEFAULT_VIEW } from '../shared/protocol';
 import { computeView } from '../shared/viewData';
 import { layoutMismatches } from '../shared/tokenLayout';
@@ -135,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
       console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
-      console.log(`  norm        ${s.norm}-norm; classifier: ${!s.logits.classes ? 'none' : classifierWords(s.classifier)}`);
+      console.log(`  norm        ${s.norm}-norm${s.swin?.cosine ? '; cosine attention with a learned temperature' : ''}; classifier: ${!s.logits.classes ? 'none' : classifierWords(s.classifier)}`);
       console.log(`  output      ${describeOutputs(s.outputs)}`);
       console.log(`  attention   ${s.attention.length} taps: ${s.attention[0].where}`);
       console.log(`  card        ${model.card.source} (${model.card.labels.length} labels)`);
@@ -143,30 +145,33 @@ export async function main(argv: string[]): Promise<number> {
     if (args.image) {
       if (!existsSync(args.image)) throw new Error(`image file not found: ${args.image}`);
       const img = decodeImage(new Uint8Array(readFileSync(args.image)), path.basename(args.image));
-      const p = model.card.preprocess;
+      // A model that runs at any size is run at this image's aspect ratio (as the panel does).
+      const sized = atImageSize(model, img.width, img.height);
+      const p = sized.card.preprocess;
       // Transparent pixels onto white, as the webview does, then resized as PIL would.
       compositeOnWhite(img.rgba);
       const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
       const session = await createSession(model);
-      const run = await runModel(session, model, toInputTensor(rgba, p.size, p));
+      const run = await runModel(session, sized, toInputTensor(rgba, p));
       const top = classPredictions(model, run.logits, 5);
       const layer = Math.min(s.layers, Math.max(1, args.layer ?? s.layers)) - 1;
       const head = args.head ? args.head - 1 : -1;
       // Layers whose attention does not fit their grid on this run are never drawn (src/shared/tokenLayout.ts).
-      const notDrawn = layoutMismatches(s, run.layers);
+      const notDrawn = layoutMismatches(sized.structure, run.layers);
       if (notDrawn.length) {
         report.notDrawn = notDrawn;
         if (!args.json) for (const m of notDrawn) console.log(`  not drawn   ${m}`);
       }
-      if (args.view === 'rollout' && s.swin) throw new Error('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).');
+      if (args.view === 'rollout' && sized.structure.swin) throw new Error('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).');
       // The panel's own view maths, so the PNG is what the panel draws for this view, layer and head.
-      const view = computeView(s, run, { ...DEFAULT_VIEW, mode: args.view, layer, head: head < 0 ? 'mean' : String(head) });
+      const view = computeView(sized.structure, run, { ...DEFAULT_VIEW, mode: args.view, layer, head: head < 0 ? 'mean' : String(head) });
       const grid = view.grid;
       if (!view.values) throw new Error(`the ${args.view} view has no values for this model: ${view.caption}`);
       const values = view.values;
       const hot = argmax(values);
       Object.assign(report, {
         image: args.image,
+        inputSize: inputSize(p),
         inferenceMs: run.ms,
         ...(top.length ? { top5: top } : { predictions: noClassesNote(s.outputs) }),
         heatmap: {
@@ -176,14 +181,14 @@ export async function main(argv: string[]): Promise<number> {
         },
       });
       if (!args.json) {
-        console.log(`  image       ${args.image} (${img.width}×${img.height}) in ${run.ms.toFixed(0)} ms`);
+        console.log(`  image       ${args.image} (${img.width}×${img.height}) → model input ${describeInputSize(p)}, in ${run.ms.toFixed(0)} ms`);
         for (const t of top) console.log(`    ${(t.prob * 100).toFixed(1).padStart(5)}%  ${t.label}`);
         if (!top.length) console.log(`  predictions none: ${noClassesNote(s.outputs)}`);
         console.log(`  view        ${view.caption}`);
         console.log(`  ${args.view === 'rollout' ? `rollout to layer ${layer + 1}` : `layer ${layer + 1}`}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
       }
       if (args.out) {
-        const out = compositeHeatmap(rgba, p.size, values, grid);
+        const out = compositeHeatmap(rgba, inputSize(p), values, grid);
         writeFileSync(args.out, encodePng(out.data, out.width, out.height));
         report.out = args.out;
         if (!args.json) console.log(`  wrote       ${args.out}`);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
+import { inputSize } from '../shared/modelCard';
 import { instrumentedBytes } from '../shared/instrumentAttention';
 import type { PreparedModel } from '../shared/prepareModel';
 import { imageFeed, outputAsFloat32 } from '../shared/ortData';
@@ -20,9 +21,9 @@ export async function createSession(model: PreparedModel, threads = 1): Promise<
 }
 
 export async function runModel(session: ort.InferenceSession, model: PreparedModel, input: Float32Array, outputs = runOutputs(model)): Promise<ModelRun> {
-  const size = model.card.preprocess.size;
+  const { height, width } = inputSize(model.card.preprocess);
   const t0 = performance.now();
-  const dims = [1, model.structure.input.channels, size, size];
+  const dims = [1, model.structure.input.channels, height, width];
   const feed = imageFeed(session.inputMetadata, model.structure.input.name, input);
   const tensor = feed.type === 'float16' ? new ort.Tensor('float16', feed.data, dims) : new ort.Tensor('float32', feed.data, dims);
   const out = await session.run({ [model.structure.input.name]: tensor }, outputs);

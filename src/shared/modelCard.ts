@@ -4,7 +4,6 @@
  * preprocessor_config.json (+ config.json for labels), else defaulted (ImageNet statistics, the graph's
  * input size); each setting records where it came from so the panel can say so.
  */
-import { ModelFormatError } from './errors';
 import IMAGENET_LABELS from './imagenetLabels.json';
 import type { Interpolation } from './resample';
 import type { VitStructure } from './vitStructure';
@@ -15,8 +14,10 @@ export type { Interpolation };
 export type PreprocessSetting = 'size' | 'interpolation' | 'geometry' | 'normalize' | 'scale';
 
 export interface Preprocess {
-  /** Square side fed to the model. */
+  /** Side of the square fed to the model; for a non-square input, its height (see `width`). */
   size: number;
+  /** The input's width where it differs from its height (`size`), e.g. 384 for a 384×288 model. */
+  width?: number;
   /** Before the crop: shorter side to the resize size (aspect kept), both sides ('squash'), or the longer side (timm 'border', padded). */
   resize: 'shorter-side' | 'squash' | 'longer-side';
   crop: 'center' | 'none';
@@ -30,6 +31,8 @@ export interface Preprocess {
   cropPct?: number;
   /** The resize size when a config states it (Hugging Face shortest_edge, {height, width}); overrides cropPct. */
   resizeSize?: number;
+  /** 'squash' to a non-square size: its width (`resizeSize` is then its height). */
+  resizeWidth?: number;
   /** Center-crop offset: torchvision/timm int(round((h − crop)/2)) or Hugging Face (h − crop)//2. Absent: 'round'. */
   cropRounding?: 'round' | 'floor';
   /** Where each setting came from, e.g. { interpolation: 'config.json, timm' }. */
@@ -59,15 +62,35 @@ function defaultLabels(classes: number): { labels: string[]; labelsAssumed?: boo
 
 export function defaultCard(name: string, s: VitStructure): ModelCard {
   const size = s.input.height ?? (s.grid ? s.grid.rows * s.patchSize : 224);
+  const width = s.input.width ?? (s.grid && !s.input.height ? s.grid.cols * s.patchSize : size);
   return {
     name,
     ...defaultLabels(s.logits.classes ?? 0),
     preprocess: {
-      size, resize: 'shorter-side', crop: 'center', mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: 255, interpolation: 'bilinear',
+      // timm's eval rule for crop_pct 1: the shorter side (a non-square input: the image scaled to cover it), center crop.
+      size, ...(width !== size ? { width } : {}), resize: 'shorter-side', crop: 'center', mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: 255, interpolation: 'bilinear',
       sources: { size: 'graph input', interpolation: DEFAULT, geometry: DEFAULT, normalize: 'default, ImageNet', scale: DEFAULT },
     },
     source: 'default',
   };
+}
+
+/** The model input's height and width in pixels. */
+export function inputSize(p: Pick<Preprocess, 'size' | 'width'>): { height: number; width: number } {
+  return { height: p.size, width: p.width ?? p.size };
+}
+
+/** "224×224", or "384×288 (width×height)" where it is not square. */
+export function describeInputSize(p: Pick<Preprocess, 'size' | 'width'>): string {
+  const { height, width } = inputSize(p);
+  return width === height ? `${width}×${height}` : `${width}×${height} (width×height)`;
+}
+
+/** Sets the input's height and width (`width` kept only where it differs). */
+function setInputSize(q: Preprocess, height: number, width: number): void {
+  q.size = height;
+  if (width !== height) q.width = width;
+  else delete q.width;
 }
 
 type Json = Record<string, unknown>;
@@ -100,7 +123,9 @@ export function cardFromJson(json: Json, fallback: ModelCard, from = 'model card
   const held = json.heldOut as Json | undefined;
   if (typeof json.name === 'string') card.name = json.name;
   if (Array.isArray(json.labels)) { card.labels = json.labels.map(String); card.labelsAssumed = undefined; }
-  if (typeof p.size === 'number') { q.size = p.size; src.size = from; }
+  // "size": 224, or [height, width] / { "height": 288, "width": 384 } for a non-square input.
+  const hw = heightWidth(p.size);
+  if (hw) { setInputSize(q, hw[0], hw[1]); src.size = from; }
   const interp = interpolation(p.interpolation);
   if (interp) { q.interpolation = interp; src.interpolation = from; }
   else if (p.interpolation !== undefined) src.interpolation = `${from} asks for "${String(p.interpolation)}", not supported: ${q.interpolation ?? 'bilinear'} used`;
@@ -136,10 +161,13 @@ export function configKind(json: Json): 'timm' | 'huggingface' | undefined {
   return undefined;
 }
 
-/** Refuses a non-square input: the panel, heatmaps and tensors assume size×size. */
-function squareSide(h: number, w: number, what: string): number {
-  if (h !== w) throw new ModelFormatError(`${what} asks for a ${w}×${h} (width×height) input; ViT Lens handles square inputs only.`, 'Add a ViT Lens model card (model.json) with a square "preprocess.size" if the model also accepts that.');
-  return h;
+/** A size as a number (square), [height, width] or { height, width }: [height, width]. */
+function heightWidth(v: unknown): [number, number] | undefined {
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
+  if (ok(v)) return [v, v];
+  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
+  if (isObject(v) && ok(v.height) && ok(v.width)) return [v.height, v.width];
+  return undefined;
 }
 
 /** timm's config.json: preprocessing under `pretrained_cfg` (or at the top level), labels from `label_names`. */
@@ -151,7 +179,7 @@ export function cardFromTimm(config: Json, fallback: ModelCard, from = 'config.j
   const labels = Array.isArray(config.label_names) ? config.label_names : c.label_names;
   if (Array.isArray(labels)) { card.labels = labels.map(String); card.labelsAssumed = undefined; }
   const input = numbers(c.input_size, 3);
-  if (input) { q.size = squareSide(input[1], input[2], `${from} (input_size)`); src.size = `${from}: input_size`; }
+  if (input) { setInputSize(q, input[1], input[2]); src.size = `${from}: input_size`; }
   const interp = interpolation(c.interpolation);
   if (interp) { q.interpolation = interp; src.interpolation = from; }
   else if (c.interpolation !== undefined) {
@@ -159,11 +187,13 @@ export function cardFromTimm(config: Json, fallback: ModelCard, from = 'config.j
     q.interpolation = 'bicubic';
     src.interpolation = `${from} asks for "${String(c.interpolation)}", not supported: bicubic used`;
   }
-  // timm's eval transform (transforms_imagenet_eval): crop_pct defaults to 0.875 and crop_mode to center.
+  // timm's eval transform (transforms_imagenet_eval): crop_pct defaults to 0.875 and crop_mode to center (a
+  // non-square input_size: ResizeKeepRatio to floor(side / crop_pct) per side, see resizeCropFor).
   q.cropPct = typeof c.crop_pct === 'number' ? c.crop_pct : 0.875;
   q.resize = c.crop_mode === 'squash' ? 'squash' : c.crop_mode === 'border' ? 'longer-side' : 'shorter-side';
   q.crop = 'center';
   q.resizeSize = undefined;
+  q.resizeWidth = undefined;
   q.cropRounding = 'round';
   src.geometry = from;
   setNormalize(q, c.mean, c.std, from);
@@ -197,34 +227,37 @@ export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json
     src.interpolation = f ? `${from}: resample ${String(pp.resample)}` : `${from} asks for resample ${String(pp.resample)}, not supported: bicubic used`;
   }
   const crop = pp.do_center_crop === true;
-  const cropSide = crop ? side(pp.crop_size) : undefined;
+  const cropHW = crop ? heightWidth(pp.crop_size) : undefined;
+  const cropSide = cropHW?.[0];
   const size = pp.size;
   const resize = pp.do_resize !== false;
   q.cropRounding = 'floor';
   q.cropPct = undefined;
   q.resizeSize = undefined;
-  if (resize && isObject(size) && typeof size.height === 'number' && typeof size.width === 'number') {
+  q.resizeWidth = undefined;
+  const sizeHW = isObject(size) ? heightWidth({ height: size.height, width: size.width }) : undefined;
+  if (resize && sizeHW) {
     // {height, width}: a plain resize to that size, then the optional crop.
-    if (cropSide) { squareSide(size.height, size.width, `${from} (size)`); q.resize = 'squash'; q.resizeSize = size.height; q.crop = 'center'; q.size = cropSide; }
-    else { q.resize = 'squash'; q.crop = 'none'; q.size = squareSide(size.height, size.width, `${from} (size)`); }
+    if (cropHW) { q.resize = 'squash'; q.resizeSize = sizeHW[0]; q.resizeWidth = sizeHW[1] !== sizeHW[0] ? sizeHW[1] : undefined; q.crop = 'center'; setInputSize(q, cropHW[0], cropHW[1]); }
+    else { q.resize = 'squash'; q.crop = 'none'; setInputSize(q, sizeHW[0], sizeHW[1]); }
     src.geometry = from;
   } else if (resize && (typeof size === 'number' || (isObject(size) && typeof size.shortest_edge === 'number'))) {
     const edge = typeof size === 'number' ? size : (size as { shortest_edge: number }).shortest_edge;
     if (typeof size === 'number' && !cropSide) {
       // A bare int without a crop is the old ViTFeatureExtractor's square size (default_to_square).
-      q.resize = 'squash'; q.crop = 'none'; q.size = edge;
+      q.resize = 'squash'; q.crop = 'none'; setInputSize(q, edge, edge);
       src.geometry = from;
     } else if (typeof pp.crop_pct === 'number' && edge < 384) {
       // ConvNextImageProcessor: shorter side to int(edge / crop_pct), then crop edge×edge.
-      q.resize = 'shorter-side'; q.resizeSize = Math.trunc(edge / pp.crop_pct); q.crop = 'center'; q.size = edge;
+      q.resize = 'shorter-side'; q.resizeSize = Math.trunc(edge / pp.crop_pct); q.crop = 'center'; setInputSize(q, edge, edge);
       src.geometry = `${from}: shortest_edge ${edge}, crop_pct ${pp.crop_pct}`;
     } else {
-      q.resize = 'shorter-side'; q.resizeSize = edge; q.crop = 'center'; q.size = cropSide ?? edge;
+      q.resize = 'shorter-side'; q.resizeSize = edge; q.crop = 'center'; setInputSize(q, cropHW?.[0] ?? edge, cropHW?.[1] ?? edge);
       src.geometry = cropSide ? from : `${from} (no center crop there: ViT Lens crops ${edge}×${edge}, the model needs a square input)`;
     }
   } else if (cropSide) {
     // No resize: only the crop (ViT Lens resizes the shorter side to it first, since images vary in size).
-    q.resize = 'shorter-side'; q.resizeSize = cropSide; q.crop = 'center'; q.size = cropSide;
+    q.resize = 'shorter-side'; q.resizeSize = Math.min(...cropHW!); q.crop = 'center'; setInputSize(q, cropHW![0], cropHW![1]);
     src.geometry = `${from} (do_resize false: ViT Lens resizes the shorter side to the crop)`;
   }
   if (pp.do_rescale === false) { q.scale = 1; src.scale = `${from}: do_rescale false`; }
@@ -241,12 +274,6 @@ export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json
   return card;
 }
 
-/** crop_size as {height, width} (square only) or an int. */
-function side(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (isObject(v) && typeof v.height === 'number' && typeof v.width === 'number') return squareSide(v.height, v.width, 'preprocessor_config.json (crop_size)');
-  return undefined;
-}
 
 function list(v: number[]): string {
   return v.map((x) => +x.toFixed(4)).join(', ');
@@ -256,16 +283,21 @@ function list(v: number[]): string {
 export function describePreprocess(p: Preprocess): string {
   const s = p.sources ?? {};
   const at = (k: PreprocessSetting) => (s[k] ? ` (${s[k]})` : '');
+  const { height, width } = inputSize(p);
+  const wh = (w: number, h: number) => `${w}×${h}`;
   let geometry: string;
-  if (p.crop === 'none') geometry = `squash to ${p.size}×${p.size}`;
+  if (p.crop === 'none') geometry = `squash to ${wh(width, height)}`;
   else {
     const resize = p.resizeSize ?? Math.floor(p.size / (p.cropPct ?? 1));
     const how = p.resizeSize === undefined && p.cropPct !== undefined ? ` (crop_pct ${p.cropPct})` : '';
-    const first = p.resize === 'squash' ? `squash to ${resize}×${resize}${how}` : p.resize === 'longer-side' ? `longer side to ${resize}${how}, padded with the mean colour` : `shorter side to ${resize}${how}`;
-    geometry = `${first}, center crop ${p.size}`;
+    const squashW = p.resizeWidth ?? (p.resizeSize !== undefined ? resize : Math.floor(width / (p.cropPct ?? 1)));
+    const box = squashW !== resize ? `${wh(squashW, resize)}` : String(resize);
+    const first = p.resize === 'squash' ? `squash to ${wh(squashW, resize)}${how}` : p.resize === 'longer-side' ? `longer side to ${box}${how}, padded with the mean colour`
+      : squashW !== resize ? `scaled to cover ${box}, aspect kept${how}` : `shorter side to ${resize}${how}`;
+    geometry = `${first}, center crop ${width === height ? p.size : wh(width, height)}`;
   }
   return [
-    `${p.size}×${p.size}${at('size')}`,
+    `${describeInputSize(p)}${at('size')}`,
     `${p.interpolation ?? 'bilinear'}${at('interpolation')}`,
     `${geometry}${at('geometry')}`,
     `mean ${list(p.mean)}, std ${list(p.std)}${at('normalize')}`,

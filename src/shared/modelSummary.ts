@@ -13,7 +13,7 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
     ['Model', `${m.card.name} (${m.fileName}, ${(m.fileSize / 1e6).toFixed(1)} MB)`],
     ['Family', s.family === 'swin' ? 'Swin Transformer (hierarchical, shifted windows)' : s.family === 'deit' ? 'DeiT (CLS + distillation token)' : 'ViT'],
     ['Input', `${m.card.preprocess.size}×${m.card.preprocess.size}, ${s.input.channels} channels`],
-    ['Patch size', `${s.patchSize}×${s.patchSize} (Conv2d, kernel = stride)`],
+    ['Patch size', s.stem ? `${s.patchSize}×${s.patchSize} input pixels per token (${stemWords(s.stem)})` : `${s.patchSize}×${s.patchSize} (Conv2d, kernel = stride)`],
     ['Grid', s.swin ? `${s.swin.grids.map((g) => `${g}×${g}`).join(' → ')} tokens (patch merging between stages)` : s.grid ? `${s.grid.rows}×${s.grid.cols} = ${s.grid.rows * s.grid.cols} patches` : 'dynamic'],
     s.swin
       ? ['Windows', `${s.swin.window}×${s.swin.window} tokens; shifted by ${Math.floor(s.swin.window / 2)} in every second block (where the grid is larger than a window)`]
@@ -22,9 +22,10 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
     s.swin
       ? ['Stages', `${s.swin.stages}: depths ${s.swin.depths.join(', ')}, heads ${s.swin.heads.map((h) => h ?? '?').join(', ')}, widths ${s.swin.dims.map((d) => d ?? '?').join(', ')}`]
       : ['Layers × heads', `${s.layers} × ${layers[0]?.heads ?? s.heads ?? '?'}`],
-    ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : 'unknown'],
+    ['Norm', s.norm === 'pre' ? 'pre-norm: x + f(LN(x))' : s.norm === 'post' ? 'post-norm: LN(x + f(x))' : s.norm === 'res-post' ? 'res-post-norm: x + LN(f(x)) (Swin V2)' : 'unknown'],
     ['Classifier', !s.logits.classes ? 'none (a backbone: see Output)' : classifierWords(s.classifier)],
     ['Output', describeOutputs(s.outputs)],
+    ...(s.swin?.cosine ? [['Attention', 'cosine attention with a learned temperature: cos(q, k) × exp(clamp(logit_scale)) per head, plus a continuous position bias (Swin V2)'] as [string, string]] : []),
     ['Attention tap', s.attention[0]?.where ?? ''],
     ['Preprocessing', `${m.card.source === 'default' ? 'defaults — add a model card for exact values: ' : ''}${describePreprocess(m.card.preprocess)}`],
   ];
@@ -35,6 +36,14 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
   if (s.opset) rows.push(['Opset', String(s.opset)]);
   if (m.card.heldOutAccuracy !== undefined) rows.push(['Held-out accuracy', `${(m.card.heldOutAccuracy * 100).toFixed(1)}% (from the model card)`]);
   return rows;
+}
+
+/** A hybrid ViT's stem in words: what sets the token grid's stride. */
+export function stemWords(stem: NonNullable<ModelPayload['structure']['stem']>): string {
+  const p = stem.projection;
+  const proj = p.kernel === 1 && p.stride === 1 ? 'a 1×1 patch projection' : `a ${p.kernel}×${p.kernel} stride-${p.stride} patch projection`;
+  const total = stem.stride * p.stride;
+  return `hybrid: CNN stem, stride ${stem.stride} (${stem.convs} convolutions; ${stem.where}), then ${proj}${total !== stem.stride ? `: token stride ${total}` : ''}`;
 }
 
 /** Name of a layer, or of a Swin block with its stage and window kind. */

@@ -1,11 +1,12 @@
 /** From model bytes to everything the webview needs: parse, detect the ViT, instrument, pick the card. */
 import { ModelFormatError } from './errors';
 import { instrumentAttention } from './instrumentAttention';
-import { cardFromHuggingFace, cardFromJson, cardFromTimm, configKind, defaultCard, ModelCard } from './modelCard';
+import { cardFromHuggingFace, cardFromJson, cardFromTimm, configKind, defaultCard, describeInputSize, inputSize, ModelCard } from './modelCard';
 import { GraphIndex } from './onnx/graphIndex';
 import { readOnnxModel, tensorValues, TensorDataType } from './onnx/onnxModel';
 import type { ModelPayload } from './protocol';
 import { detectVit } from './vitStructure';
+import { atGrid, interpolatesPositions } from './anySize';
 
 type Json = Record<string, unknown>;
 
@@ -37,28 +38,36 @@ export type PreparedModel = ModelPayload & { bytes: Uint8Array };
 
 export function prepareModel(bytes: Uint8Array, fileName: string, key: string, cards: CardFiles = {}, attentionBudgetBytes = Infinity): PreparedModel {
   const model = readOnnxModel(bytes);
-  const structure = detectVit(model);
+  const detected = detectVit(model);
+  const g = new GraphIndex(model.graph);
+  if (interpolatesPositions(g, detected)) detected.input.anySize = true;
+  const base = defaultCard(fileName.replace(/\.onnx$/i, ''), detected);
+  const card = chooseCard(base, cards, fileName);
+  // A graph of any height and width runs on the card's grid (the position embedding's own unless a config says otherwise).
+  const dynamicHW = detected.input.height === undefined && detected.input.width === undefined && !detected.swin;
+  const structure = dynamicHW ? atGrid(detected, inputSize(card.preprocess).height, inputSize(card.preprocess).width) : detected;
   // Attention comes out in the precision the graph computes it in (fp16 models: float16).
   const elemType = model.graph.valueInfo.get(structure.attention[0].tensor)?.elemType ?? model.graph.inputs.find((i) => i.name === structure.input.name)?.elemType ?? TensorDataType.FLOAT;
   const inst = instrumentAttention(structure, model.graph.outputs.map((o) => o.name), elemType, attentionBudgetBytes);
   const externalData = [...new Set([...model.graph.initializers.values()].map((t) => t.external?.location).filter((l): l is string => !!l))];
-  const base = defaultCard(fileName.replace(/\.onnx$/i, ''), structure);
-  const card = chooseCard(base, cards, fileName);
-  const fixed = structure.input.height;
-  if (fixed && (card.preprocess.size !== fixed || (structure.input.width && structure.input.width !== fixed))) {
+  const want = inputSize(card.preprocess);
+  const { height: fixedH, width: fixedW } = structure.input;
+  if ((fixedH && fixedH !== want.height) || (fixedW && fixedW !== want.width)) {
     // Name only the file the size came from: a card that does not exist is not blamed.
     const from = card.preprocess.sources?.size ?? 'the model card';
+    const graph = `${fixedW ?? 'any'}×${fixedH ?? 'any'}`;
+    const size = fixedH && fixedW ? (fixedH === fixedW ? String(fixedH) : `[${fixedH}, ${fixedW}]`) : undefined;
     throw new ModelFormatError(
-      `${from} asks for ${card.preprocess.size}×${card.preprocess.size} input, but the graph's input is fixed at ${fixed}×${structure.input.width ?? fixed}` +
+      `${from} asks for a ${describeInputSize(card.preprocess)} input, but the graph's input is fixed at ${graph} (width×height)` +
       `${structure.swin ? ' (Swin window and mask shapes are baked into the graph at that size)' : ''}.`,
-      `Fix the size in ${from}, or put a card ${cardFileName(fileName)} beside the model with "preprocess": { "size": ${fixed} } (a card takes precedence over config files).`,
+      `Fix the size in ${from}${size ? `, or put a card ${cardFileName(fileName)} beside the model with "preprocess": { "size": ${size} } (a card takes precedence over config files)` : ''}.`,
     );
   }
-  const g = new GraphIndex(model.graph);
   const filters = g.constant(structure.parameters.patchWeight);
   const pos = structure.parameters.positionEmbedding ? g.constant(structure.parameters.positionEmbedding) : undefined;
   const parameters = {
-    patchFilters: filters && !filters.external ? { shape: filters.dims, data: Float32Array.from(tensorValues(filters)) } : undefined,
+    // A hybrid's projection weights read CNN features, not pixels: they are no RGB patch filters.
+    patchFilters: filters && !filters.external && !structure.stem ? { shape: filters.dims, data: Float32Array.from(tensorValues(filters)) } : undefined,
     positionEmbedding: pos && !pos.external ? { tokens: pos.dims[pos.dims.length - 2], width: pos.dims[pos.dims.length - 1], data: Float32Array.from(tensorValues(pos)) } : undefined,
   };
   return {

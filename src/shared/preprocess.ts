@@ -1,5 +1,5 @@
 /** Image → model input, shared by the webview and the command-line tool. */
-import type { Preprocess } from './modelCard';
+import { inputSize, type Preprocess } from './modelCard';
 import { resizeCrop, ResizeCrop, roundHalfEven, type RowReader } from './resample';
 
 export interface Rect { x: number; y: number; width: number; height: number }
@@ -9,15 +9,23 @@ export interface Rect { x: number; y: number; width: number; height: number }
  * resizeCropFor): the central square of the shorter side, narrowed by crop_pct, or the whole image.
  */
 export function sourceCrop(width: number, height: number, p: Preprocess): Rect {
-  if (p.resize !== 'shorter-side' || p.crop === 'none') return { x: 0, y: 0, width, height };
+  if (p.crop === 'none') return { x: 0, y: 0, width, height };
+  if (p.width !== undefined || p.resize === 'squash') {
+    // The crop window mapped back through the resize (clipped where the crop pads).
+    const r = resizeCropFor(width, height, p);
+    const sx = width / r.resizeWidth, sy = height / r.resizeHeight;
+    const x = Math.max(0, r.left * sx), y = Math.max(0, r.top * sy);
+    return { x, y, width: Math.min(width, (r.left + r.width) * sx) - x, height: Math.min(height, (r.top + r.height) * sy) - y };
+  }
+  if (p.resize !== 'shorter-side') return { x: 0, y: 0, width, height };
   const resize = p.resizeSize ?? Math.floor(p.size / (p.cropPct ?? 1));
   const side = Math.min(width, height) * Math.min(1, p.size / resize);
   return { x: (width - side) / 2, y: (height - side) / 2, width: side, height: side };
 }
 
-/** RGBA pixels (size×size) → normalized CHW float32 tensor. */
-export function toInputTensor(rgba: Uint8ClampedArray | Uint8Array, size: number, p: Preprocess): Float32Array {
-  const n = size * size;
+/** RGBA pixels (the input's height × width) → normalized CHW float32 tensor. */
+export function toInputTensor(rgba: Uint8ClampedArray | Uint8Array, p: Preprocess): Float32Array {
+  const n = rgba.length / 4;
   const out = new Float32Array(3 * n);
   for (let c = 0; c < 3; c++) {
     const k = 1 / (p.scale * p.std[c]);
@@ -38,14 +46,22 @@ export function toInputTensor(rgba: Uint8ClampedArray | Uint8Array, size: number
  * The resize size is `resizeSize` when the config gives it, else floor(size / cropPct) as in timm.
  */
 export function resizeCropFor(width: number, height: number, p: Preprocess): ResizeCrop {
-  const size = p.size;
+  const { height: th, width: tw } = inputSize(p);
   const crop = p.crop === 'center';
-  const scaleSize = p.resizeSize ?? (crop ? Math.floor(size / (p.cropPct ?? 1)) : size);
+  // The box resized to before the crop: the config's resize size, else timm's floor(side / crop_pct) per side.
+  const sh = p.resizeSize ?? Math.floor(th / (p.cropPct ?? 1));
+  const sw = p.resizeWidth ?? p.resizeSize ?? Math.floor(tw / (p.cropPct ?? 1));
+  const scaleSize = sh;
   let rw: number, rh: number;
   if (p.resize === 'squash' || !crop) {
-    rw = rh = crop ? scaleSize : size;
-  } else if (p.resize === 'longer-side') {
-    const ratio = Math.max(height / scaleSize, width / scaleSize);
+    // A non-square squash (timm's tuple scale_size, Hugging Face's {height, width}) resizes each side on its own.
+    rh = crop ? sh : th;
+    rw = crop ? sw : tw;
+  } else if (p.resize === 'longer-side' || sh !== sw) {
+    // timm's ResizeKeepRatio: ratio = max (longest, 'border') or min (a non-square target in center mode) of
+    // the two sides' ratios, each side round()ed.
+    const pick = p.resize === 'longer-side' ? Math.max : Math.min;
+    const ratio = pick(height / sh, width / sw);
     rw = roundHalfEven(width / ratio);
     rh = roundHalfEven(height / ratio);
   } else if (width <= height) {
@@ -55,16 +71,16 @@ export function resizeCropFor(width: number, height: number, p: Preprocess): Res
     rh = scaleSize;
     rw = Math.trunc((scaleSize * width) / height);
   }
-  const offset = (dim: number): number => {
+  const offset = (dim: number, size: number): number => {
     if (dim >= size) return p.cropRounding === 'floor' ? Math.floor((dim - size) / 2) : roundHalfEven((dim - size) / 2);
     // A crop larger than the image pads it: torchvision/timm put floor(pad/2) before, Hugging Face ceil.
     return -(p.cropRounding === 'floor' ? Math.ceil((size - dim) / 2) : Math.floor((size - dim) / 2));
   };
   const fill = p.resize === 'longer-side' ? p.mean.map((m) => roundHalfEven(255 * m)) : [0, 0, 0];
-  return { resizeWidth: rw, resizeHeight: rh, left: offset(rw), top: offset(rh), width: size, height: size, fill };
+  return { resizeWidth: rw, resizeHeight: rh, left: offset(rw, tw), top: offset(rh, th), width: tw, height: th, fill };
 }
 
-/** Decoded RGBA (composited onto white already) → the size×size RGBA the model sees, as PIL computes it. */
+/** Decoded RGBA (composited onto white already) → the RGBA the model sees (its height × width), as PIL computes it. */
 export function preprocessRgba(rgba: Uint8Array | Uint8ClampedArray | RowReader, width: number, height: number, p: Preprocess): Uint8ClampedArray {
   return resizeCrop(rgba, width, height, resizeCropFor(width, height, p), p.interpolation ?? 'bilinear');
 }

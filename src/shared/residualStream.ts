@@ -15,7 +15,7 @@ export type ResidualStream = { tensors: string[] } | { problem: string };
 const WEIGHT_OPS = new Set(['MatMul', 'Gemm', 'MatMulInteger', 'QLinearMatMul', 'Conv']);
 const NORM_OPS = new Set(['LayerNormalization', 'SimplifiedLayerNormalization', 'BatchNormalization']);
 
-export function findResidualStream(g: GraphIndex, taps: OnnxNode[], norm: 'pre' | 'post' | 'unknown', features: string | undefined, shape: { tokens?: number; width: number }): ResidualStream {
+export function findResidualStream(g: GraphIndex, taps: OnnxNode[], norm: 'pre' | 'post' | 'res-post' | 'unknown', features: string | undefined, shape: { tokens?: number; width: number }): ResidualStream {
   if (norm === 'unknown') return { problem: 'the normalization placement (pre- or post-norm) could not be read from the graph' };
   const streams: string[] = [];
   for (const [l, tap] of taps.entries()) {
@@ -33,7 +33,7 @@ export function findResidualStream(g: GraphIndex, taps: OnnxNode[], norm: 'pre' 
     const sum = a2.outputs[0];
     const next = streams[l + 1];
     let o: string | undefined;
-    if (norm === 'pre') o = sum;
+    if (norm === 'pre' || norm === 'res-post') o = sum; // x + f(LN(x)) or x + LN(f(x)): the stream is the sum
     else if (next !== undefined) o = firstStreamFrom(g, sum);
     else o = postNormOutput(g, sum, features);
     if (!o) return { problem: `the normalization after block ${l + 1}'s last residual Add was not found` };
@@ -41,7 +41,7 @@ export function findResidualStream(g: GraphIndex, taps: OnnxNode[], norm: 'pre' 
     out.push(o);
   }
   // Pre-norm: the final normalization must read the last block's output, else a block was missed.
-  if (norm === 'pre' && features && !reachesBack(g, features, out[out.length - 1], 16)) {
+  if (norm !== 'post' && features && !reachesBack(g, features, out[out.length - 1], 16)) {
     return { problem: 'the final normalization does not read the last block\'s output' };
   }
   if (new Set(out).size !== out.length) return { problem: 'two blocks share an output tensor' };

@@ -7,7 +7,7 @@
  */
 import { VitLensError } from './errors';
 import { GraphIndex } from './onnx/graphIndex';
-import { readOnnxModel, tensorValues } from './onnx/onnxModel';
+import { OnnxNode, readOnnxModel, tensorValues } from './onnx/onnxModel';
 import { ModelEdits, rewriteModel } from './onnx/rewriteModel';
 import { PreparedModel, prepareModel } from './prepareModel';
 import type { ModelPayload } from './protocol';
@@ -115,8 +115,9 @@ function shapeConstantEdits(g: GraphIndex, s: VitStructure, to: { rows: number; 
   const n0 = from.rows * from.cols, n1 = to.rows * to.cols;
   const t0 = n0 + s.prefixTokens, t1 = n1 + s.prefixTokens;
   const edits = new Map<string, number[]>();
+  const beforeTokens = patchConvInputs(g, s);
   for (const node of g.graph.nodes) {
-    if (node.opType !== 'Reshape' && node.opType !== 'Expand') continue;
+    if ((node.opType !== 'Reshape' && node.opType !== 'Expand') || beforeTokens.has(node)) continue;
     const shape = node.inputs[1];
     const c = shape ? g.constant(shape) : undefined;
     if (!c || c.dims.length !== 1 || c.external) continue;
@@ -131,9 +132,21 @@ function shapeConstantEdits(g: GraphIndex, s: VitStructure, to: { rows: number; 
   return edits;
 }
 
+/**
+ * Nodes that compute the patch Conv's inputs: a hybrid's CNN stem, whose reshapes (GroupNorm's [0, G, -1], a
+ * weight standardization's [1, C, -1]) may hold a channel count equal to the patch count but never a token count.
+ */
+function patchConvInputs(g: GraphIndex, s: VitStructure): Set<OnnxNode> {
+  const conv = g.consumersOf(s.parameters.patchWeight).find((n) => n.opType === 'Conv');
+  return g.ancestors(conv ? conv.inputs.filter(Boolean) : []);
+}
+
 export interface ModelVariant {
   bytes: Uint8Array;
+  /** Input height (the side, when square). */
   size: number;
+  /** Input width where it differs from the height. */
+  width?: number;
   grid: { rows: number; cols: number };
   tokens: number;
   /** What was rewritten, for the panel. */
@@ -142,7 +155,11 @@ export interface ModelVariant {
 
 /** The model at `size`×`size` pixels: interpolated position embedding, new input shape, shape constants fixed. */
 export function modelAtResolution(bytes: Uint8Array, s: VitStructure, size: number): ModelVariant {
-  if (size % s.patchSize !== 0) throw new ResolutionError(`${size} px is not a multiple of the ${s.patchSize}-pixel patch.`);
+  // A hybrid's stem pads each step so its grid is size / stride exactly only at multiples of its total stride.
+  if (size % s.patchSize !== 0) throw new ResolutionError(`${size} px is not a multiple of the ${s.patchSize}-pixel ${s.stem ? 'token stride of the CNN stem and patch projection' : 'patch'}.`);
+  if (s.stem?.computedPads && size !== s.input.height) {
+    throw new ResolutionError(`The CNN stem pads by amounts computed in the graph (TF-"SAME" padding, as timm's pad_same exports), which the exporter traced at ${s.input.height ?? 'its'} px; at ${size} px they would be wrong, so this hybrid is not rewritten to another size.`);
+  }
   const { pe, g } = positionEmbedding(bytes, s);
   const to = { rows: size / s.patchSize, cols: size / s.patchSize };
   const pos = interpolatePositionEmbedding(pe.values, pe.width, pe.prefix, pe.grid, to);
@@ -166,6 +183,7 @@ export function modelWithoutPositionEmbedding(bytes: Uint8Array, s: VitStructure
   return {
     bytes: rewriteModel(bytes, { initializers: new Map([[pe.name, { dims: pe.dims, data: zeros }]]) }),
     size: s.input.height ?? 0,
+    ...(s.input.width !== s.input.height ? { width: s.input.width } : {}),
     grid: pe.grid,
     tokens: s.tokens ?? 0,
     changes: [`position embedding (${pe.dims.join('×')}) set to zero`],
@@ -177,6 +195,6 @@ export function modelWithoutPositionEmbedding(bytes: Uint8Array, s: VitStructure
  * (577/197)² ≈ 8.6× the attention of 224 px), keeping the original's card at the variant's size.
  */
 export function prepareVariant(v: ModelVariant, original: Pick<ModelPayload, 'fileName' | 'key' | 'card' | 'attentionBudgetBytes'>, tag: string): PreparedModel {
-  const card = { ...original.card, preprocess: { ...original.card.preprocess, size: v.size } };
+  const card = { ...original.card, preprocess: { ...original.card.preprocess, size: v.width !== undefined ? [v.size, v.width] : v.size } };
   return prepareModel(v.bytes, original.fileName, `${original.key}#${tag}`, { own: card as unknown as Record<string, unknown> }, original.attentionBudgetBytes ?? Infinity);
 }

@@ -5,11 +5,11 @@
 import { DistillationHeads, findDistillationHeads } from './distillation';
 import { FusedAttentionError, NotAViTError } from './errors';
 import { GraphIndex } from './onnx/graphIndex';
-import { queryProjection, scoresMatMul } from './attentionGraph';
+import { normBeforeResidualAdd, queryProjection, scoresMatMul } from './attentionGraph';
 import { afterHeadMix, learnedTokensIn, queriesOnlyToken0 } from './caitAttention';
 import { detectSwin, SwinInfo } from './swinStructure';
 import { findResidualStream } from './residualStream';
-import { OnnxModel, OnnxNode, opsetVersion } from './onnx/onnxModel';
+import { OnnxModel, OnnxNode, opsetVersion, tensorValues } from './onnx/onnxModel';
 import { describeOutput, mainOutput, ModelOutput } from './modelOutput';
 import { ClassifierKind, findClassifier, findMapProbes } from './classifierHead';
 
@@ -32,7 +32,8 @@ export interface AttentionTap {
 
 export interface VitStructure {
   family: 'vit' | 'deit' | 'swin';
-  input: { name: string; channels: number; height?: number; width?: number; dynamicBatch: boolean };
+  /** `anySize`: dynamic height and width with the position embedding resized in the graph (anySize.ts); set by prepareModel. */
+  input: { name: string; channels: number; height?: number; width?: number; dynamicBatch: boolean; anySize?: boolean };
   /** The output the panel reads (class scores when the model has them); `classes` only for class scores. */
   logits: { name: string; classes?: number };
   /** Every graph output, with what it is (class scores, an embedding, token features). */
@@ -47,7 +48,8 @@ export interface VitStructure {
   layers: number;
   /** Known statically from the attention scale, else found at run time. */
   heads?: number;
-  norm: 'pre' | 'post' | 'unknown';
+  /** 'res-post' (Swin V2): x + LN(f(x)), the normalization on the branch's output before the residual Add. */
+  norm: 'pre' | 'post' | 'res-post' | 'unknown';
   /** What the head reads, found by walking back from it (classifierHead.ts). */
   classifier: ClassifierKind;
   /** MAP head (SigLIP): the learned probe's attention over all tokens, not one of the `attention` layers. */
@@ -63,6 +65,8 @@ export interface VitStructure {
   features?: { tensor: string; where: string };
   /** Hierarchical window attention (family 'swin'): stages, windows and shifts per block. */
   swin?: SwinInfo;
+  /** Hybrid ViT: the CNN stem before the patch projection (`patchSize` is then the stem's total stride). */
+  stem?: StemInfo;
   /** The residual stream after each block [batch, tokens, width] (high-norm tokens view), when found unambiguously. */
   residual?: string[];
   /** Why `residual` is absent. */
@@ -71,7 +75,7 @@ export interface VitStructure {
 
 const LOOKED_FOR = [
   'a 4-D image input',
-  'a patch embedding (Conv with kernel size = stride) applied to it',
+  'a patch embedding (Conv with kernel size = stride) applied to it, or a projection Conv after a CNN stem (hybrid)',
   'self-attention blocks: MatMul(Q, Kᵀ) → scale → Softmax → MatMul(·, V)',
 ];
 
@@ -81,12 +85,15 @@ export function detectVit(model: OnnxModel): VitStructure {
   if (!image) {
     throw new NotAViTError('The model has no 4-D image input (it takes ' + describeInputs(model) + ').', LOOKED_FOR);
   }
-  const patchConv = findPatchEmbedding(g, image.name);
   // A MAP head's probe attends like a layer but is the classifier's: keep it out of the layers.
   const probes = findMapProbes(g);
   const softmaxTaps = findAttentionSoftmaxes(g).filter((t) => !probes.includes(t.node));
   const fusedTaps = softmaxTaps.length ? [] : findFusedAttention(g);
   const taps = softmaxTaps.length ? softmaxTaps : fusedTaps;
+  const h = typeof image.shape?.[2] === 'number' ? image.shape[2] : undefined;
+  const w = typeof image.shape?.[3] === 'number' ? image.shape[3] : undefined;
+  const patch = findPatchEmbedding(g, image.name, taps[0]?.node, { h, w });
+  const patchConv = patch?.conv;
   if (taps.length === 0) {
     rejectFusedAttention(model);
   }
@@ -103,12 +110,13 @@ export function detectVit(model: OnnxModel): VitStructure {
 
   const weight = g.constant(patchConv.inputs[1]);
   const kernel = patchConv.attributes.get('kernel_shape')?.ints ?? weight?.dims.slice(2) ?? [];
-  const patchSize = kernel[0];
+  const stem = patch.stem;
+  // A hybrid's tokens lie the stem's stride times the projection's apart, in input pixels.
+  const patchSize = stem ? stem.stride * stem.projection.stride : kernel[0];
   const embedDim = weight?.dims[0] ?? 0;
-  const channels = weight?.dims[1] ?? 3;
-  const h = typeof image.shape?.[2] === 'number' ? image.shape[2] : undefined;
-  const w = typeof image.shape?.[3] === 'number' ? image.shape[3] : undefined;
-  const grid = h && w ? { rows: Math.floor(h / patchSize), cols: Math.floor(w / patchSize) } : undefined;
+  // A hybrid's projection reads feature channels: the image's channels are on the input.
+  const channels = stem ? (typeof image.shape?.[1] === 'number' ? image.shape[1] : 3) : weight?.dims[1] ?? 3;
+  const grid = patch.grid ?? (h && w ? { rows: Math.floor(h / patchSize), cols: Math.floor(w / patchSize) } : undefined);
 
   // The token path runs from the patch Conv to the first attention block: look for learned tokens and the
   // position embedding there.
@@ -158,6 +166,7 @@ export function detectVit(model: OnnxModel): VitStructure {
     parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
     distillation,
     swin,
+    stem,
     ...residualOf(g, taps.map((t) => t.node), swin, embedDim, resolvedGrid ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined),
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
@@ -186,8 +195,43 @@ function describeInputs(model: OnnxModel): string {
   return ins.map((i) => `${i.name} [${(i.shape ?? []).map((d) => d ?? '?').join('×')}]`).join(', ') || 'no inputs';
 }
 
-/** The first Conv fed (through elementwise preprocessing) by the image whose kernel equals its stride. */
-function findPatchEmbedding(g: GraphIndex, imageName: string): OnnxNode | undefined {
+/** Hybrid ViT: a CNN stem turns pixels into feature maps, and the patch projection (often 1×1) reads those. */
+export interface StemInfo {
+  /** Total stride of the stem alone, in input pixels (the projection's stride comes on top). */
+  stride: number;
+  /** Conv nodes in the stem, shortcut projections included. */
+  convs: number;
+  /** Feature channels the patch projection reads. */
+  channels: number;
+  /** The token-producing Conv over the stem's features. */
+  projection: { kernel: number; stride: number };
+  /** The downsampling steps on the stem's main path, in words. */
+  where: string;
+  /**
+   * A Pad whose amounts the graph computes (timm's TF-'SAME' pad_same): a static-size export traced that
+   * arithmetic at its own size, so the stem is not known to be right at another.
+   */
+  computedPads?: boolean;
+}
+
+interface PatchEmbedding { conv: OnnxNode; stem?: StemInfo; grid?: { rows: number; cols: number } }
+
+/**
+ * The Conv that makes the patch tokens. A plain ViT: the first Conv fed (through elementwise preprocessing)
+ * by the image whose kernel equals its stride. A hybrid: the last Conv before the first attention, when a CNN
+ * stem (more Convs or pools) lies between it and the image; `stem` then says how far apart its tokens are.
+ */
+function findPatchEmbedding(g: GraphIndex, imageName: string, firstTap: OnnxNode | undefined, size: { h?: number; w?: number }): PatchEmbedding | undefined {
+  const pixel = pixelPatchConv(g, imageName);
+  const token = firstTap && tokenConv(g, firstTap);
+  if (token && token !== pixel) {
+    const hybrid = hybridStem(g, imageName, token, size);
+    if (hybrid) return { conv: token, ...hybrid };
+  }
+  return pixel && { conv: pixel };
+}
+
+function pixelPatchConv(g: GraphIndex, imageName: string): OnnxNode | undefined {
   for (const n of g.graph.nodes) {
     if (n.opType !== 'Conv') continue;
     const k = n.attributes.get('kernel_shape')?.ints ?? g.constant(n.inputs[1])?.dims.slice(2);
@@ -197,6 +241,125 @@ function findPatchEmbedding(g: GraphIndex, imageName: string): OnnxNode | undefi
   }
   return undefined;
 }
+
+/** Tensors computed from the image (constants, weights and shapes of constants are not). */
+function fromImage(g: GraphIndex, imageName: string): Set<string> {
+  const tensors = new Set([imageName]);
+  for (const n of g.graph.nodes) if (n.inputs.some((i) => tensors.has(i))) for (const o of n.outputs) if (o) tensors.add(o);
+  return tensors;
+}
+
+/**
+ * The token sequence's Conv: the last Conv, in execution order, that the first attention depends on. Every
+ * path from a stem Conv to the attention runs through it (a stem Conv feeds only later Convs), whatever the
+ * exporter did with flatten and transpose.
+ */
+function tokenConv(g: GraphIndex, firstTap: OnnxNode): OnnxNode | undefined {
+  let last: OnnxNode | undefined;
+  for (const n of g.ancestors(firstTap.inputs)) {
+    if (n.opType === 'Conv' && (!last || (g.order.get(n) ?? 0) > (g.order.get(last) ?? 0))) last = n;
+  }
+  return last;
+}
+
+const SPATIAL = new Set(['Conv', 'MaxPool', 'AveragePool', 'LpPool']);
+/** Ops that mean the tokens already exist: a Conv behind them is inside the transformer, not after a CNN stem. */
+const NOT_CNN = new Set(['Softmax', 'MatMul', 'Gemm', 'LayerNormalization', 'Attention', 'MultiHeadAttention']);
+
+/** One spatial axis through a Conv or pool: explicit pads, SAME/VALID auto_pad, ceil_mode. */
+function spatialOut(n: OnnxNode, size: number, axis: 0 | 1): number {
+  const k = n.attributes.get('kernel_shape')?.ints?.[axis] ?? 1;
+  const s = n.attributes.get('strides')?.ints?.[axis] ?? 1;
+  const d = n.attributes.get('dilations')?.ints?.[axis] ?? 1;
+  const pads = n.attributes.get('pads')?.ints ?? [0, 0, 0, 0];
+  const autoPad = n.attributes.get('auto_pad')?.s;
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(size / s);
+  const span = size + pads[axis] + pads[axis + 2] - d * (k - 1) - 1;
+  return (n.attributes.get('ceil_mode')?.i ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+}
+
+/**
+ * The stem between the image and the token Conv, or undefined when there is none (a plain ViT) or it is no
+ * CNN. The stride is the product of the strides on one path back from the token Conv to the image: every
+ * branch of a residual block downsamples alike (else their Add would not type-check), so one path counts each
+ * downsampling once. The grid is computed through the stem where pads are constants, else from the stride.
+ */
+function hybridStem(g: GraphIndex, imageName: string, token: OnnxNode, size: { h?: number; w?: number }): Pick<PatchEmbedding, 'stem' | 'grid'> | undefined {
+  const image = fromImage(g, imageName);
+  const stemNodes = [...g.ancestors([token.inputs[0]])].filter((n) => n.inputs.some((i) => image.has(i)));
+  if (!stemNodes.some((n) => SPATIAL.has(n.opType)) || stemNodes.some((n) => NOT_CNN.has(n.opType))) return undefined;
+  let stride = 1;
+  const steps: string[] = [];
+  for (let t = token.inputs[0], i = 0; t !== imageName; i++) {
+    const p = g.producer.get(t);
+    if (!p || i > 10_000) return undefined;
+    if (p.opType === 'Resize' || p.opType === 'Upsample' || p.opType === 'ConvTranspose' || p.opType === 'DepthToSpace' || p.opType === 'SpaceToDepth') return undefined;
+    if (SPATIAL.has(p.opType)) {
+      const s = p.attributes.get('strides')?.ints ?? [1, 1];
+      if (s[0] !== s[1]) return undefined;
+      stride *= s[0];
+      const k = p.attributes.get('kernel_shape')?.ints ?? g.constant(p.inputs[1])?.dims.slice(2) ?? [];
+      if (s[0] > 1) steps.unshift(`${p.opType} ${k.join('×')}/${s[0]}`);
+      t = p.inputs[0];
+    } else {
+      const next = p.inputs.find((x) => image.has(x));
+      if (!next) return undefined;
+      t = next;
+    }
+  }
+  const k = token.attributes.get('kernel_shape')?.ints ?? g.constant(token.inputs[1])?.dims.slice(2) ?? [1, 1];
+  const s = token.attributes.get('strides')?.ints ?? [1, 1];
+  const channels = g.constant(token.inputs[1])?.dims[1] ?? 0;
+  const stem: StemInfo = {
+    stride,
+    convs: stemNodes.filter((n) => n.opType === 'Conv').length,
+    channels,
+    projection: { kernel: k[0], stride: s[0] },
+    where: steps.join(' → '),
+    ...(stemNodes.some((n) => n.opType === 'Pad' && !!n.inputs[1] && !g.isConstant(n.inputs[1])) ? { computedPads: true } : {}),
+  };
+  if (!size.h || !size.w) return { stem };
+  // CNN stems pad so that every step rounds up (7×7/2 pad 3, 3×3/2 pad 1, SAME): ceil where pads are not constants.
+  const side = spatialSize(g, imageName, token.inputs[0], size.h, size.w) ?? [Math.ceil(size.h / stride), Math.ceil(size.w / stride)];
+  return { stem, grid: { rows: spatialOut(token, side[0], 0), cols: spatialOut(token, side[1], 1) } };
+}
+
+/** H×W of a 4-D tensor of the stem, from the image size through Convs, pools and constant Pads; undefined where unknown. */
+function spatialSize(g: GraphIndex, imageName: string, tensor: string, h: number, w: number): [number, number] | undefined {
+  const memo = new Map<string, [number, number] | undefined>();
+  const size = (t: string, depth: number): [number, number] | undefined => {
+    if (t === imageName) return [h, w];
+    if (memo.has(t)) return memo.get(t);
+    const p = g.producer.get(t);
+    let r: [number, number] | undefined;
+    if (!p || depth > 2000) r = undefined;
+    else if (SPATIAL.has(p.opType)) {
+      const x = size(p.inputs[0], depth + 1);
+      r = x && [spatialOut(p, x[0], 0), spatialOut(p, x[1], 1)];
+    } else if (p.opType === 'Pad') {
+      const pads = p.inputs[1] ? g.constant(p.inputs[1]) : undefined;
+      const v = pads && !pads.external && !p.inputs[3] ? tensorValues(pads) : p.attributes.get('pads')?.ints;
+      const x = size(p.inputs[0], depth + 1);
+      r = x && v?.length === 8 ? [x[0] + v[2] + v[6], x[1] + v[3] + v[7]] : undefined;
+    } else if (p.opType === 'Reshape') {
+      // GroupNorm exports as Reshape → InstanceNormalization → Reshape(·, Shape(x)): back to x's size.
+      const shapeOf = g.producer.get(p.inputs[1]);
+      r = shapeOf?.opType === 'Shape' ? size(shapeOf.inputs[0], depth + 1) : undefined;
+    } else if (SHAPE_KEEPING.has(p.opType)) {
+      for (const x of p.inputs) {
+        if (!x || g.isConstant(x)) continue;
+        r = size(x, depth + 1);
+        if (r) break;
+      }
+    }
+    memo.set(t, r);
+    return r;
+  };
+  return size(tensor, 0);
+}
+
+const SHAPE_KEEPING = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Clip', 'Gelu', 'Erf', 'Elu', 'Selu', 'Softplus', 'Mish',
+  'Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'InstanceNormalization', 'Identity', 'Cast', 'Dropout', 'Max', 'Min', 'Sum']);
 
 /** Shallow forward search (the patch Conv sits right after optional normalization ops). */
 function reachesFrom(g: GraphIndex, from: string, to: OnnxNode, depth: number): boolean {
@@ -372,8 +535,13 @@ function constantThroughExpand(g: GraphIndex, name: string) {
   return undefined;
 }
 
-/** Pre-norm: the first block's attention input passes a normalization right before the QKV projections. */
-function normPlacement(g: GraphIndex, firstTap: OnnxNode): 'pre' | 'post' | 'unknown' {
+/**
+ * Pre-norm: the first block's attention input passes a normalization right before the QKV projections. Res-post
+ * (Swin V2) is read first, from the other side: its blocks have no norm before Q, so walking back would meet the
+ * patch embedding's norm (block 1) or the previous block's (later blocks) and read as pre-norm.
+ */
+function normPlacement(g: GraphIndex, firstTap: OnnxNode): VitStructure['norm'] {
+  if (normBeforeResidualAdd(g, firstTap.outputs[0])) return 'res-post';
   // From Q: the first input of QKᵀ, or of a fused attention operator.
   const scores = firstTap.opType === 'Softmax' ? scoresMatMul(g, firstTap.inputs[0], 6) : firstTap;
   if (!scores) return 'unknown';

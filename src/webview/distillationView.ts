@@ -7,6 +7,7 @@ import { heatmapFigure } from './heatmapFigure';
 import type { ModelPayload } from '../shared/protocol';
 import type { RunData } from '../shared/viewData';
 import { fusionLabel, fusionOf, gridOf } from '../shared/viewData';
+import { inputSize } from '../shared/modelCard';
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -25,7 +26,7 @@ export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8Cla
   }
   const grid = gridOf(s, run.layers, layer);
   const fusion = fusionOf(head);
-  const size = m.card.preprocess.size;
+  const size = inputSize(m.card.preprocess);
   const cls = attentionRow(a, 0, fusion, s.prefixTokens);
   const dist = attentionRow(a, 1, fusion, s.prefixTokens);
   const d = run.distillation;

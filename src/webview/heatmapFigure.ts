@@ -2,7 +2,7 @@
 import { compositeHeatmap } from '../shared/heatmapImage';
 import type { Prediction } from '../shared/protocol';
 
-export function heatmapFigure(title: string, rgba: Uint8ClampedArray, size: number, values: Float32Array, grid: { rows: number; cols: number }, top?: Prediction[]): HTMLElement {
+export function heatmapFigure(title: string, rgba: Uint8ClampedArray, size: { width: number; height: number }, values: Float32Array, grid: { rows: number; cols: number }, top?: Prediction[]): HTMLElement {
   const img = compositeHeatmap(rgba, size, values, grid, { opacity: 0.6 });
   const canvas = document.createElement('canvas');
   canvas.width = img.width;

@@ -13,13 +13,13 @@ export class HeatmapView {
   ) {}
 
   /** Draws the exact pixels the model saw (already cropped and resized). */
-  drawInput(rgba: Uint8ClampedArray, size: number): void {
+  drawInput(rgba: Uint8ClampedArray, size: { width: number; height: number }): void {
     for (const c of [this.image, this.heat, this.grid]) {
-      c.width = size;
-      c.height = size;
+      c.width = size.width;
+      c.height = size.height;
     }
     const ctx = this.image.getContext('2d')!;
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), size.width, size.height), 0, 0);
   }
 
   /**

@@ -125,6 +125,11 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
     });
     ctx.putImageData(img, 0, 0);
     $('filters-text').textContent = `The patch embedding is a Conv2d with kernel = stride = ${P}: each of the ${D} filters is a ${P}×${P}×3 template dotted with every non-overlapping patch, exactly "split into patches, flatten, multiply by a matrix". First row: the leading principal components of the ${D} filters; then individual filters.`;
+  } else if (s.stem) {
+    fc.width = fc.height = 1;
+    const p = s.stem.projection;
+    $('filters-text').textContent = `Not shown: this is a hybrid ViT. The patch projection (${p.kernel}×${p.kernel}, stride ${p.stride}) reads the CNN stem's ${s.stem.channels}-channel features, not pixels, so its weights are no RGB patch templates; ` +
+      `the tokens lie ${s.patchSize} pixels apart, the stride of the stem's ${s.stem.convs} convolutions and pools (${s.stem.where}) times the projection's.`;
   } else {
     fc.width = fc.height = 1;
     $('filters-text').textContent = 'The patch-embedding weights are not stored as plain floats in this file (quantized or external), so they are not drawn.';
@@ -182,7 +187,9 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
     ? 'Pre-norm (found in the graph: a normalization right before the attention\'s projections): x + f(LN(x)). The residual path carries x untouched, so gradients reach early layers directly; deep stacks train stably.'
     : s.norm === 'post'
       ? 'Post-norm (found in the graph: the normalization comes after the residual add): LN(x + f(x)), as in the original Transformer; every layer\'s output is renormalized, which makes deep stacks harder to train without warm-up.'
-      : 'The normalization placement could not be read from this graph.';
+      : s.norm === 'res-post'
+        ? 'Res-post-norm (Swin V2; found in the graph: a normalization on the attention branch\'s output, before the residual add): x + LN(f(x)). Pre-norm lets each block add an unnormalized f(LN(x)), so in very large models the activations grow layer after layer; normalizing the branch before adding it keeps every block\'s contribution the same size, while the residual path still carries x untouched.'
+        : 'The normalization placement could not be read from this graph.';
   if (await next()) return;
   // ---- high-norm tokens ----
   renderTokenNorms(m, layers, tokenNorms);

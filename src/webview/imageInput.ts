@@ -5,14 +5,15 @@ import { preprocessRgba, toInputTensor } from '../shared/preprocess';
 import type { RowReader } from '../shared/resample';
 
 export interface ImageInput {
-  /** The size×size RGBA pixels the model sees (for display). */
+  /** The RGBA pixels the model sees, its height × width (for display). */
   rgba: Uint8ClampedArray;
   tensor: Float32Array;
   sourceWidth: number;
   sourceHeight: number;
 }
 
-export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preprocess): Promise<ImageInput> {
+/** `preprocess`: the settings, or a function of the decoded image's width and height that gives them (anySize.ts). */
+export async function loadImageInput(bytes: Uint8Array, mime: string, preprocess: Preprocess | ((width: number, height: number) => Preprocess)): Promise<ImageInput> {
   let bitmap: ImageBitmap;
   try {
     const blob = new Blob([bytes as BlobPart], { type: mime });
@@ -22,6 +23,7 @@ export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preproc
     throw new ImageError(`The image could not be decoded (${bytes.byteLength} bytes, ${mime}). It may be corrupt or in a format the browser cannot read.`);
   }
   const { width, height } = bitmap;
+  const p = typeof preprocess === 'function' ? preprocess(width, height) : preprocess;
   // Native size, composited on white (as most training pipelines treat transparency), handed to our resize (PIL's
   // maths) a strip at a time: a 64 MP image is never copied whole besides its bitmap.
   let strip: OffscreenCanvas | undefined;
@@ -43,7 +45,7 @@ export async function loadImageInput(bytes: Uint8Array, mime: string, p: Preproc
   } finally {
     bitmap.close();
   }
-  return { rgba, tensor: toInputTensor(rgba, p.size, p), sourceWidth: width, sourceHeight: height };
+  return { rgba, tensor: toInputTensor(rgba, p), sourceWidth: width, sourceHeight: height };
 }
 
 /** SVG has no pixels of its own: draw it through an <img> (blob: URLs are allowed images) at its intrinsic size. */

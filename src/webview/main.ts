@@ -21,6 +21,8 @@ import { explanation, layerLabel, summaryRows } from '../shared/modelSummary';
 import { classPredictions, mainOutput, noClassesNote } from '../shared/modelOutput';
 import { sinkNote } from '../shared/tokenNorms';
 import { layoutMismatch } from '../shared/tokenLayout';
+import { inputSize } from '../shared/modelCard';
+import { atImageSize } from '../shared/anySize';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
@@ -331,11 +333,11 @@ let runSeq = 0;
  * weights (the client joins bytes and patch for the worker, only when the worker does not hold this model already).
  */
 function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | 'graphPatch' | 'externalData'> | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
-  const size = model.card.preprocess.size;
+  const { height, width } = inputSize(model.card.preprocess);
   return client.run(model.key, () => {
     if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
     return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
-  }, input, model.structure.input.name, [1, 3, size, size], runOutputs(model), backend, timeoutMs);
+  }, input, model.structure.input.name, [1, 3, height, width], runOutputs(model), backend, timeoutMs);
 }
 
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
@@ -367,7 +369,8 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const seq = ++runSeq;
   // Marks for the benchmark's time-to-first-heatmap breakdown (bench/vscodeFirstHeatmap.ts).
   performance.mark('vitlens-visualize');
-  const { model, image } = msg;
+  const { image } = msg;
+  let model = msg.model;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
   if (model.bytes) {
@@ -382,10 +385,10 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     if (seq !== runSeq) return;
   }
   setStatus('loading', `Preparing ${image.name}…`);
-  const size = model.card.preprocess.size;
-  const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
+  // A model that runs at any size is run at this image's aspect ratio: its card and grid follow the decoded image.
+  const input = await loadImageInput(image.bytes, image.mime, (w, h) => (model = atImageSize(msg.model, w, h)).card.preprocess);
   if (seq !== runSeq) return;
-  view.drawInput(input.rgba, size);
+  view.drawInput(input.rgba, inputSize(model.card.preprocess));
   let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);

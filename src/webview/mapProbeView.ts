@@ -7,6 +7,7 @@ import { mapProbeMaps, mapProbeMismatch, mapProbeShares, mapProbeText } from '..
 import type { ModelPayload } from '../shared/protocol';
 import type { RunData } from '../shared/viewData';
 import { heatmapFigure } from './heatmapFigure';
+import { inputSize } from '../shared/modelCard';
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -36,7 +37,7 @@ export function renderMapProbe(m: ModelPayload, run: RunData, rgba: Uint8Clamped
   }
   delete out.dataset.refused;
   const maps = mapProbeMaps(s, p);
-  const size = m.card.preprocess.size;
+  const size = inputSize(m.card.preprocess);
   out.replaceChildren(
     heatmapFigure(p.heads > 1 ? `Mean over ${p.heads} heads` : 'Probe attention', rgba, size, maps.mean, maps.grid),
     ...(p.heads > 1 ? maps.heads.map((h, i) => heatmapFigure(`Head ${i + 1}`, rgba, size, h, maps.grid)) : []),

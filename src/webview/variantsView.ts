@@ -11,6 +11,7 @@ import { modelAtResolution, modelWithoutPositionEmbedding, type ModelVariant, pr
 import { computeView, type RunData } from '../shared/viewData';
 import { heatmapFigure } from './heatmapFigure';
 import { loadImageInput } from './imageInput';
+import { describeInputSize, inputSize } from '../shared/modelCard';
 
 export interface VariantRun { run: RunData; logits: Float32Array }
 
@@ -24,7 +25,7 @@ export interface VariantHost {
 const $ = (id: string) => document.getElementById(id)!;
 
 /** One column of a comparison: the last layer's view on the image at that size, a caption and the top 3. */
-function column(title: string, rgba: Uint8ClampedArray, size: number, model: ModelPayload, run: RunData, top: Prediction[]): HTMLElement {
+function column(title: string, rgba: Uint8ClampedArray, size: { width: number; height: number }, model: ModelPayload, run: RunData, top: Prediction[]): HTMLElement {
   const v = computeView(model.structure, run, { ...DEFAULT_VIEW, layer: run.layers.length - 1 });
   return heatmapFigure(title, rgba, size, v.values!, v.grid, top);
 }
@@ -48,8 +49,8 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
     const top = classPredictions(prepared, r.logits, 5);
     const n = cur.model.structure;
     out.replaceChildren(
-      column(`Native: ${cur.model.card.preprocess.size}×${cur.model.card.preprocess.size}, ${n.tokens ?? '?'} tokens`, nativeInput.rgba, cur.model.card.preprocess.size, cur.model, cur.run, cur.top),
-      column(`${tag === 'nopos' ? 'No position embeddings' : `${v.size}×${v.size}`}, ${v.tokens} tokens`, input.rgba, v.size, prepared, r.run, top),
+      column(`Native: ${describeInputSize(cur.model.card.preprocess)}, ${n.tokens ?? '?'} tokens`, nativeInput.rgba, inputSize(cur.model.card.preprocess), cur.model, cur.run, cur.top),
+      column(`${tag === 'nopos' ? 'No position embeddings' : `${v.size}×${v.size}`}, ${v.tokens} tokens`, input.rgba, inputSize(prepared.card.preprocess), prepared, r.run, top),
     );
     out.dataset.top1 = top[0]?.label ?? '';
     out.dataset.tokens = String(v.tokens);

@@ -48,7 +48,8 @@ async function webviewDiff(kind: string, name: string): Promise<number> {
   return max;
 }
 
-for (const [kind, k] of Object.entries(index.kinds)) {
+// The non-square kinds' geometry is checked in Node (test/unit/preprocess.test.ts); the page runs the 224×224 demo.
+for (const [kind, k] of Object.entries(index.kinds).filter(([name]) => !name.endsWith('nonsquare'))) {
   test(`webview, ${kind}: every photo within 2/255 of PIL`, async (t) => {
     const rows: string[] = [];
     for (const name of k.photos) {

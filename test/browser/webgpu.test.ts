@@ -34,7 +34,7 @@ test('WebGPU (SwiftShader adapter) gives the same predictions and attention as W
   const img = decodeImage(bytes, fixtureImage);
   const p = model.card.preprocess;
   const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
-  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
+  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p));
   const expected = topK(run.logits, model.card.labels, 5);
   const rendered = (await h.posted()).find((m) => m.type === 'rendered');
   assert.ok(rendered?.type === 'rendered');

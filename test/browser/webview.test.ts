@@ -30,7 +30,7 @@ async function nodeAttention(layer: number, head: number): Promise<Float32Array>
   const img = decodeImage(new Uint8Array(readFileSync(imagePath)), fixtureImage);
   const p = model.card.preprocess;
   const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
-  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
+  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p));
   return attentionRow(run.layers[layer], 0, head < 0 ? 'mean' : head, model.structure.prefixTokens);
 }
 
@@ -119,7 +119,7 @@ test('clicking a patch shows its query map; the hottest cell matches Node', asyn
   const img = decodeImage(new Uint8Array(readFileSync(imagePath)), fixtureImage);
   const p = model.card.preprocess;
   const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
-  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p.size, p));
+  const run = await runModel(await createSession(model), model, toInputTensor(rgba, p));
   const token = model.structure.prefixTokens + r * cols + c;
   const expected = attentionRow(run.layers[model.structure.layers - 1], token, 'mean', model.structure.prefixTokens);
   assertSameHottest(await canvasValues(), expected, `patch (${r}, ${c}) as query`);

@@ -35,6 +35,6 @@ test('shorter-side resize + center crop takes the central square', () => {
   const p = { size: 224, resize: 'shorter-side' as const, crop: 'center' as const, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], scale: 255 };
   assert.deepEqual(sourceCrop(640, 480, p), { x: 80, y: 0, width: 480, height: 480 });
   assert.deepEqual(sourceCrop(300, 500, { ...p, resize: 'squash', crop: 'none' }), { x: 0, y: 0, width: 300, height: 500 });
-  const t = toInputTensor(Uint8Array.from([255, 0, 51, 255]), 1, p);
+  const t = toInputTensor(Uint8Array.from([255, 0, 51, 255]), p);
   assert.deepEqual(Array.from(t).map((v) => +v.toFixed(4)), [1, -1, -0.6]);
 });

@@ -21,7 +21,7 @@ type Json = Record<string, unknown>;
 const FIXTURES = path.join(ROOT, 'test/fixtures/preprocess');
 interface Index {
   photos: Record<string, { width: number; height: number; decodedSha256: string }>;
-  kinds: Record<string, { file: string; semantics: string; photos: string[] }>;
+  kinds: Record<string, { file: string; semantics: string; photos: string[]; size: [number, number] }>;
 }
 const index = JSON.parse(readFileSync(path.join(FIXTURES, 'index.json'), 'utf8')) as Index;
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Json;
@@ -77,7 +77,8 @@ for (const [kind, k] of Object.entries(index.kinds)) {
       compositeOnWhite(img.rgba);
       const ours = preprocessRgba(img.rgba, img.width, img.height, card.preprocess);
       const ref = new Uint8Array(readFileSync(path.join(FIXTURES, kind, `${name}.rgb`)));
-      assert.equal(ref.length, 224 * 224 * 3);
+      assert.equal(ref.length, k.size[0] * k.size[1] * 3);
+      assert.equal(ours.length, k.size[0] * k.size[1] * 4);
       const d = maxDiff(ours, ref);
       worst.push(`${name} ${d}`);
       assert.ok(d <= 2, `${kind} ${name}: max |ours − PIL| = ${d}/255`);
@@ -136,7 +137,7 @@ test('config readers: every field kept, with where it came from', () => {
   assert.equal(timm.source, 'timm');
   assert.deepEqual({ ...timm.preprocess, sources: undefined }, {
     size: 224, resize: 'shorter-side', crop: 'center', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 255,
-    interpolation: 'bicubic', cropPct: 0.875, resizeSize: undefined, cropRounding: 'round', sources: undefined,
+    interpolation: 'bicubic', cropPct: 0.875, resizeSize: undefined, resizeWidth: undefined, cropRounding: 'round', sources: undefined,
   });
   assert.equal(describePreprocess(timm.preprocess),
     '224×224 (config.json, timm: input_size); bicubic (config.json, timm); shorter side to 256 (crop_pct 0.875), center crop 224 (config.json, timm); ' +
@@ -156,8 +157,27 @@ test('config readers: every field kept, with where it came from', () => {
   // do_rescale / do_normalize off.
   const raw = cardFromHuggingFace(undefined, { size: { height: 224, width: 224 }, do_rescale: false, do_normalize: false }, base()).preprocess;
   assert.deepEqual([raw.scale, raw.mean, raw.std], [1, [0, 0, 0], [1, 1, 1]]);
-  // Non-square inputs are refused with the reason.
-  assert.throws(() => cardFromTimm({ pretrained_cfg: { input_size: [3, 224, 320] } }, base()), /320×224.*square inputs only/);
+});
+
+test('non-square inputs: timm input_size, Hugging Face {height, width}, our card and the graph set height and width', () => {
+  // timm [3, 192, 256], crop_pct 0.9: ResizeKeepRatio to cover 284×213 (w×h), round()ed, then the center crop.
+  const timm = chooseCard(base(), filesFor('timm-nonsquare'), 'model.onnx').preprocess;
+  assert.deepEqual([timm.size, timm.width, timm.resize], [192, 256, 'shorter-side']);
+  // 451×300: ratio min(300/213, 451/284) = 1.4085 → 320×213, crop at round(32), round(10.5) = 10.
+  assert.deepEqual(resizeCropFor(451, 300, timm), { resizeWidth: 320, resizeHeight: 213, left: 32, top: 10, width: 256, height: 192, fill: [0, 0, 0] });
+  assert.match(describePreprocess(timm), /^256×192 \(width×height\) \(config\.json, timm: input_size\);.*scaled to cover 284×213, aspect kept \(crop_pct 0\.9\), center crop 256×192/);
+  const hf = chooseCard(base(), filesFor('hf-vit-nonsquare'), 'model.onnx').preprocess;
+  assert.deepEqual([hf.size, hf.width, hf.resize, hf.crop], [160, 224, 'squash', 'none']);
+  assert.deepEqual(resizeCropFor(640, 426, hf), { resizeWidth: 224, resizeHeight: 160, left: 0, top: 0, width: 224, height: 160, fill: [0, 0, 0] });
+  // Our card: [height, width] or { height, width }; a square size drops the width again.
+  const ours = cardFromJson({ preprocess: { size: [288, 384] } }, base()).preprocess;
+  assert.deepEqual([ours.size, ours.width, ours.sources?.size], [288, 384, 'model card']);
+  assert.deepEqual([cardFromJson({ preprocess: { size: { height: 100, width: 50 } } }, base()).preprocess.width], [50]);
+  assert.equal(cardFromJson({ preprocess: { size: 224 } }, cardFromJson({ preprocess: { size: [288, 384] } }, base())).preprocess.width, undefined);
+  // A graph fixed at 288×384 (height×width) with nothing beside it: that size, the image scaled to cover it.
+  const graph = defaultCard('m', { ...structure(5), input: { name: 'x', channels: 3, height: 288, width: 384, dynamicBatch: false } } as VitStructure).preprocess;
+  assert.deepEqual([graph.size, graph.width, graph.resize, graph.crop], [288, 384, 'shorter-side', 'center']);
+  assert.deepEqual(resizeCropFor(1000, 1000, graph), { resizeWidth: 384, resizeHeight: 384, left: 0, top: 48, width: 384, height: 288, fill: [0, 0, 0] });
 });
 
 function pick(p: Preprocess): [string, string, number] {

@@ -55,7 +55,7 @@ for (const name of ['tiny-cnn', 'tiny-mlp']) {
 test('a model card asking for another input size than the graph allows gives a clear message', () => {
   const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'models/vit-demo.onnx')));
   const own = { ...JSON.parse(readFileSync(path.join(ROOT, 'models/vit-demo.json'), 'utf8')), preprocess: { size: 384 } };
-  assert.throws(() => prepareModel(bytes, 'vit-demo.onnx', 'k', { own }), (e: Error) => e instanceof ModelFormatError && /asks for 384×384 input, but the graph's input is fixed at 224×224/.test(e.message));
+  assert.throws(() => prepareModel(bytes, 'vit-demo.onnx', 'k', { own }), (e: Error) => e instanceof ModelFormatError && /asks for a 384×384 input, but the graph's input is fixed at 224×224 \(width×height\)/.test(e.message));
 });
 
 test('a model over the size limit is refused before loading, with both sizes', () => {

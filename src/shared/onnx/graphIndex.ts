@@ -23,6 +23,19 @@ export class GraphIndex {
     return this.consumers.get(tensor) ?? [];
   }
 
+  /** Nodes that compute `tensors` (their ancestors through every input). */
+  ancestors(tensors: string[]): Set<OnnxNode> {
+    const seen = new Set<OnnxNode>();
+    const stack = [...tensors];
+    while (stack.length) {
+      const p = this.producer.get(stack.pop()!);
+      if (!p || seen.has(p)) continue;
+      seen.add(p);
+      stack.push(...p.inputs.filter(Boolean));
+    }
+    return seen;
+  }
+
   /** The constant tensor behind a name: an initializer or the output of a Constant node. */
   constant(name: string): OnnxTensor | undefined {
     const init = this.graph.initializers.get(name);
