@@ -160,7 +160,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
     <div class="idea" id="map-probe" hidden><h3>Attention pooling: what the classifier reads</h3><div id="map-probe-out" class="variant-compare"></div><p id="map-probe-text" class="muted"></p></div>
     <div class="idea"><h3>Distillation token (DeiT)</h3><div id="distill-out" class="variant-compare"></div><p id="distill-text" class="muted"></p></div>
     <div class="idea"><h3>Learned locality</h3><canvas id="distance" width="360" height="160" role="img" aria-label="Mean attention distance per head and layer"></canvas><div class="variant-controls"><vscode-button id="distance-folder" secondary><span class="codicon codicon-folder-opened" slot="start"></span>Average over a folder…</vscode-button></div><p id="distance-text" class="muted"></p></div>
-    <div class="idea"><h3>Pre-norm or post-norm</h3><p id="norm-text" class="muted"></p></div>
+    <div class="idea"><h3>Where the normalization sits</h3><p id="norm-text" class="muted"></p></div>
     <div class="idea"><h3>High-norm tokens and registers</h3><canvas id="norms-map" width="1" height="1" role="img" aria-label="Token output norms: rows are layers, columns are tokens (prefix tokens left of the gap); outliers outlined"></canvas><canvas id="norms-grid" width="1" height="1" role="img" aria-label="Patch token norms of the selected layer"></canvas><ol id="norms-layers" class="muted"></ol><p id="norms-text" class="muted"></p></div>
   </section>
   <section id="overview-section" class="overview-section" aria-label="Layer by head overview">

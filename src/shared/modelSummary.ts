@@ -1,7 +1,7 @@
 /** Words about the model for the panel and the sidebar, computed from its detected structure. */
 import type { AttentionLayer } from './attentionMaps';
 import { classifierWords } from './classifierHead';
-import { describePreprocess } from './modelCard';
+import { describeInputSize, describePreprocess } from './modelCard';
 import { describeOutputs } from './modelOutput';
 import { layoutMismatches } from './tokenLayout';
 import type { ModelPayload } from './protocol';
@@ -12,7 +12,7 @@ export function summaryRows(m: ModelPayload, layers: AttentionLayer[]): [string,
   const rows: [string, string][] = [
     ['Model', `${m.card.name} (${m.fileName}, ${(m.fileSize / 1e6).toFixed(1)} MB)`],
     ['Family', s.family === 'swin' ? 'Swin Transformer (hierarchical, shifted windows)' : s.family === 'deit' ? 'DeiT (CLS + distillation token)' : 'ViT'],
-    ['Input', `${m.card.preprocess.size}×${m.card.preprocess.size}, ${s.input.channels} channels`],
+    ['Input', `${describeInputSize(m.card.preprocess)}, ${s.input.channels} channels${s.input.anySize ? '; this export runs at any size (its position embedding is resized in the graph), so each image is run at its own aspect ratio' : ''}`],
     ['Patch size', s.stem ? `${s.patchSize}×${s.patchSize} input pixels per token (${stemWords(s.stem)})` : `${s.patchSize}×${s.patchSize} (Conv2d, kernel = stride)`],
     ['Grid', s.swin ? `${s.swin.grids.map((g) => `${g}×${g}`).join(' → ')} tokens (patch merging between stages)` : s.grid ? `${s.grid.rows}×${s.grid.cols} = ${s.grid.rows * s.grid.cols} patches` : 'dynamic'],
     s.swin

@@ -3,6 +3,14 @@
  * prefix tokens + rows × cols of the grid it is drawn on (a Swin block: one window's tokens, for every window).
  * A map shifted by one token looks as convincing as a right one, so a layer that fails is not drawn, and the
  * panel and the CLI say which layer, what was expected and what was found.
+ *
+ * Design: why a count and not a probe. Changing one patch and watching which token rows change at the first attention
+ * would map tokens to patches for any export, but it costs a second forward pass per model and reads a soft signal
+ * (the softmax spreads one changed key over every row), while the token count is exact and free on every run. What a
+ * count cannot see, a sequence of the right length whose patches do not come right after the prefix, is excluded
+ * when the graph is read: learned tokens concatenated after the running sequence are not prefix tokens
+ * (vitStructure.countLearnedTokens), so such layers fail the count (test/fixtures/token-order). Each family's reading
+ * is also compared with PyTorch in its own fixture (test/support/exportFamilies.ts).
  */
 import type { AttentionLayer } from './attentionMaps';
 import type { VitStructure } from './vitStructure';

@@ -519,10 +519,13 @@ function countLearnedTokens(g: GraphIndex, tokenPath: OnnxNode[], embedDim: numb
   let count = 0;
   for (const n of tokenPath) {
     if (n.opType !== 'Concat' || !n.inputs.some((x) => flow.has(x))) continue;
-    for (const inp of n.inputs) {
+    // Learned tokens after the last piece of the running sequence come after the patches: they are not prefix tokens
+    // (the drawing rule then refuses the layers, since the patches no longer end the sequence).
+    const last = n.inputs.reduce((at, x, i) => (flow.has(x) ? i : at), -1);
+    n.inputs.slice(0, last).forEach((inp) => {
       const t = constantThroughExpand(g, inp);
       if (t && t.dims.length >= 2 && t.dims[t.dims.length - 1] === embedDim) count += t.dims[t.dims.length - 2];
-    }
+    });
   }
   return count;
 }

@@ -173,7 +173,9 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
       `${nearMean > allMean + 0.05 ? ': the model learned that neighbouring patches belong together' : ': this model learned little 2-D structure'}. Without position embeddings attention is permutation-invariant and the image is a bag of patches; at another resolution the ${g.rows}×${g.cols} grid of embeddings must be interpolated.`;
   } else {
     pc.width = pc.height = 1;
-    $('pos-text').textContent = s.swin ? 'Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.' : 'No learned position embedding constant was found for the patch grid in this graph.';
+    $('pos-text').textContent = s.swin?.cosine
+      ? 'Swin V2 has no absolute position embedding: inside each window a small MLP maps the (log-spaced) offset between two tokens to a bias per head, added to the attention scores, so the bias extends to window sizes it was not trained on.'
+      : s.swin ? 'Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.' : 'No learned position embedding constant was found for the patch grid in this graph.';
   }
   if (await next()) return;
   // ---- attention distance ----
