@@ -32,6 +32,24 @@ export async function runModel(session: ort.InferenceSession, model: PreparedMod
   return { ...runDataOf(model, get), logits: outputAsFloat32(out[model.logitsOutput]), ms };
 }
 
+/**
+ * Logits only, for `batchSize` images laid out back to back: what occlusion and the deletion/insertion curves run
+ * (occlusion.ts RunBatch). Call with batchSize 1 unless the model's batch axis is dynamic.
+ */
+export function logitsBatchRunner(session: ort.InferenceSession, model: PreparedModel): (batch: Float32Array, batchSize: number) => Promise<Float32Array[]> {
+  const { height, width } = inputSize(model.card.preprocess);
+  const { channels: c, name } = model.structure.input;
+  return async (batch, b) => {
+    const feed = imageFeed(session.inputMetadata, name, batch);
+    const dims = [b, c, height, width];
+    const tensor = feed.type === 'float16' ? new ort.Tensor('float16', feed.data, dims) : new ort.Tensor('float32', feed.data, dims);
+    const out = await session.run({ [name]: tensor }, [model.logitsOutput]);
+    const logits = outputAsFloat32(out[model.logitsOutput]);
+    const k = logits.length / b;
+    return Array.from({ length: b }, (_, i) => logits.subarray(i * k, (i + 1) * k));
+  };
+}
+
 /** Reads the external data files a model names (relative to the model file) into the model payload. */
 export function attachExternalData(model: PreparedModel, modelPath: string): PreparedModel {
   if (!model.externalDataFiles) return model;

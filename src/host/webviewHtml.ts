@@ -150,6 +150,24 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
       <p id="timing" class="muted"></p>
     </section>
   </main>
+  <section id="why" class="ideas" aria-label="Why this class">
+    <div class="idea why-card"><h3>Why this class</h3>
+      <div class="variant-controls">
+        <vscode-single-select id="why-class" aria-label="Class to explain (top 5)"></vscode-single-select>
+        <input id="why-class-name" class="why-class-name" list="why-labels" placeholder="or type any class name" aria-label="Class to explain, by name">
+        <datalist id="why-labels"></datalist>
+      </div>
+      <div class="variant-controls">
+        <vscode-button id="why-occlusion"><span class="codicon codicon-eye-closed" slot="start"></span>Occlusion</vscode-button>
+        <vscode-button id="why-trust" secondary><span class="codicon codicon-graph-line" slot="start"></span>Which map to trust</vscode-button>
+        <vscode-button id="why-cancel" secondary hidden><span class="codicon codicon-stop-circle" slot="start"></span>Cancel</vscode-button>
+        <progress id="why-progress" hidden aria-label="Runs of the model done"></progress>
+      </div>
+      <div id="why-out" class="variant-compare" aria-live="polite"></div>
+      <canvas id="why-curves" width="360" height="160" role="img" aria-label="Deletion (solid) and insertion (dashed) curves: class probability against the fraction of patches"></canvas>
+      <p id="why-text" class="muted" aria-live="polite"></p>
+    </div>
+  </section>
   <section id="ideas" class="ideas" aria-label="The ideas behind it, on this model">
     <h2>The ideas behind it, on this model and image</h2>
     <div class="idea"><h3>Attention cost: O(N²), and windows</h3><canvas id="cost-chart" width="360" height="180" role="img" aria-label="Attention cost over input resolution"></canvas><p id="cost-text" class="muted"></p></div>

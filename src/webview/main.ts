@@ -23,6 +23,7 @@ import { sinkNote } from '../shared/tokenNorms';
 import { layoutMismatch } from '../shared/tokenLayout';
 import { inputSize } from '../shared/modelCard';
 import { atImageSize } from '../shared/anySize';
+import { setupClassMaps, updateClassMaps } from './classMapsView';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
@@ -365,6 +366,22 @@ setupVariants({
   },
 });
 
+/** Class-specific maps and faithfulness: batched logits-only runs of the panel's model in the same worker. */
+setupClassMaps({
+  current: () => current && { model: current.model, run: current.run, top: current.top, rgba: current.rgba },
+  runBatch: async (model, batch, batchSize) => {
+    const { height, width } = inputSize(model.card.preprocess);
+    const stored = heldFor(model.key);
+    const r = await client.run(model.key, () => {
+      if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
+      return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
+    }, batch, model.structure.input.name, [batchSize, model.structure.input.channels, height, width], [model.logitsOutput], current?.backend ?? 'wasm', current?.timeoutMs);
+    const z = r.tensors.get(model.logitsOutput)!.data;
+    const k = z.length / batchSize;
+    return Array.from({ length: batchSize }, (_, i) => z.subarray(i * k, (i + 1) * k));
+  },
+});
+
 async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Promise<void> {
   const seq = ++runSeq;
   // Marks for the benchmark's time-to-first-heatmap breakdown (bench/vscodeFirstHeatmap.ts).
@@ -415,6 +432,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   renderSummary(summaryRows(model, run.layers));
   // Per run, not per redraw: the probe's map does not depend on the chosen layer or head.
   renderMapProbe(model, run, input.rgba);
+  updateClassMaps(model, top);
   syncControls();
   redraw();
   const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';

@@ -7,10 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-web';
-import { createSession, runModel } from '../../src/cli/runModel';
+import { createSession, logitsBatchRunner, runModel } from '../../src/cli/runModel';
 import { inputSize } from '../../src/shared/modelCard';
-import { imageFeed, outputAsFloat32 } from '../../src/shared/ortData';
 import type { PreparedModel } from '../../src/shared/prepareModel';
 import { BLANK_VALUE, blankPatches, type InputDims, OcclusionCancelled, occlusionInputs, occlusionMap, type PatchGrid, type RunBatch, runOcclusion } from '../../src/shared/occlusion';
 import { patchCount, rankMaps, rankPatches, runFaithfulness, trapezoidAuc } from '../../src/shared/faithfulness';
@@ -28,20 +26,7 @@ interface RefFile { grid: PatchGrid; patch: number; fixtures: RefFixture[] }
 const refs = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/faithfulness/vit-demo.json'), 'utf8')) as RefFile;
 
 /** Logits only, [B, C, H, W] in one session.run: the instrumented graph's other outputs are not fetched. */
-function batchRunner(session: ort.InferenceSession, model: PreparedModel): RunBatch {
-  const { height, width } = inputSize(model.card.preprocess);
-  const c = model.structure.input.channels;
-  const name = model.structure.input.name;
-  return async (batch, b) => {
-    const feed = imageFeed(session.inputMetadata, name, batch);
-    const dims = [b, c, height, width];
-    const tensor = feed.type === 'float16' ? new ort.Tensor('float16', feed.data, dims) : new ort.Tensor('float32', feed.data, dims);
-    const out = await session.run({ [name]: tensor }, [model.logitsOutput]);
-    const logits = outputAsFloat32(out[model.logitsOutput]);
-    const k = logits.length / b;
-    return Array.from({ length: b }, (_, i) => logits.subarray(i * k, (i + 1) * k));
-  };
-}
+const batchRunner = logitsBatchRunner;
 
 function setup(model: PreparedModel) {
   const { height, width } = inputSize(model.card.preprocess);

@@ -1,0 +1,192 @@
+/**
+ * "Why this class": a class-specific map that works on every model (occlusion: the drop in the class probability
+ * when each patch is blanked) and "which map to trust on this image" (deletion and insertion curves of every map
+ * shown, ranked by their areas). Runs go to the inference worker in batches, with progress and a Cancel button.
+ */
+import { runFaithfulness, rankMaps, type FaithfulnessResult } from '../shared/faithfulness';
+import { inputSize } from '../shared/modelCard';
+import { OcclusionCancelled, runOcclusion, type InputDims, type RunBatch } from '../shared/occlusion';
+import { toInputTensor } from '../shared/preprocess';
+import { DEFAULT_VIEW, type ModelPayload, type Prediction } from '../shared/protocol';
+import { computeView, type RunData } from '../shared/viewData';
+import { heatmapFigure } from './heatmapFigure';
+
+export interface ClassMapsHost {
+  current(): { model: ModelPayload; run: RunData; top: Prediction[]; rgba: Uint8ClampedArray } | undefined;
+  /** The model's logits for `batchSize` images laid out back to back (one per run call without a dynamic batch axis). */
+  runBatch(model: ModelPayload, batch: Float32Array, batchSize: number): Promise<Float32Array[]>;
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+/** Images per worker call where the batch axis is dynamic: large enough to amortize a call, small enough to cancel soon. */
+const BATCH = 16;
+
+let occlusion: { key: string; classIndex: number; map: Float32Array } | undefined;
+let running: AbortController | undefined;
+
+/** The class index the card is set to: a label typed in the box wins over the top-5 choice. */
+function chosenClass(m: ModelPayload): number {
+  const typed = ($('why-class-name') as HTMLInputElement).value.trim().toLowerCase();
+  if (typed) {
+    const i = m.card.labels.findIndex((l) => l.toLowerCase() === typed);
+    if (i < 0) throw new RangeError(`"${typed}" is not one of this model's ${m.card.labels.length} class names.`);
+    return i;
+  }
+  const v = Number(($('why-class') as HTMLElement & { value: string }).value);
+  if (!Number.isInteger(v) || v < 0 || v >= m.card.labels.length) throw new RangeError(`Class ${v} is out of range (0–${m.card.labels.length - 1}).`);
+  return v;
+}
+
+function geometry(m: ModelPayload, rgba: Uint8ClampedArray) {
+  const { height, width } = inputSize(m.card.preprocess);
+  const s = m.structure;
+  const dims: InputDims = [1, s.input.channels, height, width];
+  const grid = s.grid ?? { rows: Math.floor(height / s.patchSize), cols: Math.floor(width / s.patchSize) };
+  return { input: toInputTensor(rgba, m.card.preprocess), dims, grid, patch: s.patchSize, batchSize: s.input.dynamicBatch ? BATCH : 1 };
+}
+
+/** Runs `work` with the progress bar and Cancel button; a cancel or error is said in the card, never thrown. */
+async function withProgress(label: string, work: (opts: { signal: AbortSignal; onProgress: (done: number, total: number) => void }) => Promise<void>): Promise<void> {
+  running?.abort();
+  const ctl = new AbortController();
+  running = ctl;
+  const bar = $('why-progress') as HTMLProgressElement;
+  const text = $('why-text');
+  const out = $('why-out');
+  bar.hidden = false;
+  ($('why-cancel') as HTMLElement).hidden = false;
+  out.setAttribute('aria-busy', 'true');
+  delete out.dataset.error;
+  try {
+    await work({ signal: ctl.signal, onProgress: (done, total) => { bar.max = total; bar.value = done; text.textContent = `${label}: ${done} of ${total} images…`; } });
+  } catch (e) {
+    out.dataset.error = e instanceof OcclusionCancelled ? 'cancelled' : 'true';
+    text.textContent = e instanceof OcclusionCancelled ? `${label} cancelled.` : `${label} failed: ${(e as Error).message ?? String(e)}`;
+  } finally {
+    if (running === ctl) running = undefined;
+    bar.hidden = true;
+    ($('why-cancel') as HTMLElement).hidden = true;
+    out.removeAttribute('aria-busy');
+  }
+}
+
+async function showOcclusion(host: ClassMapsHost): Promise<void> {
+  const cur = host.current();
+  if (!cur) return;
+  await withProgress('Occlusion', async (opts) => {
+    const classIndex = chosenClass(cur.model);
+    const g = geometry(cur.model, cur.rgba);
+    const run: RunBatch = (batch, b) => host.runBatch(cur.model, batch, b);
+    const r = await runOcclusion(g.input, g.dims, g.grid, g.patch, run, { ...opts, batchSize: g.batchSize, classIndex });
+    occlusion = { key: cur.model.key, classIndex, map: r.map };
+    const label = cur.model.card.labels[classIndex];
+    const out = $('why-out');
+    out.replaceChildren(heatmapFigure(`Occlusion: ${label}`, cur.rgba, inputSize(cur.model.card.preprocess), r.map.map((v) => Math.max(0, v)), g.grid));
+    out.dataset.map = Array.from(r.map, (v) => v.toPrecision(6)).join(',');
+    out.dataset.classIndex = String(classIndex);
+    const worst = r.map.reduce((a, v, i) => (v > r.map[a] ? i : a), 0);
+    $('why-text').textContent = `${label}: ${(r.baseProb * 100).toFixed(1)} % on the whole image. Blanking one patch (to the training mean) lowers it by up to ${(r.map[worst] * 100).toFixed(1)} points ` +
+      `(row ${Math.floor(worst / g.grid.cols)}, column ${worst % g.grid.cols}); patches that raise it when blanked are drawn empty. ${r.images} runs of the model.`;
+  });
+}
+
+/** Deletion (solid) and insertion (dashed) curves of each map, class probability against the fraction of patches. */
+function drawCurves(canvas: HTMLCanvasElement, curves: { name: string; r: FaithfulnessResult }[]): void {
+  const ctx = canvas.getContext('2d')!;
+  const W = canvas.width, H = canvas.height, pad = 24;
+  const style = getComputedStyle(document.body);
+  const fg = style.getPropertyValue('--vscode-foreground').trim() || '#ccc';
+  // Series colours from the theme's chart palette, so they follow light, dark and high-contrast themes.
+  const palette = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red'].map((v, i) => style.getPropertyValue(v).trim() || ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c'][i]);
+  ctx.clearRect(0, 0, W, H);
+  ctx.strokeStyle = fg;
+  ctx.globalAlpha = 0.5;
+  ctx.strokeRect(pad, 4, W - pad - 4, H - pad - 4);
+  ctx.globalAlpha = 1;
+  const max = Math.max(1e-9, ...curves.flatMap((c) => [...c.r.deletion, ...c.r.insertion]));
+  const x = (f: number) => pad + f * (W - pad - 4);
+  const y = (p: number) => H - pad - (p / max) * (H - pad - 8);
+  curves.forEach((c, i) => {
+    ctx.strokeStyle = palette[i % palette.length];
+    for (const [series, dash] of [[c.r.deletion, []], [c.r.insertion, [4, 3]]] as const) {
+      ctx.setLineDash(dash);
+      ctx.beginPath();
+      series.forEach((p, k) => (k ? ctx.lineTo(x(c.r.fractions[k]), y(p)) : ctx.moveTo(x(c.r.fractions[k]), y(p))));
+      ctx.stroke();
+    }
+  });
+  ctx.setLineDash([]);
+  ctx.fillStyle = fg;
+  ctx.font = '10px sans-serif';
+  ctx.fillText('0 %', pad, H - 8);
+  ctx.fillText('100 % of patches', W - 90, H - 8);
+}
+
+async function showFaithfulness(host: ClassMapsHost): Promise<void> {
+  const cur = host.current();
+  if (!cur) return;
+  await withProgress('Deletion and insertion', async (opts) => {
+    const classIndex = chosenClass(cur.model);
+    const g = geometry(cur.model, cur.rgba);
+    const s = cur.model.structure;
+    const last = cur.run.layers.length - 1;
+    // Every map shown for this image that has one value per patch: the default view, rollout, and occlusion once computed.
+    const maps: { name: string; values: ArrayLike<number> }[] = [];
+    const attention = computeView(s, cur.run, { ...DEFAULT_VIEW, layer: last });
+    if (attention.values && attention.values.length === g.grid.rows * g.grid.cols) maps.push({ name: 'attention (last layer)', values: attention.values });
+    if (!s.swin) {
+      const rollout = computeView(s, cur.run, { ...DEFAULT_VIEW, mode: 'rollout', layer: last });
+      if (rollout.values && rollout.values.length === g.grid.rows * g.grid.cols) maps.push({ name: 'rollout', values: rollout.values });
+    }
+    if (occlusion?.key === cur.model.key && occlusion.classIndex === classIndex) maps.push({ name: 'occlusion', values: occlusion.map });
+    if (!maps.length) throw new Error('no map of this model has one value per patch to test.');
+    const run: RunBatch = (batch, b) => host.runBatch(cur.model, batch, b);
+    const total = maps.length * 22;
+    const results: { name: string; r: FaithfulnessResult }[] = [];
+    for (const [i, m] of maps.entries()) {
+      const r = await runFaithfulness(g.input, g.dims, g.grid, g.patch, m.values, run, { ...opts, batchSize: g.batchSize, classIndex, onProgress: (d) => opts.onProgress(i * 22 + d, total) });
+      results.push({ name: m.name, r });
+    }
+    const { ranking, explanation } = rankMaps(results.map((c) => ({ name: c.name, deletionAuc: c.r.deletionAuc, insertionAuc: c.r.insertionAuc })));
+    drawCurves($('why-curves') as HTMLCanvasElement, results);
+    const list = document.createElement('ol');
+    list.id = 'why-ranking';
+    for (const m of ranking) {
+      const li = document.createElement('li');
+      li.dataset.name = m.name;
+      li.dataset.deletion = m.deletionAuc.toFixed(6);
+      li.dataset.insertion = m.insertionAuc.toFixed(6);
+      li.textContent = `${m.name}: deletion AUC ${m.deletionAuc.toFixed(3)}, insertion AUC ${m.insertionAuc.toFixed(3)}`;
+      list.append(li);
+    }
+    $('why-out').replaceChildren(list);
+    $('why-text').textContent = `For ${cur.model.card.labels[classIndex]}. ${explanation} Solid: deletion; dashed: insertion.${occlusion?.key === cur.model.key && occlusion.classIndex === classIndex ? '' : ' Run Occlusion first to include it.'}`;
+  });
+}
+
+export function setupClassMaps(host: ClassMapsHost): void {
+  $('why-occlusion').addEventListener('click', () => void showOcclusion(host));
+  $('why-trust').addEventListener('click', () => void showFaithfulness(host));
+  $('why-cancel').addEventListener('click', () => running?.abort());
+}
+
+/** A new image or model: the top-5 become the class choices, every label can be typed; old results are cleared. */
+export function updateClassMaps(m: ModelPayload, top: Prediction[]): void {
+  running?.abort();
+  occlusion = undefined;
+  const select = $('why-class') as HTMLElement & { value: string };
+  select.replaceChildren(...top.map((p) => {
+    const o = document.createElement('vscode-option');
+    o.setAttribute('value', String(p.index));
+    o.textContent = `${p.label} (${(p.prob * 100).toFixed(1)} %)`;
+    return o;
+  }));
+  if (top[0]) select.value = String(top[0].index);
+  ($('why-labels') as HTMLDataListElement).replaceChildren(...m.card.labels.map((l) => Object.assign(document.createElement('option'), { value: l })));
+  ($('why-class-name') as HTMLInputElement).value = '';
+  $('why-out').replaceChildren();
+  ($('why-curves') as HTMLCanvasElement).getContext('2d')?.clearRect(0, 0, 1e4, 1e4);
+  const why = top.length ? '' : 'This model outputs an embedding, not classes: there is no class probability to explain.';
+  for (const id of ['why-occlusion', 'why-trust']) ($(id) as HTMLElement & { disabled: boolean }).disabled = !!why;
+  $('why-text').textContent = why || 'Occlusion blanks each patch in turn and measures how much the class probability drops; then compare every map by deleting and inserting patches in its order.';
+}
