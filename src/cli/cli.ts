@@ -1,5 +1,6 @@
 /**
- * `vit-lens inspect [MODEL.onnx] [--image IMG --out heatmap.png] [--view attention|rollout] [--layer N] [--head H] [--json]`
+ * `vit-lens inspect [MODEL.onnx] [--image IMG --out heatmap.png] [--view attention|rollout|relevance|gradcam|attgrad|occlusion]
+ *  [--class N|NAME] [--faithfulness] [--layer N] [--head H] [--json]`
  * The same detection, instrumentation and maths as the extension, for scripts and CI.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,25 +20,30 @@ import { computeView } from '../shared/viewData';
 import { layoutMismatches } from '../shared/tokenLayout';
 import { decodeImage, encodePng } from './imageFile';
 import { attachExternalData, createSession, runModel } from './runModel';
+import { CLASS_VIEWS, classViews, resolveClass, type ClassView } from './classViews';
 
-const USAGE = `Usage: vit-lens inspect [MODEL.onnx] [--image IMAGE] [--out HEATMAP.png] [--view attention|rollout]
-                        [--layer N] [--head H] [--json]
+const USAGE = `Usage: vit-lens inspect [MODEL.onnx] [--image IMAGE] [--out HEATMAP.png]
+                        [--view attention|rollout|relevance|gradcam|attgrad|occlusion] [--class N|NAME]
+                        [--faithfulness] [--layer N] [--head H] [--json]
 
   Prints the Vision Transformer found in MODEL.onnx (default: the bundled ImageNet ViT-Ti/16): patch size,
   grid, width, layers, heads, prefix tokens, where attention is tapped, what the model outputs. With --image,
   runs the model with onnxruntime-web and prints the top-5 predictions (for a classifier) and the map of
   --view: the CLS attention of layer N (default: last; 1-based) and head H (default: mean of heads;
-  1-based), or the attention rollout up to layer N. With --out, writes that map over the image as a PNG.
-  --json prints everything as JSON, with the map's values (heatmap.values: rows × cols, prefix tokens
-  excluded) and its hottest patch.`;
+  1-based), or the attention rollout up to layer N; for one class (--class: index or name, default the
+  top-1): relevance (gradient-weighted rollout, Chefer et al.), gradcam (Grad-CAM on the last block's
+  tokens), attgrad (attention × gradient of layer N, head H) or occlusion (the probability drop when each
+  patch is blanked). --faithfulness ranks the maps by their deletion and insertion areas for that class.
+  With --out, writes the map over the image as a PNG. --json prints everything as JSON, with the map's values
+  (heatmap.values: rows × cols, prefix tokens excluded) and its hottest patch.`;
 
 /** The views the CLI draws: the panel's own maths, one value per patch. */
-const CLI_VIEWS = ['attention', 'rollout'] as const;
+const CLI_VIEWS = ['attention', 'rollout', ...CLASS_VIEWS] as const;
 
-interface Args { command?: string; model?: string; image?: string; out?: string; layer?: number; head?: number; view: (typeof CLI_VIEWS)[number]; json: boolean }
+interface Args { command?: string; model?: string; image?: string; out?: string; layer?: number; head?: number; view: (typeof CLI_VIEWS)[number]; cls?: string; faithfulness: boolean; json: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, view: 'attention' };
+  const a: Args = { json: false, faithfulness: false, view: 'attention' };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -50,6 +56,8 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--layer') a.layer = Number(next());
     else if (v === '--head') a.head = Number(next());
     else if (v === '--json') a.json = true;
+    else if (v === '--class') a.cls = next();
+    else if (v === '--faithfulness') a.faithfulness = true;
     else if (v === '--view') {
       const view = next();
       const known = CLI_VIEWS.find((x) => x === view);
@@ -152,7 +160,8 @@ export async function main(argv: string[]): Promise<number> {
       compositeOnWhite(img.rgba);
       const rgba = preprocessRgba(img.rgba, img.width, img.height, p);
       const session = await createSession(model);
-      const run = await runModel(session, sized, toInputTensor(rgba, p));
+      const input = toInputTensor(rgba, p);
+      const run = await runModel(session, sized, input);
       const top = classPredictions(model, run.logits, 5);
       const layer = Math.min(s.layers, Math.max(1, args.layer ?? s.layers)) - 1;
       const head = args.head ? args.head - 1 : -1;
@@ -163,11 +172,44 @@ export async function main(argv: string[]): Promise<number> {
         if (!args.json) for (const m of notDrawn) console.log(`  not drawn   ${m}`);
       }
       if (args.view === 'rollout' && sized.structure.swin) throw new Error('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).');
+      const isClassView = (CLASS_VIEWS as readonly string[]).includes(args.view);
+      if ((isClassView || args.faithfulness || args.cls !== undefined) && !top.length) throw new Error(`--${args.cls !== undefined ? 'class' : isClassView ? `view ${args.view}` : 'faithfulness'} needs class scores; ${noClassesNote(s.outputs)}`);
+      const classIndex = top.length ? resolveClass(args.cls, model.card.labels, top[0].index) : -1;
+      // Progress of the many-run views on stderr, so --json stays parseable.
+      const progress = (what: string, done: number, total: number) => { if (process.stderr.isTTY || done === total) process.stderr.write(`\r  ${what}: ${done}/${total}${done === total ? '\n' : ''}`); };
+      const classes = top.length ? classViews(sized, input, progress) : undefined;
       // The panel's own view maths, so the PNG is what the panel draws for this view, layer and head.
-      const view = computeView(sized.structure, run, { ...DEFAULT_VIEW, mode: args.view, layer, head: head < 0 ? 'mean' : String(head) });
+      const view = isClassView
+        ? { ...(await classes!.map(args.view as ClassView, classIndex, { layer, head: head < 0 ? 'mean' : head })), grid: sized.structure.grid! }
+        : computeView(sized.structure, run, { ...DEFAULT_VIEW, mode: args.view as 'attention' | 'rollout', layer, head: head < 0 ? 'mean' : String(head) });
       const grid = view.grid;
       if (!view.values) throw new Error(`the ${args.view} view has no values for this model: ${view.caption}`);
       const values = view.values;
+      let faithLines: string[] = [];
+      if (args.faithfulness && classes) {
+        // Every map with one value per patch: the one asked for, attention and rollout, and the gradient maps where the graph allows.
+        const maps = [{ name: args.view, values }];
+        const last = computeView(sized.structure, run, { ...DEFAULT_VIEW, layer: s.layers - 1 });
+        if (args.view !== 'attention' && last.values) maps.push({ name: 'attention', values: last.values });
+        if (!sized.structure.swin && args.view !== 'rollout') {
+          const r = computeView(sized.structure, run, { ...DEFAULT_VIEW, mode: 'rollout', layer: s.layers - 1 });
+          if (r.values) maps.push({ name: 'rollout', values: r.values });
+        }
+        const skipped: string[] = [];
+        for (const v of ['relevance', 'gradcam'] as const) {
+          if (v === args.view || sized.structure.swin) continue;
+          try {
+            maps.push({ name: v, values: (await classes.map(v, classIndex, { layer, head: 'mean' })).values });
+          } catch (e) {
+            skipped.push(`${v}: ${(e as Error).message}`);
+          }
+        }
+        const f = await classes.faithfulness(maps, classIndex);
+        report.faithfulness = { classIndex, label: model.card.labels[classIndex], ranking: f.ranking, explanation: f.explanation, ...(skipped.length ? { skipped } : {}) };
+        faithLines = [`  faithfulness for ${model.card.labels[classIndex]} (lower deletion and higher insertion area = more faithful):`,
+          ...f.ranking.map((m) => `    ${m.rank}. ${m.name.padEnd(10)} deletion ${m.deletionAuc.toFixed(3)}  insertion ${m.insertionAuc.toFixed(3)}`),
+          ...skipped.map((k) => `    not ranked: ${k}`)];
+      }
       const hot = argmax(values);
       Object.assign(report, {
         image: args.image,
@@ -175,7 +217,7 @@ export async function main(argv: string[]): Promise<number> {
         inferenceMs: run.ms,
         ...(top.length ? { top5: top } : { predictions: noClassesNote(s.outputs) }),
         heatmap: {
-          view: args.view, layer: layer + 1, head: head < 0 ? 'mean' : head + 1, caption: view.caption, rows: grid.rows, cols: grid.cols,
+          view: args.view, ...(isClassView ? { classIndex, label: model.card.labels[classIndex] } : {}), layer: layer + 1, head: head < 0 ? 'mean' : head + 1, caption: view.caption, rows: grid.rows, cols: grid.cols,
           hottestPatch: { index: hot, row: Math.floor(hot / grid.cols), col: hot % grid.cols, value: values[hot] },
           values: Array.from({ length: grid.rows }, (_, r) => Array.from(values.subarray(r * grid.cols, (r + 1) * grid.cols))),
         },
@@ -185,7 +227,9 @@ export async function main(argv: string[]): Promise<number> {
         for (const t of top) console.log(`    ${(t.prob * 100).toFixed(1).padStart(5)}%  ${t.label}`);
         if (!top.length) console.log(`  predictions none: ${noClassesNote(s.outputs)}`);
         console.log(`  view        ${view.caption}`);
-        console.log(`  ${args.view === 'rollout' ? `rollout to layer ${layer + 1}` : `layer ${layer + 1}`}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
+        const where = isClassView ? `${args.view} for ${model.card.labels[classIndex]}` : `${args.view === 'rollout' ? `rollout to layer ${layer + 1}` : `layer ${layer + 1}`}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}`;
+        console.log(`  ${where}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
+        for (const l of faithLines) console.log(l);
       }
       if (args.out) {
         const out = compositeHeatmap(rgba, inputSize(p), values, grid);

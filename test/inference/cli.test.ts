@@ -5,8 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { main as cli } from '../../src/cli/cli';
-import { ROOT } from '../support/fixtures';
+import { createGradientSession } from '../../src/cli/gradientRun';
+import { decodeImage } from '../../src/cli/imageFile';
+import { createSession, logitsBatchRunner } from '../../src/cli/runModel';
+import { classMap } from '../../src/shared/classMaps';
+import { runOcclusion } from '../../src/shared/occlusion';
+import { prepareModel } from '../../src/shared/prepareModel';
+import { compositeOnWhite, preprocessRgba, toInputTensor } from '../../src/shared/preprocess';
+import { maskAt } from '../support/catMask';
+import { demoModel, ROOT } from '../support/fixtures';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -54,5 +63,81 @@ for (const view of ['attention', 'rollout']) {
 test('an unknown --view is refused with the choices', async () => {
   const r = await run(['inspect', '--view', 'saliency']);
   assert.equal(r.code, 2);
-  assert.match(r.err, /--view must be one of attention, rollout \(got saliency\)/);
+  assert.match(r.err, /--view must be one of attention, rollout, relevance, gradcam, attgrad, occlusion \(got saliency\)/);
+});
+
+interface ClassReport extends Report {
+  heatmap: Report['heatmap'] & { classIndex: number; label: string; caption: string };
+  faithfulness?: { classIndex: number; label: string; ranking: { name: string; deletionAuc: number; insertionAuc: number; rank: number }[]; explanation: string };
+}
+
+test('inspect --view relevance --class: "tabby cat" and "Egyptian Mau" give different maps, both mostly on the cat, equal to the shared maths', async () => {
+  const img = path.join(ROOT, 'samples/cat_tabby.jpg');
+  const maps: ClassReport[] = [];
+  for (const cls of ['tabby cat', '285']) {
+    const r = await run(['inspect', '--image', img, '--view', 'relevance', '--class', cls, '--json']);
+    assert.equal(r.code, 0, r.err);
+    maps.push(JSON.parse(r.out) as ClassReport);
+  }
+  const [tabby, mau] = maps;
+  assert.deepEqual([tabby.heatmap.classIndex, tabby.heatmap.label, mau.heatmap.classIndex, mau.heatmap.label], [281, 'tabby cat', 285, 'Egyptian Mau']);
+  assert.match(tabby.heatmap.caption, /Chefer et al\. 2021\), CLS row/);
+  const flat = (j: ClassReport) => j.heatmap.values.flat();
+  const diff = Math.max(...flat(tabby).map((v, i) => Math.abs(v - flat(mau)[i])));
+  assert.ok(diff > 0.05, `the two classes' relevance maps differ by only ${diff}`);
+  // Mostly on the cat: of the 20 hottest patches, at least 15 are cat patches (the cat covers 149 of the 175 patches
+  // marked cat or background, so the share of the whole map's mass would say little).
+  for (const j of maps) {
+    const hot = flat(j).map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 20).map(([, i]) => maskAt(i)).join('');
+    assert.ok([...hot].filter((m) => m === 'C').length >= 15, `${j.heatmap.label}: hottest 20 patches ${hot}`);
+  }
+  // The same numbers as the shared maths on the CLI's own pixels.
+  const model = prepareModel(new Uint8Array(readFileSync(path.join(ROOT, 'models/vit-tiny-imagenet.onnx'))), 'vit-tiny-imagenet.onnx', 'k', { own: JSON.parse(readFileSync(path.join(ROOT, 'models/vit-tiny-imagenet.json'), 'utf8')) as Record<string, unknown> });
+  const decoded = decodeImage(new Uint8Array(readFileSync(img)), 'cat_tabby.jpg');
+  compositeOnWhite(decoded.rgba);
+  const input = toInputTensor(preprocessRgba(decoded.rgba, decoded.width, decoded.height, model.card.preprocess), model.card.preprocess);
+  const g = await (await createGradientSession(model)).run(input, 285);
+  const want = classMap(model.structure, g, 'relevance', 'Egyptian Mau').values;
+  assert.ok(Math.max(...flat(mau).map((v, i) => Math.abs(v - want[i]))) <= 1e-6);
+});
+
+test('inspect --faithfulness: attention, rollout, relevance and Grad-CAM ranked by their deletion and insertion areas', async () => {
+  const r = await run(['inspect', '--image', path.join(ROOT, 'samples/cat_tabby.jpg'), '--view', 'attention', '--faithfulness', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const f = (JSON.parse(r.out) as ClassReport).faithfulness!;
+  assert.equal(f.label, 'tabby cat');
+  assert.deepEqual(f.ranking.map((m) => m.name).sort(), ['attention', 'gradcam', 'relevance', 'rollout']);
+  assert.deepEqual(f.ranking.map((m) => m.rank), [1, 2, 3, 4]);
+  for (const m of f.ranking) assert.ok(m.deletionAuc >= 0 && m.deletionAuc <= 1 && m.insertionAuc >= 0 && m.insertionAuc <= 1, JSON.stringify(m));
+  assert.match(f.explanation, /^Most faithful: /);
+});
+
+test('inspect --class out of range or unknown, and class views on an embedding model, are refused with the reason', async () => {
+  const img = path.join(ROOT, 'samples/cat_tabby.jpg');
+  const bad = await run(['inspect', '--image', img, '--view', 'relevance', '--class', '1000']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /--class 1000 is out of range: this model has 1000 classes \(0–999\)/);
+  const unknown = await run(['inspect', '--image', img, '--view', 'gradcam', '--class', 'unicorn']);
+  assert.match(unknown.err, /--class "unicorn" is not one of this model's 1000 class names/);
+  const backbone = await run(['inspect', path.join(ROOT, 'test/fixtures/backbones/cls-embedding.onnx'), '--image', img, '--view', 'occlusion']);
+  assert.equal(backbone.code, 1);
+  assert.match(backbone.err, /--view occlusion needs class scores/);
+  const fused = await run(['inspect', path.join(ROOT, 'test/fixtures/coverage/int8-dynamic-matmul.onnx'), '--image', img, '--view', 'relevance']);
+  assert.equal(fused.code, 1);
+  assert.match(fused.err, /MatMulInteger/);
+});
+
+test('inspect --view occlusion on the demo ViT: the same map as the shared occlusion runner', async () => {
+  const img = path.join(ROOT, 'test/fixtures/images/shapes-circle.png');
+  const r = await run(['inspect', path.join(ROOT, 'models/vit-demo.onnx'), '--image', img, '--view', 'occlusion', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as ClassReport;
+  const model = demoModel();
+  const decoded = decodeImage(new Uint8Array(readFileSync(img)), 'shapes-circle.png');
+  compositeOnWhite(decoded.rgba);
+  const input = toInputTensor(preprocessRgba(decoded.rgba, decoded.width, decoded.height, model.card.preprocess), model.card.preprocess);
+  const run1 = logitsBatchRunner(await createSession(model), model);
+  const occ = await runOcclusion(input, [1, 3, 224, 224], model.structure.grid!, model.structure.patchSize, run1, { batchSize: 16, classIndex: j.heatmap.classIndex });
+  assert.ok(Math.max(...j.heatmap.values.flat().map((v, i) => Math.abs(v - occ.map[i]))) <= 1e-6);
+  assert.match(j.heatmap.caption, /^Occlusion for /);
 });

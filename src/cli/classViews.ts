@@ -1,0 +1,71 @@
+/**
+ * The CLI's class-specific views (relevance, Grad-CAM, attention × gradient, occlusion) for one class, and the
+ * deletion/insertion areas that rank every map on this image: the panel's maths, run in Node.
+ */
+import { classMap, type ClassMapKind } from '../shared/classMaps';
+import { rankMaps, runFaithfulness, type RankedMap } from '../shared/faithfulness';
+import { inputSize } from '../shared/modelCard';
+import { runOcclusion, type InputDims } from '../shared/occlusion';
+import type { PreparedModel } from '../shared/prepareModel';
+import { createGradientSession, type GradientSession } from './gradientRun';
+import { createSession, logitsBatchRunner } from './runModel';
+
+export const CLASS_VIEWS = ['relevance', 'gradcam', 'attgrad', 'occlusion'] as const;
+export type ClassView = (typeof CLASS_VIEWS)[number];
+
+/** `--class`: an index (0-based, as the model's outputs) or a class name; default the top-1. */
+export function resolveClass(arg: string | undefined, labels: readonly string[], top1: number): number {
+  if (arg === undefined) return top1;
+  if (/^\d+$/.test(arg)) {
+    const i = Number(arg);
+    if (i >= labels.length) throw new RangeError(`--class ${i} is out of range: this model has ${labels.length} classes (0–${labels.length - 1}).`);
+    return i;
+  }
+  const i = labels.findIndex((l) => l.toLowerCase() === arg.toLowerCase());
+  if (i < 0) throw new RangeError(`--class "${arg}" is not one of this model's ${labels.length} class names.`);
+  return i;
+}
+
+function geometry(model: PreparedModel, input: Float32Array) {
+  const { height, width } = inputSize(model.card.preprocess);
+  const s = model.structure;
+  if (!s.grid) throw new Error('The patch grid of this model is not known.');
+  return { input, dims: [1, s.input.channels, height, width] as InputDims, grid: s.grid, patch: s.patchSize, batchSize: s.input.dynamicBatch ? 16 : 1 };
+}
+
+export interface ClassViews {
+  /** One value per patch for `view`, with a caption. */
+  map(view: ClassView, classIndex: number, at: { layer: number; head: number | 'mean' }): Promise<{ values: Float32Array; caption: string }>;
+  /** Deletion/insertion areas of each named map for the class, ranked. */
+  faithfulness(maps: { name: string; values: ArrayLike<number> }[], classIndex: number): Promise<{ ranking: RankedMap[]; explanation: string }>;
+}
+
+export function classViews(model: PreparedModel, input: Float32Array, progress: (what: string, done: number, total: number) => void = () => undefined): ClassViews {
+  let gradients: Promise<GradientSession> | undefined;
+  let logits: Promise<ReturnType<typeof logitsBatchRunner>> | undefined;
+  const g = geometry(model, input);
+  const runner = () => (logits ??= createSession(model).then((s) => logitsBatchRunner(s, model)));
+  return {
+    async map(view, classIndex, at) {
+      const label = model.card.labels[classIndex];
+      if (view === 'occlusion') {
+        const r = await runOcclusion(g.input, g.dims, g.grid, g.patch, await runner(), { batchSize: g.batchSize, classIndex, onProgress: (d, t) => progress('occlusion', d, t) });
+        return { values: r.map, caption: `Occlusion for ${label}: the drop in its probability (${(r.baseProb * 100).toFixed(1)} %) when each patch is blanked to the training mean; ${r.images} runs.` };
+      }
+      if (model.structure.swin) throw new Error(`--view ${view} needs the gradient through global attention; for a Swin model use --view occlusion.`);
+      const session = await (gradients ??= createGradientSession(model));
+      const run = await session.run(input, classIndex);
+      const m = classMap(model.structure, run, view as ClassMapKind, label, at);
+      return { values: m.values, caption: m.caption };
+    },
+    async faithfulness(maps, classIndex) {
+      const run = await runner();
+      const scores = [];
+      for (const [i, m] of maps.entries()) {
+        const r = await runFaithfulness(g.input, g.dims, g.grid, g.patch, m.values, run, { batchSize: g.batchSize, classIndex, onProgress: (d, t) => progress(`deletion/insertion ${i + 1}/${maps.length}`, d, t) });
+        scores.push({ name: m.name, deletionAuc: r.deletionAuc, insertionAuc: r.insertionAuc });
+      }
+      return rankMaps(scores);
+    },
+  };
+}
