@@ -52,7 +52,6 @@ export function classViews(model: PreparedModel, input: Float32Array, progress: 
         const r = await runOcclusion(g.input, g.dims, g.grid, g.patch, await runner(), { batchSize: g.batchSize, classIndex, onProgress: (d, t) => progress('occlusion', d, t) });
         return { values: r.map, caption: `Occlusion for ${label}: the drop in its probability (${(r.baseProb * 100).toFixed(1)} %) when each patch is blanked to the training mean; ${r.images} runs.` };
       }
-      if (model.structure.swin) throw new Error(`--view ${view} needs the gradient through global attention; for a Swin model use --view occlusion.`);
       const session = await (gradients ??= createGradientSession(model));
       const run = await session.run(input, classIndex);
       const m = classMap(model.structure, run, view as ClassMapKind, label, at);

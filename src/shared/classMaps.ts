@@ -5,6 +5,7 @@
  */
 import type { AttentionLayer } from './attentionMaps';
 import { attentionGradientMap, gradCamTokens, gradientRollout, type RelevanceStart } from './relevance';
+import { swinBlockRelevance, swinClassMap, swinGradCam, upsampleToStage1 } from './swinRelevance';
 import type { VitStructure } from './vitStructure';
 
 /** One gradient run as the maths reads it: per layer [H, T, T] attention and d logit / d attention, token features [T, D]. */
@@ -55,6 +56,7 @@ export function relevanceStart(s: VitStructure, tokens: number): { start: Releva
 
 /** A class map from one gradient run: `layer`/`head` for attention × gradient (0-based; 'mean' over heads). */
 export function classMap(s: VitStructure, g: GradientArrays, kind: ClassMapKind, label: string, at: { layer?: number; head?: number | 'mean' } = {}): ClassMap {
+  if (s.swin) return swinClassMapOf(s, g, kind, label, at.layer);
   const grid = s.grid;
   if (!grid) throw new Error('The patch grid of this model is not known, so a class map cannot be drawn on it.');
   const prefix = s.prefixTokens;
@@ -74,4 +76,26 @@ export function classMap(s: VitStructure, g: GradientArrays, kind: ClassMapKind,
   const head = at.head ?? 'mean';
   const values = attentionGradientMap(A, dA, layer, head, { prefix, grid });
   return { kind, values, grid, caption: `Attention × gradient for ${label}, layer ${layer + 1}, ${head === 'mean' ? 'mean of heads' : `head ${head + 1}`}: (∇A ⊙ A)⁺, the CLS row.` };
+}
+
+/**
+ * Swin: attention × gradient of one block (each token's received (∇A ⊙ A)⁺ within its window, mean over heads, the
+ * shift undone) and Grad-CAM on the last stage, both shown on the stage-1 patch grid. Relevance through the stages is
+ * refused: patch merging mixes four tokens through a linear layer, so no exact token-to-token matrix crosses it.
+ */
+function swinClassMapOf(s: VitStructure, g: GradientArrays, kind: ClassMapKind, label: string, layer?: number): ClassMap {
+  const w = s.swin!;
+  const grid = { rows: w.grids[0], cols: w.grids[0] };
+  if (kind === 'relevance') throw new Error('Relevance through Swin\'s stages is not defined exactly (patch merging mixes four tokens through a linear layer): use attention × gradient per block, Grad-CAM or occlusion.');
+  if (kind === 'gradcam') {
+    if (!g.features || !g.featuresGrad) throw new Error('The last stage\'s normalized tokens were not found in this graph, so Grad-CAM has nothing to weigh.');
+    const side = w.grids[w.grids.length - 1];
+    const cam = swinGradCam(g.features, g.featuresGrad, { rows: side, cols: side });
+    return { kind, grid, values: upsampleToStage1(cam.normalized, w.grids.length - 1, side, side, grid), caption: `Grad-CAM for ${label} on the last stage's ${side}×${side} tokens (pytorch-grad-cam's recipe with Swin's reshape), shown on the ${grid.rows}×${grid.cols} patch grid; normalized.` };
+  }
+  const i = Math.min(w.blocks.length - 1, Math.max(0, layer ?? w.blocks.length - 1));
+  const b = w.blocks[i];
+  const r = swinBlockRelevance(b, g.attention[i], g.attentionGrad[i]);
+  const m = swinClassMap(r);
+  return { kind, grid, values: upsampleToStage1(m.normalized, b.stage, b.grid, b.grid, grid), caption: `Attention × gradient for ${label}, stage ${b.stage + 1} block ${b.blockInStage + 1} (${b.shift ? 'shifted windows' : 'windows'}): each token's received (∇A ⊙ A)⁺ within its window, mean of heads, on the patch grid; normalized.` };
 }

@@ -141,3 +141,19 @@ test('inspect --view occlusion on the demo ViT: the same map as the shared occlu
   assert.ok(Math.max(...j.heatmap.values.flat().map((v, i) => Math.abs(v - occ.map[i]))) <= 1e-6);
   assert.match(j.heatmap.caption, /^Occlusion for /);
 });
+
+test('inspect a Swin model: Grad-CAM on the last stage and attention × gradient per block on the 56×56 patch grid; relevance refused with the reason', async () => {
+  const img = path.join(ROOT, 'test/fixtures/images/shapes-circle.png');
+  const swin = path.join(ROOT, 'models/swin-demo.onnx');
+  for (const view of ['gradcam', 'attgrad']) {
+    const r = await run(['inspect', swin, '--image', img, '--view', view, '--layer', '2', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const h = (JSON.parse(r.out) as ClassReport).heatmap;
+    assert.deepEqual([h.rows, h.cols], [56, 56]);
+    assert.ok(Math.abs(Math.max(...h.values.flat()) - 1) < 1e-6, `${view}: normalized`);
+    assert.match(h.caption, view === 'gradcam' ? /last stage's 7×7 tokens/ : /stage 1 block 2 \(shifted windows\)/);
+  }
+  const rel = await run(['inspect', swin, '--image', img, '--view', 'relevance']);
+  assert.equal(rel.code, 1);
+  assert.match(rel.err, /Relevance through Swin's stages is not defined exactly/);
+});

@@ -74,7 +74,7 @@ function differentiableOutputs(n: OnnxNode): string[] {
 }
 
 /** Values a rule reads from a steering input: [op, input positions]. */
-const VALUE_INPUTS: Record<string, number[]> = { Slice: [1, 2, 3, 4], Gather: [1], Split: [1], ReduceMean: [1], ReduceSum: [1] };
+const VALUE_INPUTS: Record<string, number[]> = { Slice: [1, 2, 3, 4], Gather: [1], Split: [1], ReduceMean: [1], ReduceSum: [1], Pad: [1, 3] };
 
 /**
  * The nodes on a path from some target to the logits, and what the backward graph needs to know about them.
@@ -401,7 +401,7 @@ function sliceRule(c: RuleContext): void {
   const ends = legacy ? attr('ends') ?? [] : b.values(n.inputs[2]);
   const axes = (legacy ? attr('axes') : n.inputs[3] ? b.values(n.inputs[3]) : undefined) ?? starts.map((_, i) => i);
   const steps = !legacy && n.inputs[4] ? b.values(n.inputs[4]) : starts.map(() => 1);
-  if (steps.some((s) => s !== 1)) throw new NoGradientError([{ opType: 'Slice (step ≠ 1)', node: n.name }]);
+  if (steps.some((s) => s !== 1)) return stridedSliceGrad(c, xs, starts, ends, axes, steps);
   const pads = new Array<number>(2 * xs.length).fill(0);
   axes.forEach((a0, k) => {
     const a = normAxis(a0, xs.length);
@@ -413,6 +413,71 @@ function sliceRule(c: RuleContext): void {
     pads[a + xs.length] = d - e;
   });
   c.give(0, padded(b, gy, pads));
+}
+
+/**
+ * Slice with steps (x[:, 0::2] in Swin's patch merging, x[::-1]): output element k of an axis is input element
+ * start + k·step, so the gradient scatters back along that axis. The scatter is a product with a one-hot
+ * [d, n] matrix (as for Gather): exact, any step sign, no ScatterND. Axes with step 1 are padded as usual.
+ */
+function stridedSliceGrad(c: RuleContext, xs: number[], starts: number[], ends: number[], axes: number[], steps: number[]): void {
+  const { b } = c;
+  let g = c.gy;
+  const cur = [...b.shape(c.n.outputs[0])];
+  axes.forEach((a0, k) => {
+    const a = normAxis(a0, xs.length);
+    const d = xs[a];
+    const step = steps[k];
+    if (step === 0) throw new NoGradientError([{ opType: 'Slice (step 0)', node: c.n.name }]);
+    // ONNX clamps start and end to [0, d] going forward and to [−1, d − 1] going backward.
+    const lo = step > 0 ? 0 : -1;
+    const hi = step > 0 ? d : d - 1;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, lo), hi);
+    const s = clamp(starts[k]);
+    const count = cur[a];
+    const oneHot = new Array<number>(d * count).fill(0);
+    for (let j = 0; j < count; j++) oneHot[(s + j * step) * count + j] = 1;
+    const P = prod(cur.slice(0, a));
+    const Q = prod(cur.slice(a + 1));
+    const scattered = un(b, 'MatMul', b.f32(oneHot, [d, count]), b.reshape(g, [P, count, Q]));
+    cur[a] = d;
+    g = b.reshape(scattered, [...cur]);
+  });
+  c.give(0, g, cur);
+}
+
+/** Pad (constant mode): the gradient is the padded output's inner block; a negative pad (a crop) pads zeros back. */
+function padRule(c: RuleContext): void {
+  const { n, b, gy } = c;
+  const mode = n.attributes.get('mode')?.s ?? 'constant';
+  if (mode !== 'constant') throw new NoGradientError([{ opType: `Pad (${mode} mode)`, node: n.name }]);
+  const xs = b.shape(n.inputs[0]);
+  const r = xs.length;
+  const raw = n.inputs[1] ? b.values(n.inputs[1]) : n.attributes.get('pads')?.ints ?? [];
+  const axes = (n.inputs[3] ? b.values(n.inputs[3]) : [...Array(r).keys()]).map((a) => normAxis(a, r));
+  const begin = new Array<number>(r).fill(0);
+  const end = new Array<number>(r).fill(0);
+  axes.forEach((a, k) => { begin[a] = raw[k]; end[a] = raw[k + axes.length]; });
+  const ys = b.shape(n.outputs[0]);
+  const sliced = axes.filter((a) => begin[a] > 0 || end[a] > 0);
+  let g = gy;
+  if (sliced.length) {
+    g = b.node('Slice', [gy, b.i64(sliced.map((a) => Math.max(begin[a], 0))), b.i64(sliced.map((a) => ys[a] - Math.max(end[a], 0))), b.i64(sliced)]);
+  }
+  const back = new Array<number>(2 * r).fill(0);
+  for (let a = 0; a < r; a++) {
+    back[a] = Math.max(-begin[a], 0);
+    back[a + r] = Math.max(-end[a], 0);
+  }
+  c.give(0, padded(b, g, back));
+}
+
+/** GlobalAveragePool over every axis after N and C: the gradient spreads evenly over the pooled positions. */
+function globalAveragePoolRule(c: RuleContext): void {
+  const { n, b, gy } = c;
+  const xs = b.shape(n.inputs[0]);
+  const g = un(b, 'Mul', b.node('Expand', [gy, b.i64(xs)]), b.f32([1 / prod(xs.slice(2))]));
+  c.give(0, g, xs);
 }
 
 function padded(b: Builder, x: string, pads: number[]): string {
@@ -549,6 +614,8 @@ const RULES: Record<string, Rule> = {
   Gather: gatherRule,
   Split: splitRule,
   Concat: concatRule,
+  Pad: padRule,
+  GlobalAveragePool: globalAveragePoolRule,
   Where: (c) => {
     const cond = c.n.inputs[0];
     const ys = c.b.shape(c.n.outputs[0]);
