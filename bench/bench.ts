@@ -14,6 +14,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
+import { classMapModels, classMapsSection } from './classMaps';
 import { fullAttentionBytes, instrumentedBytes } from '../src/shared/instrumentAttention';
 import { PreparedModel, prepareModel } from '../src/shared/prepareModel';
 import { DEFAULT_VIEW } from '../src/shared/protocol';
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
     const m = prepareModel(new Uint8Array(readFileSync(big)), 'vit-s8-480.onnx', 'k', {}, 512 * 2 ** 20);
     notes.push(`Memory budget at 3 601 tokens (ViT-S/8 at 480 px, random weights; full attention would be ${(fullAttentionBytes(m.structure)! / 2 ** 20).toFixed(0)} MiB over the default 512 MiB): process peak ${plain.peakMB.toFixed(0)} MiB plain vs ${budget.peakMB.toFixed(0)} MiB instrumented (**${(budget.peakMB / plain.peakMB).toFixed(2)}×**; CLS rows, in-graph rollout and head distances, ${(budget.outBytes / 1e6).toFixed(2)} MB out of the graph); run ${(plain.ms / 1000).toFixed(1)} s vs ${(budget.ms / 1000).toFixed(1)} s. One run each, fresh processes.`);
   }
+  const classMaps = await classMapsSection(classMapModels(CACHE));
   const vsix = path.join(ROOT, 'dist/vit-lens.vsix');
   if (existsSync(vsix)) notes.push(`.vsix: ${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB.`);
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, onnxruntime-web/-node 1.30`;
@@ -241,7 +243,8 @@ Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isol
 ${rows.join('\n')}
 
 ${notes.map((n) => `- ${n}`).join('\n')}
-`;
+
+${classMaps}`;
   console.log(out);
   // Keep the VS Code line that `npm run bench:vscode` adds (it needs a packaged extension and code-server).
   const resultsFile = path.join(ROOT, 'bench/RESULTS.md');
