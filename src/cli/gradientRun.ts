@@ -3,20 +3,13 @@
  * then one session (model + backward patch) gives logits, attention and d logit[c] / d attention for any class c.
  */
 import * as ort from 'onnxruntime-web';
-import { buildGradientModel, GradientModel, planGradients, readProbe } from '../shared/gradients';
+import { buildGradientModel, classSeed, gradientOutputs, GradientModel, GradientOutputs, planGradients, probeOutputs, readGradientOutputs, readProbe } from '../shared/gradients';
 import { instrumentedBytes } from '../shared/instrumentAttention';
 import { inputSize } from '../shared/modelCard';
 import { imageFeed, outputAsFloat32 } from '../shared/ortData';
 import type { PreparedModel } from '../shared/prepareModel';
 
-export interface GradientResult {
-  logits: Float32Array;
-  /** Per layer [H, T, T] (batch item 0). */
-  attention: Float32Array[];
-  attentionGrad: Float32Array[];
-  attentionDims: number[];
-  features?: Float32Array;
-  featuresGrad?: Float32Array;
+export interface GradientResult extends GradientOutputs {
   ms: number;
 }
 
@@ -42,32 +35,20 @@ export async function createGradientSession(model: PreparedModel, threads = 1): 
   const probeSession = await ort.InferenceSession.create(instrumentedBytes({ bytes: model.bytes, graphPatch: plan.probePatch }), options);
   const { height, width } = inputSize(model.card.preprocess);
   const zeros = new Float32Array(model.structure.input.channels * height * width);
-  const probed = await probeSession.run({ [model.structure.input.name]: imageTensor(probeSession, model, zeros) }, [...plan.shapeOutputs, ...plan.valueOutputs].map(([, o]) => o));
+  const probed = await probeSession.run({ [model.structure.input.name]: imageTensor(probeSession, model, zeros) }, probeOutputs(plan));
   await probeSession.release();
   const grad = buildGradientModel(model.bytes, model.structure, readProbe(plan, (o) => probed[o].data as ArrayLike<number | bigint>));
   const session = await ort.InferenceSession.create(instrumentedBytes({ bytes: model.bytes, graphPatch: grad.graphPatch }), options);
-  const classes = grad.seedDims.reduce((p, d) => p * d, 1);
-  const outputs = [grad.logitsOutput, ...grad.attentionOutputs, ...grad.attentionGradOutputs, ...(grad.featuresOutput ? [grad.featuresOutput, grad.featuresGradOutput!] : [])];
+  const outputs = gradientOutputs(grad);
   return {
     model: grad,
     session,
     async run(input, classIndex) {
-      if (!(classIndex >= 0 && classIndex < classes)) throw new RangeError(`class ${classIndex} is outside 0…${classes - 1}`);
-      const seed = new Float32Array(classes);
-      seed[classIndex] = 1;
+      const seed = classSeed(grad, classIndex);
       const t0 = performance.now();
       const out = await session.run({ [model.structure.input.name]: imageTensor(session, model, input), [grad.seedInput]: new ort.Tensor('float32', seed, grad.seedDims) }, outputs);
       const ms = performance.now() - t0;
-      const f = (n: string) => outputAsFloat32(out[n]);
-      return {
-        logits: f(grad.logitsOutput),
-        attention: grad.attentionOutputs.map(f),
-        attentionGrad: grad.attentionGradOutputs.map(f),
-        attentionDims: [...out[grad.attentionOutputs[0]].dims],
-        features: grad.featuresOutput ? f(grad.featuresOutput) : undefined,
-        featuresGrad: grad.featuresGradOutput ? f(grad.featuresGradOutput) : undefined,
-        ms,
-      };
+      return { ...readGradientOutputs(grad, (n) => ({ data: outputAsFloat32(out[n]), dims: out[n].dims })), ms };
     },
   };
 }

@@ -159,9 +159,16 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
       </div>
       <div class="variant-controls">
         <vscode-button id="why-occlusion"><span class="codicon codicon-eye-closed" slot="start"></span>Occlusion</vscode-button>
+        <vscode-button id="why-relevance"><span class="codicon codicon-flame" slot="start"></span>Relevance</vscode-button>
+        <vscode-button id="why-gradcam"><span class="codicon codicon-pulse" slot="start"></span>Grad-CAM</vscode-button>
+        <vscode-button id="why-attgrad"><span class="codicon codicon-layers" slot="start"></span>Attention × gradient</vscode-button>
         <vscode-button id="why-trust" secondary><span class="codicon codicon-graph-line" slot="start"></span>Which map to trust</vscode-button>
         <vscode-button id="why-cancel" secondary hidden><span class="codicon codicon-stop-circle" slot="start"></span>Cancel</vscode-button>
         <progress id="why-progress" hidden aria-label="Runs of the model done"></progress>
+      </div>
+      <div class="variant-controls">
+        <vscode-button id="why-compare" secondary><span class="codicon codicon-diff" slot="start"></span>Compare with…</vscode-button>
+        <input id="why-compare-name" class="why-class-name" list="why-labels" placeholder="second class (default: next of the top 5)" aria-label="Second class to compare the relevance with, by name">
       </div>
       <div id="why-out" class="variant-compare" aria-live="polite"></div>
       <canvas id="why-curves" width="360" height="160" role="img" aria-label="Deletion (solid) and insertion (dashed) curves: class probability against the fraction of patches"></canvas>

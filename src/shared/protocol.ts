@@ -188,7 +188,16 @@ export interface PersistedState {
 /** Webview main thread → inference worker. */
 export type ToWorker =
   | { type: 'warmup'; backend: Backend; wasmUrl: string; threads: number }
-  | { type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number };
+  | {
+    type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number;
+    /** Inputs besides the image (the gradient model's class seed). */
+    extraFeeds?: WorkerFeed[];
+    /** Keep this session beside `companionOf`'s instead of replacing it (a model's gradient session beside the model's own). */
+    companionOf?: string;
+  };
+
+/** A float32 input fed by name. */
+export interface WorkerFeed { name: string; data: Float32Array; dims: number[] }
 
 export interface WorkerTensor { name: string; dims: number[]; data: Float32Array }
 

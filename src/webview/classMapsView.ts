@@ -1,20 +1,30 @@
 /**
  * "Why this class": a class-specific map that works on every model (occlusion: the drop in the class probability
- * when each patch is blanked) and "which map to trust on this image" (deletion and insertion curves of every map
- * shown, ranked by their areas). Runs go to the inference worker in batches, with progress and a Cancel button.
+ * when each patch is blanked), the gradient maps where the model's graph can be differentiated (relevance, Grad-CAM,
+ * attention × gradient, and the relevance of two classes compared), and "which map to trust on this image" (deletion
+ * and insertion curves of every map shown, ranked by their areas). Runs go to the inference worker, with progress and
+ * a Cancel button.
  */
+import { classMap, type ClassMap, type ClassMapKind } from '../shared/classMaps';
+import { NoGradientError } from '../shared/onnx/backward';
+import { classDifference } from '../shared/relevance';
 import { runFaithfulness, rankMaps, type FaithfulnessResult } from '../shared/faithfulness';
 import { inputSize } from '../shared/modelCard';
 import { OcclusionCancelled, runOcclusion, type InputDims, type RunBatch } from '../shared/occlusion';
 import { toInputTensor } from '../shared/preprocess';
 import { DEFAULT_VIEW, type ModelPayload, type Prediction } from '../shared/protocol';
 import { computeView, type RunData } from '../shared/viewData';
+import type { PageGradientResult } from './gradientClient';
 import { heatmapFigure } from './heatmapFigure';
 
 export interface ClassMapsHost {
   current(): { model: ModelPayload; run: RunData; top: Prediction[]; rgba: Uint8ClampedArray } | undefined;
   /** The model's logits for `batchSize` images laid out back to back (one per run call without a dynamic batch axis). */
   runBatch(model: ModelPayload, batch: Float32Array, batchSize: number): Promise<Float32Array[]>;
+  /** d logit[classIndex] / d attention and token features on `input`, from the model's gradient session in the worker. */
+  gradients(model: ModelPayload, input: Float32Array, classIndex: number): Promise<PageGradientResult>;
+  /** The panel's layer (0-based) and head choice ('mean', 'max', 'min' or a head index), for attention × gradient. */
+  view(): { layer: number; head: string };
 }
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -23,6 +33,13 @@ const BATCH = 16;
 
 let occlusion: { key: string; classIndex: number; map: Float32Array } | undefined;
 let running: AbortController | undefined;
+/** The last two classes' gradient runs of this image: a comparison needs two, and switching maps reuses them. */
+let gradientRuns: { key: string; classIndex: number; r: PageGradientResult }[] = [];
+/** Relevance and Grad-CAM maps computed for this image, by `${kind} ${classIndex}`: "Which map to trust" tests them too. */
+const gradientMaps = new Map<string, ClassMap>();
+
+const GRADIENT_BUTTONS = ['why-relevance', 'why-gradcam', 'why-attgrad', 'why-compare'];
+const KIND_NAMES: Record<ClassMapKind, string> = { relevance: 'Relevance', gradcam: 'Grad-CAM', attgrad: 'Attention × gradient' };
 
 /** The class index the card is set to: a label typed in the box wins over the top-5 choice. */
 function chosenClass(m: ModelPayload): number {
@@ -90,6 +107,160 @@ async function showOcclusion(host: ClassMapsHost): Promise<void> {
   });
 }
 
+/** Gradients of `classIndex` on the card's image, reused when this image's class was run already; `timing` says what it cost. */
+async function gradientsFor(host: ClassMapsHost, cur: NonNullable<ReturnType<ClassMapsHost['current']>>, classIndex: number): Promise<{ r: PageGradientResult; timing: string }> {
+  const kept = gradientRuns.find((g) => g.key === cur.model.key && g.classIndex === classIndex);
+  if (kept) return { r: kept.r, timing: 'Gradients reused.' };
+  const r = await host.gradients(cur.model, geometry(cur.model, cur.rgba).input, classIndex);
+  gradientRuns = [...gradientRuns.filter((g) => g.key === cur.model.key).slice(-1), { key: cur.model.key, classIndex, r }];
+  const timing = `Gradients in ${r.ms.toFixed(0)} ms` + (r.setupMs ? ` · gradient model probed and built in ${r.setupMs.toFixed(0)} ms` : '') + (r.sessionMs ? ` · its session created in ${r.sessionMs.toFixed(0)} ms` : ' · session reused') + '.';
+  const out = $('why-out');
+  out.dataset.gradientMs = r.ms.toFixed(1);
+  if (r.setupMs) out.dataset.setupMs = r.setupMs.toFixed(1);
+  if (r.sessionMs) out.dataset.sessionMs = r.sessionMs.toFixed(1);
+  return { r, timing };
+}
+
+/** Attention × gradient is defined per head or averaged over heads; the max and min fusions fall back to the mean. */
+function headOf(choice: string): number | 'mean' {
+  const h = Number(choice);
+  return choice !== '' && Number.isInteger(h) ? h : 'mean';
+}
+
+async function gradientMap(host: ClassMapsHost, cur: NonNullable<ReturnType<ClassMapsHost['current']>>, kind: ClassMapKind, classIndex: number): Promise<{ map: ClassMap; timing: string }> {
+  const { r, timing } = await gradientsFor(host, cur, classIndex);
+  const v = host.view();
+  const map = classMap(cur.model.structure, r, kind, cur.model.card.labels[classIndex], kind === 'attgrad' ? { layer: v.layer, head: headOf(v.head) } : {});
+  if (kind !== 'attgrad') gradientMaps.set(`${kind} ${classIndex}`, map);
+  return { map, timing };
+}
+
+/** Says in the card that this model's graph cannot be differentiated (naming the op) and turns the gradient buttons off. */
+function showNoGradient(e: NoGradientError): void {
+  const out = $('why-out');
+  out.replaceChildren();
+  out.dataset.error = 'no-gradient';
+  out.dataset.op = e.opType;
+  const reason = `${e.message} ${e.hint ?? ''} Occlusion still works: it only runs the model.`;
+  $('why-text').textContent = reason;
+  setGradientButtons(reason);
+}
+
+/** Turns the gradient buttons in `ids` off with `reason` as their tooltip, or on when it is empty. */
+function setGradientButtons(reason: string, ids = GRADIENT_BUTTONS): void {
+  for (const id of ids) {
+    const b = $(id) as HTMLElement & { disabled: boolean };
+    b.disabled = !!reason;
+    if (reason) b.title = reason;
+    else b.removeAttribute('title');
+  }
+}
+
+/** Runs `work` as a gradient action: an indeterminate bar, and a model without gradient rules said in the card. */
+async function withGradients(label: string, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  await withProgress(label, async ({ signal }) => {
+    $('why-progress').removeAttribute('value');
+    $('why-text').textContent = `${label}: computing the class gradients…`;
+    try {
+      await work(signal);
+    } catch (e) {
+      if (!(e instanceof NoGradientError)) throw e;
+      showNoGradient(e);
+    }
+  });
+}
+
+function setMapData(out: HTMLElement, kind: string, classIndex: number, map: ArrayLike<number>): void {
+  out.dataset.kind = kind;
+  out.dataset.classIndex = String(classIndex);
+  out.dataset.map = Array.from(map, (v) => v.toPrecision(6)).join(',');
+}
+
+async function showGradientMap(host: ClassMapsHost, kind: ClassMapKind): Promise<void> {
+  const cur = host.current();
+  if (!cur) return;
+  await withGradients(KIND_NAMES[kind], async (signal) => {
+    const classIndex = chosenClass(cur.model);
+    const { map, timing } = await gradientMap(host, cur, kind, classIndex);
+    // The worker run cannot be interrupted; a cancel drops its result.
+    if (signal.aborted) throw new OcclusionCancelled();
+    const out = $('why-out');
+    out.replaceChildren(heatmapFigure(`${KIND_NAMES[kind]}: ${cur.model.card.labels[classIndex]}`, cur.rgba, inputSize(cur.model.card.preprocess), map.values, map.grid));
+    setMapData(out, kind, classIndex, map.values);
+    $('why-text').textContent = `${map.caption} ${timing}`;
+  });
+}
+
+/** The class to compare with: a typed name, else the first of the top 5 that is not `a`. */
+function secondClass(m: ModelPayload, a: number, top: Prediction[]): number {
+  const typed = ($('why-compare-name') as HTMLInputElement).value.trim().toLowerCase();
+  if (typed) {
+    const i = m.card.labels.findIndex((l) => l.toLowerCase() === typed);
+    if (i < 0) throw new RangeError(`"${typed}" is not one of this model's ${m.card.labels.length} class names.`);
+    return i;
+  }
+  const other = top.find((p) => p.index !== a);
+  if (!other) throw new RangeError('Type a second class to compare with.');
+  return other.index;
+}
+
+/**
+ * The signed difference a − b over the image: one theme colour where A's map is higher, another where B's is, opaque
+ * in proportion to |a − b| / max |a − b| (heatmapFigure draws one-signed values only).
+ */
+function differenceFigure(title: string, rgba: Uint8ClampedArray, size: { width: number; height: number }, signed: Float32Array, maxAbs: number, grid: { rows: number; cols: number }): HTMLElement {
+  // The same look as heatmapFigure's: its figure, canvas class and caption, at its 2× zoom.
+  const fig = heatmapFigure(title, rgba, size, new Float32Array(signed.length), grid);
+  const canvas = fig.querySelector('canvas')!;
+  canvas.setAttribute('aria-label', `${title}: signed difference`);
+  const ctx = canvas.getContext('2d')!;
+  const base = document.createElement('canvas');
+  base.width = size.width;
+  base.height = size.height;
+  base.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(rgba), size.width, size.height), 0, 0);
+  ctx.drawImage(base, 0, 0, canvas.width, canvas.height);
+  const style = getComputedStyle(document.body);
+  const [pos, neg] = [['--vscode-charts-orange', '#d18616'], ['--vscode-charts-blue', '#3794ff']].map(([v, d]) => style.getPropertyValue(v).trim() || d);
+  const pw = canvas.width / grid.cols;
+  const ph = canvas.height / grid.rows;
+  for (let i = 0; i < signed.length; i++) {
+    if (!maxAbs || !signed[i]) continue;
+    ctx.globalAlpha = 0.75 * Math.abs(signed[i]) / maxAbs;
+    ctx.fillStyle = signed[i] > 0 ? pos : neg;
+    ctx.fillRect((i % grid.cols) * pw, Math.floor(i / grid.cols) * ph, pw, ph);
+  }
+  ctx.globalAlpha = 1;
+  return fig;
+}
+
+async function showComparison(host: ClassMapsHost): Promise<void> {
+  const cur = host.current();
+  if (!cur) return;
+  await withGradients('Compare', async (signal) => {
+    const a = chosenClass(cur.model);
+    const b = secondClass(cur.model, a, cur.top);
+    const [la, lb] = [a, b].map((c) => cur.model.card.labels[c]);
+    const ma = await gradientMap(host, cur, 'relevance', a);
+    const mb = await gradientMap(host, cur, 'relevance', b);
+    if (signal.aborted) throw new OcclusionCancelled();
+    // Both maps are min-max normalized, so the difference compares where each class looks, not which logit is larger.
+    const d = classDifference(ma.map.values, mb.map.values);
+    const size = inputSize(cur.model.card.preprocess);
+    const out = $('why-out');
+    out.replaceChildren(
+      heatmapFigure(`Relevance: ${la}`, cur.rgba, size, ma.map.values, ma.map.grid),
+      heatmapFigure(`Relevance: ${lb}`, cur.rgba, size, mb.map.values, mb.map.grid),
+      differenceFigure(`${la} vs ${lb}`, cur.rgba, size, d.signed, d.maxAbs, ma.map.grid),
+    );
+    setMapData(out, 'compare', a, d.signed);
+    out.dataset.classB = String(b);
+    out.dataset.mapA = Array.from(ma.map.values, (v) => v.toPrecision(6)).join(',');
+    out.dataset.mapB = Array.from(mb.map.values, (v) => v.toPrecision(6)).join(',');
+    $('why-text').textContent = `Relevance of ${la} minus that of ${lb} (each min-max normalized): orange where ${la} is favoured, blue where ${lb} is; ` +
+      `the largest difference is ${d.maxAbs.toFixed(2)}. ${mb.timing}`;
+  });
+}
+
 /** Deletion (solid) and insertion (dashed) curves of each map, class probability against the fraction of patches. */
 function drawCurves(canvas: HTMLCanvasElement, curves: { name: string; r: FaithfulnessResult }[]): void {
   const ctx = canvas.getContext('2d')!;
@@ -139,6 +310,10 @@ async function showFaithfulness(host: ClassMapsHost): Promise<void> {
       if (rollout.values && rollout.values.length === g.grid.rows * g.grid.cols) maps.push({ name: 'rollout', values: rollout.values });
     }
     if (occlusion?.key === cur.model.key && occlusion.classIndex === classIndex) maps.push({ name: 'occlusion', values: occlusion.map });
+    for (const kind of ['relevance', 'gradcam'] as const) {
+      const m = gradientMaps.get(`${kind} ${classIndex}`);
+      if (m && m.values.length === g.grid.rows * g.grid.cols) maps.push({ name: KIND_NAMES[kind], values: m.values });
+    }
     if (!maps.length) throw new Error('no map of this model has one value per patch to test.');
     const run: RunBatch = (batch, b) => host.runBatch(cur.model, batch, b);
     const total = maps.length * 22;
@@ -168,12 +343,16 @@ export function setupClassMaps(host: ClassMapsHost): void {
   $('why-occlusion').addEventListener('click', () => void showOcclusion(host));
   $('why-trust').addEventListener('click', () => void showFaithfulness(host));
   $('why-cancel').addEventListener('click', () => running?.abort());
+  for (const kind of ['relevance', 'gradcam', 'attgrad'] as const) $(`why-${kind}`).addEventListener('click', () => void showGradientMap(host, kind));
+  $('why-compare').addEventListener('click', () => void showComparison(host));
 }
 
 /** A new image or model: the top-5 become the class choices, every label can be typed; old results are cleared. */
 export function updateClassMaps(m: ModelPayload, top: Prediction[]): void {
   running?.abort();
   occlusion = undefined;
+  gradientRuns = [];
+  gradientMaps.clear();
   const select = $('why-class') as HTMLElement & { value: string };
   select.replaceChildren(...top.map((p) => {
     const o = document.createElement('vscode-option');
@@ -184,9 +363,17 @@ export function updateClassMaps(m: ModelPayload, top: Prediction[]): void {
   if (top[0]) select.value = String(top[0].index);
   ($('why-labels') as HTMLDataListElement).replaceChildren(...m.card.labels.map((l) => Object.assign(document.createElement('option'), { value: l })));
   ($('why-class-name') as HTMLInputElement).value = '';
-  $('why-out').replaceChildren();
+  ($('why-compare-name') as HTMLInputElement).value = '';
+  const out = $('why-out');
+  out.replaceChildren();
+  for (const k of Object.keys(out.dataset)) delete out.dataset[k];
   ($('why-curves') as HTMLCanvasElement).getContext('2d')?.clearRect(0, 0, 1e4, 1e4);
   const why = top.length ? '' : 'This model outputs an embedding, not classes: there is no class probability to explain.';
   for (const id of ['why-occlusion', 'why-trust']) ($(id) as HTMLElement & { disabled: boolean }).disabled = !!why;
-  $('why-text').textContent = why || 'Occlusion blanks each patch in turn and measures how much the class probability drops; then compare every map by deleting and inserting patches in its order.';
+  setGradientButtons(why);
+  // Swin: patch merging leaves no token-to-token relevance across stages (classMaps.ts); per-block maps and Grad-CAM stay.
+  const noRelevance = !why && m.structure.swin ? 'Relevance through Swin\'s stages is not defined exactly (patch merging mixes four tokens through a linear layer): use attention × gradient per block, Grad-CAM or occlusion.' : '';
+  if (noRelevance) setGradientButtons(noRelevance, ['why-relevance', 'why-compare']);
+  $('why-text').textContent = why || 'Occlusion blanks each patch in turn and measures how much the class probability drops; relevance, Grad-CAM and attention × gradient follow the class gradient through the model; then compare every map by deleting and inserting patches in its order.' +
+    (noRelevance ? ` ${noRelevance}` : '');
 }

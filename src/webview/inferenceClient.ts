@@ -1,5 +1,5 @@
 /** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
-import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
+import type { Backend, FromWorker, ToWorker, WorkerFeed, WorkerTensor } from '../shared/protocol';
 import type { ErrorInfo } from '../shared/errors';
 import { piecesWithYields } from './inSteps';
 
@@ -39,15 +39,15 @@ export class InferenceClient {
   private workerBackend?: Backend;
   private next = 1;
   private pending = new Map<number, { resolve: (r: RunResult) => void; reject: (e: ErrorInfo) => void }>();
-  /** Model keys the current worker already holds the bytes of. */
-  private sentModel?: string;
+  /** Model keys the current worker holds the bytes of, each with the key it is kept beside (inferenceWorker's rule). */
+  private sentModels = new Map<string, string | undefined>();
 
   constructor(private readonly config: WebviewConfig) {}
 
   private async ensureWorker(backend: Backend): Promise<Worker> {
     if (this.worker && this.workerBackend === backend) return this.worker;
     this.worker?.terminate();
-    this.sentModel = undefined;
+    this.sentModels.clear();
     const url = backend === 'webgpu' ? this.config.webgpuWorkerUri : this.config.wasmWorkerUri;
     const code = await (await fetch(url)).blob();
     const worker = new Worker(URL.createObjectURL(code));
@@ -100,22 +100,28 @@ export class InferenceClient {
     return self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   }
 
-  async run(modelKey: string, modelBytes: () => ModelParts, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000): Promise<RunResult> {
+  /**
+   * `extra.feeds`: inputs besides the image (the gradient model's class seed); `extra.companionOf`: the worker keeps
+   * this model's session beside that model's instead of replacing it.
+   */
+  async run(modelKey: string, modelBytes: () => ModelParts, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000, extra: { feeds?: WorkerFeed[]; companionOf?: string } = {}): Promise<RunResult> {
     const worker = await this.ensureWorker(backend);
     const id = this.next++;
     const threads = this.threads();
-    const needsBytes = this.sentModel !== modelKey;
+    const needsBytes = !this.sentModels.has(modelKey);
     // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
     // worker; the page keeps its own bytes to resend after a worker restart or another model.
     const sent = needsBytes ? modelBytes() : undefined;
     const bytes = sent ? await joinWithoutStalling(sent.parts) : undefined;
     const msg: ToWorker = {
       type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
-      wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads,
+      wasmUrl: backend === 'webgpu' ? this.config.webgpuBinaryUri : this.config.wasmBinaryUri, threads, extraFeeds: extra.feeds, companionOf: extra.companionOf,
     };
     const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     worker.postMessage(msg, bytes ? [bytes.buffer, input.buffer] : [input.buffer]);
-    this.sentModel = modelKey;
+    // What the worker will hold once it has this message: as it does, every other model is dropped but the companions.
+    for (const [k, of] of [...this.sentModels]) if (k !== modelKey && k !== extra.companionOf && of !== modelKey) this.sentModels.delete(k);
+    this.sentModels.set(modelKey, extra.companionOf);
     // A model that never finishes must not leave the panel spinning: stop the worker and say so.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -129,7 +135,8 @@ export class InferenceClient {
     try {
       return await Promise.race([done, timeout]);
     } catch (e) {
-      this.sentModel = undefined;
+      // The worker may have released sessions before failing: send bytes again next time.
+      this.sentModels.clear();
       throw e;
     } finally {
       clearTimeout(timer);

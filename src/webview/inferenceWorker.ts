@@ -1,6 +1,6 @@
 /**
  * Runs onnxruntime-web off the UI thread so the panel keeps painting during inference.
- * One session per model key, reused across images. The same source is bundled twice: with the WASM-only
+ * One session per model key (and its gradient companion), reused across images. The same source is bundled twice: with the WASM-only
  * build (strict CSP) and with the WebGPU build (chosen only when an adapter exists, see webviewHtml.ts).
  */
 import * as ort from 'onnxruntime-web/wasm';
@@ -14,8 +14,12 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 
-let current: { key: string; backend: Backend; session: ort.InferenceSession; sessionMs: number } | undefined;
-let lastBytes: { model: Uint8Array; externalData?: ExternalData } | undefined;
+interface Held { backend: Backend; session: ort.InferenceSession; sessionMs: number; bytes: { model: Uint8Array; externalData?: ExternalData }; companionOf?: string }
+/**
+ * Sessions by model key: one model's, plus at most one companion kept beside it (its gradient session), so the
+ * card can switch between plain runs and class gradients without rebuilding either.
+ */
+const sessions = new Map<string, Held>();
 
 type ExternalData = { path: string; data: Uint8Array }[];
 
@@ -44,16 +48,31 @@ function warmUp(msg: Extract<ToWorker, { type: 'warmup' }>): Promise<void> {
   return warm;
 }
 
+/** Releases every session but `key`'s companions: the model it accompanies, or the one accompanying it (inferenceClient.ts mirrors this). */
+async function releaseOthers(key: string, companionOf: string | undefined): Promise<void> {
+  for (const [k, h] of [...sessions]) {
+    if (k === companionOf || h.companionOf === key) continue;
+    sessions.delete(k);
+    await h.session.release();
+  }
+}
+
+/** int64 outputs (the gradient probe's shapes) as float32: exact for every shape and index a ViT has. */
+function asFloat32(t: ort.Tensor): Float32Array {
+  return t.data instanceof BigInt64Array ? Float32Array.from(t.data, Number) : outputAsFloat32(t);
+}
+
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   // A run that arrives during the warm-up waits for it: onnxruntime initializes its WASM once.
   await warm;
   let fellBack: string | undefined;
   let backend = msg.backend;
-  if (!current || current.key !== msg.modelKey || current.backend !== backend) {
-    const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : current?.key === msg.modelKey ? lastBytes : undefined;
+  let held = sessions.get(msg.modelKey);
+  if (!held || held.backend !== backend) {
+    const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : held?.bytes;
     if (!sent) throw new Error('The model bytes were not sent to the worker.');
-    await current?.session.release();
-    current = undefined;
+    await releaseOthers(msg.modelKey, msg.companionOf);
+    held = undefined;
     const t0 = performance.now();
     let session: ort.InferenceSession;
     try {
@@ -64,23 +83,25 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
       backend = 'wasm';
       session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
     }
-    lastBytes = sent;
-    current = { key: msg.modelKey, backend, session, sessionMs: performance.now() - t0 };
+    held = { backend, session, sessionMs: performance.now() - t0, bytes: sent, companionOf: msg.companionOf };
+    sessions.set(msg.modelKey, held);
   }
-  const session = current.session;
+  const session = held.session;
   // Whole-graph float16 exports take float16 pixels.
   const feed = imageFeed(session.inputMetadata, msg.inputName, msg.input);
   const input = feed.type === 'float16' ? new ort.Tensor('float16', feed.data, msg.dims) : new ort.Tensor('float32', feed.data, msg.dims);
+  const feeds: Record<string, ort.Tensor> = { [msg.inputName]: input };
+  for (const f of msg.extraFeeds ?? []) feeds[f.name] = new ort.Tensor('float32', f.data, f.dims);
   const t1 = performance.now();
-  const out = await session.run({ [msg.inputName]: input }, msg.outputs);
+  const out = await session.run(feeds, msg.outputs);
   const inferenceMs = performance.now() - t1;
   const tensors: WorkerTensor[] = msg.outputs.map((name) => {
     const t = out[name];
-    return { name, dims: [...t.dims], data: outputAsFloat32(t) };
+    return { name, dims: [...t.dims], data: asFloat32(t) };
   });
-  const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: current.backend, threads: msg.threads, inferenceMs, sessionMs: current.sessionMs, fellBack };
+  const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: held.backend, threads: msg.threads, inferenceMs, sessionMs: held.sessionMs, fellBack };
   scope.postMessage(reply, tensors.map((t) => t.data.buffer));
-  current.sessionMs = 0; // reported once, for the run that created it
+  held.sessionMs = 0; // reported once, for the run that created it
 }
 
 scope.onmessage = (e) => {

@@ -24,6 +24,7 @@ import { layoutMismatch } from '../shared/tokenLayout';
 import { inputSize } from '../shared/modelCard';
 import { atImageSize } from '../shared/anySize';
 import { setupClassMaps, updateClassMaps } from './classMapsView';
+import { GradientClient } from './gradientClient';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
 
@@ -39,6 +40,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const app = $('vit-lens-app');
 const config = JSON.parse(app.dataset.config ?? '{}') as WebviewConfig;
 const client = new InferenceClient(config);
+const gradients = new GradientClient(client);
 const view = new HeatmapView($('image'), $('heatmap'), $('grid'), $('colorbar'));
 const overview = new Overview($('overview'), (layer, head) => setView({ layer, head: String(head), mode: state.mode === 'features' ? 'attention' : state.mode }));
 
@@ -380,6 +382,13 @@ setupClassMaps({
     const k = z.length / batchSize;
     return Array.from({ length: batchSize }, (_, i) => z.subarray(i * k, (i + 1) * k));
   },
+  // The gradient model is built from the file's bytes (not ViT Lens's output patch), in the same worker.
+  gradients: (model, input, classIndex) => {
+    const stored = heldFor(model.key);
+    if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
+    return gradients.run({ model, bytes: stored.bytes, externalData: stored.externalData, backend: current?.backend ?? 'wasm', timeoutMs: current?.timeoutMs }, input, classIndex);
+  },
+  view: () => ({ layer: state.layer, head: state.head }),
 });
 
 async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Promise<void> {
