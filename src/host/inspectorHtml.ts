@@ -47,6 +47,7 @@ export function inspectorHtml(a: { cspSource: string; scriptUri: string; styleUr
           <dt>Row, column</dt><dd id="patch-rc"></dd>
         </dl>
       </div>
+      <p id="patch-class" class="muted" hidden></p>
       <h3>Attends to</h3>
       <ol id="patch-to" class="toplist"></ol>
       <h3>Attended by</h3>

@@ -163,6 +163,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
         <vscode-button id="why-gradcam"><span class="codicon codicon-pulse" slot="start"></span>Grad-CAM</vscode-button>
         <vscode-button id="why-attgrad"><span class="codicon codicon-layers" slot="start"></span>Attention × gradient</vscode-button>
         <vscode-button id="why-trust" secondary><span class="codicon codicon-graph-line" slot="start"></span>Which map to trust</vscode-button>
+        <vscode-button id="why-export" secondary disabled><span class="codicon codicon-save" slot="start"></span>Save PNG</vscode-button>
         <vscode-button id="why-cancel" secondary hidden><span class="codicon codicon-stop-circle" slot="start"></span>Cancel</vscode-button>
         <progress id="why-progress" hidden aria-label="Runs of the model done"></progress>
       </div>

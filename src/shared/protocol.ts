@@ -111,6 +111,8 @@ export interface InspectorInfo {
     attendedBy: { token: number; label: string; value: number }[];
     /** Entropy (nats) of the patch's attention row, per head. */
     entropy: number[];
+    /** The selected patch in the class map the "Why this class" card shows. */
+    classMap?: { what: string; value: number; rank: number; of: number };
   };
 }
 

@@ -25,6 +25,35 @@ export interface ClassMapsHost {
   gradients(model: ModelPayload, input: Float32Array, classIndex: number): Promise<PageGradientResult>;
   /** The panel's layer (0-based) and head choice ('mean', 'max', 'min' or a head index), for attention × gradient. */
   view(): { layer: number; head: string };
+  /** A class map was drawn (or cleared): the inspector and the exports follow it. */
+  changed(): void;
+  /** Saves a file through the host (the panel's export path); `fileName` is a suggestion. */
+  save(format: 'png', fileName: string, data: Uint8Array): Promise<void>;
+}
+
+/** The class map the card shows, for the inspector (the selected patch's value) and Export JSON. */
+export interface ShownClassMap {
+  kind: ClassMapKind | 'occlusion' | 'compare';
+  classIndex: number;
+  label: string;
+  /** For 'compare': the class subtracted. */
+  versus?: { classIndex: number; label: string };
+  values: Float32Array;
+  grid: { rows: number; cols: number };
+  caption: string;
+}
+
+let shown: ShownClassMap | undefined;
+let onChanged: () => void = () => undefined;
+
+export function shownClassMap(): ShownClassMap | undefined {
+  return shown;
+}
+
+function show(m: ShownClassMap | undefined): void {
+  shown = m;
+  ($('why-export') as HTMLElement & { disabled: boolean }).disabled = !m;
+  onChanged();
 }
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -99,11 +128,11 @@ async function showOcclusion(host: ClassMapsHost): Promise<void> {
     const label = cur.model.card.labels[classIndex];
     const out = $('why-out');
     out.replaceChildren(heatmapFigure(`Occlusion: ${label}`, cur.rgba, inputSize(cur.model.card.preprocess), r.map.map((v) => Math.max(0, v)), g.grid));
-    out.dataset.map = Array.from(r.map, (v) => v.toPrecision(6)).join(',');
-    out.dataset.classIndex = String(classIndex);
+    setMapData(out, 'occlusion', classIndex, r.map);
     const worst = r.map.reduce((a, v, i) => (v > r.map[a] ? i : a), 0);
     $('why-text').textContent = `${label}: ${(r.baseProb * 100).toFixed(1)} % on the whole image. Blanking one patch (to the training mean) lowers it by up to ${(r.map[worst] * 100).toFixed(1)} points ` +
       `(row ${Math.floor(worst / g.grid.cols)}, column ${worst % g.grid.cols}); patches that raise it when blanked are drawn empty. ${r.images} runs of the model.`;
+    show({ kind: 'occlusion', classIndex, label, values: r.map, grid: g.grid, caption: $('why-text').textContent });
   });
 }
 
@@ -188,6 +217,7 @@ async function showGradientMap(host: ClassMapsHost, kind: ClassMapKind): Promise
     out.replaceChildren(heatmapFigure(`${KIND_NAMES[kind]}: ${cur.model.card.labels[classIndex]}`, cur.rgba, inputSize(cur.model.card.preprocess), map.values, map.grid));
     setMapData(out, kind, classIndex, map.values);
     $('why-text').textContent = `${map.caption} ${timing}`;
+    show({ kind, classIndex, label: cur.model.card.labels[classIndex], values: map.values, grid: map.grid, caption: map.caption });
   });
 }
 
@@ -258,6 +288,7 @@ async function showComparison(host: ClassMapsHost): Promise<void> {
     out.dataset.mapB = Array.from(mb.map.values, (v) => v.toPrecision(6)).join(',');
     $('why-text').textContent = `Relevance of ${la} minus that of ${lb} (each min-max normalized): orange where ${la} is favoured, blue where ${lb} is; ` +
       `the largest difference is ${d.maxAbs.toFixed(2)}. ${mb.timing}`;
+    show({ kind: 'compare', classIndex: a, label: la, versus: { classIndex: b, label: lb }, values: d.signed, grid: ma.map.grid, caption: `Relevance of ${la} minus that of ${lb}, each min-max normalized.` });
   });
 }
 
@@ -339,7 +370,23 @@ async function showFaithfulness(host: ClassMapsHost): Promise<void> {
   });
 }
 
+/** The card's figures side by side in one PNG (what the card shows), named after the map and the class. */
+async function saveCardPng(host: ClassMapsHost): Promise<void> {
+  const canvases = [...$('why-out').querySelectorAll('canvas')];
+  if (!shown || !canvases.length) return;
+  const gap = 8;
+  const out = new OffscreenCanvas(canvases.reduce((w, c) => w + c.width + gap, -gap), Math.max(...canvases.map((c) => c.height)));
+  const ctx = out.getContext('2d')!;
+  canvases.reduce((x, c) => (ctx.drawImage(c, x, 0), x + c.width + gap), 0);
+  const blob = await out.convertToBlob({ type: 'image/png' });
+  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const name = `${slug(shown.kind)}-${slug(shown.label)}${shown.versus ? `-vs-${slug(shown.versus.label)}` : ''}.png`;
+  await host.save('png', name, new Uint8Array(await blob.arrayBuffer()));
+}
+
 export function setupClassMaps(host: ClassMapsHost): void {
+  onChanged = () => host.changed();
+  $('why-export').addEventListener('click', () => void saveCardPng(host));
   $('why-occlusion').addEventListener('click', () => void showOcclusion(host));
   $('why-trust').addEventListener('click', () => void showFaithfulness(host));
   $('why-cancel').addEventListener('click', () => running?.abort());
@@ -351,6 +398,8 @@ export function setupClassMaps(host: ClassMapsHost): void {
 export function updateClassMaps(m: ModelPayload, top: Prediction[]): void {
   running?.abort();
   occlusion = undefined;
+  shown = undefined;
+  ($('why-export') as HTMLElement & { disabled: boolean }).disabled = true;
   gradientRuns = [];
   gradientMaps.clear();
   const select = $('why-class') as HTMLElement & { value: string };

@@ -23,7 +23,7 @@ import { sinkNote } from '../shared/tokenNorms';
 import { layoutMismatch } from '../shared/tokenLayout';
 import { inputSize } from '../shared/modelCard';
 import { atImageSize } from '../shared/anySize';
-import { setupClassMaps, updateClassMaps } from './classMapsView';
+import { setupClassMaps, shownClassMap, updateClassMaps } from './classMapsView';
 import { GradientClient } from './gradientClient';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
@@ -272,9 +272,20 @@ function inspectorInfo(grid: { rows: number; cols: number }): InspectorInfo {
       attendsTo: topIndices(to, 5).map((x) => ({ token: x.index, label: label(x.index), value: x.value })),
       attendedBy: topIndices(from, 5).map((x) => ({ token: x.index, label: label(x.index), value: x.value })),
       entropy: rowEntropyPerHead(layer, token),
+      classMap: selectedInClassMap(sel, grid),
     };
   }
   return info;
+}
+
+/** The selected patch's value and rank in the card's class map, when that map is on the panel's grid. */
+function selectedInClassMap(sel: { row: number; col: number }, grid: { rows: number; cols: number }): NonNullable<InspectorInfo['patch']>['classMap'] {
+  const m = shownClassMap();
+  if (!m || m.grid.rows !== grid.rows || m.grid.cols !== grid.cols) return undefined;
+  const i = sel.row * grid.cols + sel.col;
+  const rank = 1 + Array.from(m.values).filter((v) => v > m.values[i]).length;
+  const kind = { relevance: 'Relevance', gradcam: 'Grad-CAM', attgrad: 'Attention × gradient', occlusion: 'Occlusion', compare: 'Relevance difference' }[m.kind];
+  return { what: `${kind} for ${m.label}${m.versus ? ` vs ${m.versus.label}` : ''}`, value: m.values[i], rank, of: m.values.length };
 }
 
 /** The selected patch's pixels, scaled up, as a PNG data URL for the sidebar. */
@@ -389,6 +400,8 @@ setupClassMaps({
     return gradients.run({ model, bytes: stored.bytes, externalData: stored.externalData, backend: current?.backend ?? 'wasm', timeoutMs: current?.timeoutMs }, input, classIndex);
   },
   view: () => ({ layer: state.layer, head: state.head }),
+  changed: () => { if (current) redraw(); },
+  save: (format, fileName, data) => save(format, `${imageBase()}-${fileName}`, data),
 });
 
 async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Promise<void> {
@@ -484,8 +497,12 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+function imageBase(): string {
+  return (current?.imageName ?? 'image').replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, '');
+}
+
 function baseName(): string {
-  const img = (current?.imageName ?? 'image').replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, '');
+  const img = imageBase();
   const what = state.mode === 'features' ? 'pca' : state.mode === 'rollout' ? `rollout-l${state.layer + 1}` : `attn-l${state.layer + 1}-${state.head}`;
   return `${img}-${what}`;
 }
@@ -526,10 +543,17 @@ async function exportJson(): Promise<void> {
     rgb: lastView.rgb ? Array.from(lastView.rgb) : undefined,
     mask: lastView.mask ? Array.from(lastView.mask) : undefined,
     predictions: current.top,
+    // The "Why this class" card's map, with its class, when one is shown.
+    classMap: classMapExport(round),
     // What the model outputs (class scores or an embedding), so an empty prediction list is never a mystery.
     outputs: model.structure.outputs.map((o) => ({ name: o.name, kind: o.kind, describe: o.describe })),
   };
   await save('json', `${baseName()}.json`, new TextEncoder().encode(JSON.stringify(doc, null, 2)));
+}
+
+function classMapExport(round: (v: number) => number | null) {
+  const m = shownClassMap();
+  return m && { kind: m.kind, classIndex: m.classIndex, label: m.label, versus: m.versus, caption: m.caption, grid: m.grid, values: Array.from(m.values, round) };
 }
 
 /** Asks the host to save; says where it went (or why not) under the image. */

@@ -82,6 +82,9 @@ function render(view: ViewState, info: InspectorInfo): void {
     list('patch-to', p.attendsTo.map((t) => `${t.label} · ${t.value.toFixed(4)}`));
     list('patch-from', p.attendedBy.map((t) => `${t.label} · ${t.value.toFixed(4)}`));
     list('patch-entropy', p.entropy.map((e, h) => `head ${h + 1}: ${e.toFixed(3)} nats`));
+    const c = p.classMap;
+    $('patch-class').hidden = !c;
+    $('patch-class').textContent = c ? `${c.what}: ${c.value.toFixed(4)}, rank ${c.rank} of ${c.of} patches` : '';
   }
   $('insp-summary').replaceChildren(...info.summary.flatMap(([k, v]) => {
     const dt = document.createElement('dt');

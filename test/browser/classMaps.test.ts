@@ -92,3 +92,45 @@ test('Cancel stops an occlusion run with a message; the next run completes; an u
   await h.page.waitForFunction(() => document.getElementById('why-out')!.dataset.error === 'true');
   assert.match(await h.page.locator('#why-text').textContent() ?? '', /"no such class" is not one of this model's \d+ class names/);
 });
+
+test('the inspector shows the selected patch in the class map; Export JSON and the card\'s Save PNG carry the class', async () => {
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, IMAGE)));
+  await h.post({ type: 'visualize', backend: 'wasm', model, image: { name: 'shapes-circle.png', uri: 'file:///c.png', bytes, mime: 'image/png' } });
+  await h.waitForState('done');
+  await h.page.click('#why-occlusion');
+  await h.page.waitForFunction(() => !!document.getElementById('why-out')!.dataset.map);
+  const got = await datasetOf('why-out');
+  const map = got.map!.split(',').map(Number);
+  const label = model.card.labels[Number(got.classIndex)];
+  // Select patch (5, 7): the inspector's line gives its occlusion value and rank.
+  const { rows, cols } = model.structure.grid!;
+  const [r, c] = [5, 7];
+  // The card sits below the image: scroll the image back into view before clicking it.
+  await h.page.locator('#stack').scrollIntoViewIfNeeded();
+  const box = (await h.page.locator('#stack').boundingBox())!;
+  await h.page.mouse.click(box.x + ((c + 0.5) / cols) * box.width, box.y + ((r + 0.5) / rows) * box.height);
+  await h.page.waitForFunction(([rr, cc]) => (window as unknown as { __posted: { type: string; info?: { patch?: { row: number; col: number; classMap?: unknown } } }[] }).__posted
+    .some((m) => m.type === 'viewState' && m.info?.patch?.row === rr && m.info.patch.col === cc && !!m.info.patch.classMap), [r, c]);
+  const vs = (await h.posted()).filter((m) => m.type === 'viewState').pop()!;
+  assert.ok(vs.type === 'viewState');
+  const cm = vs.info.patch!.classMap!;
+  const i = r * cols + c;
+  assert.equal(cm.what, `Occlusion for ${label}`);
+  assert.ok(Math.abs(cm.value - map[i]) <= 1e-5, `${cm.value} vs ${map[i]}`);
+  assert.equal(cm.rank, 1 + map.filter((v) => v > map[i] + 1e-6).length);
+  assert.equal(cm.of, rows * cols);
+  // Export JSON: the class map with its class.
+  const exports = async () => (await h.posted()).flatMap((m) => (m.type === 'request' && m.request.kind === 'export' ? [m.request] : []));
+  await h.page.locator('#export-json').click();
+  await h.page.waitForFunction(() => (window as unknown as { __posted: { request?: { kind: string; format?: string } }[] }).__posted.some((m) => m.request?.kind === 'export' && m.request.format === 'json'));
+  const j = (await exports()).filter((m) => m.format === 'json').pop()!;
+  const doc = JSON.parse(new TextDecoder().decode(new Uint8Array(Object.values(j.data)))) as { classMap: { kind: string; classIndex: number; label: string; values: number[] } };
+  assert.deepEqual([doc.classMap.kind, doc.classMap.classIndex, doc.classMap.label, doc.classMap.values.length], ['occlusion', Number(got.classIndex), label, rows * cols]);
+  // The card's Save PNG: one figure, named after the map and the class.
+  const before = (await exports()).length;
+  await h.page.click('#why-export');
+  await h.page.waitForFunction((n) => (window as unknown as { __posted: { request?: { kind: string } }[] }).__posted.filter((m) => m.request?.kind === 'export').length > n, before);
+  const png = (await exports()).pop()!;
+  assert.equal(png.format, 'png');
+  assert.equal(png.fileName, `shapes-circle-occlusion-${label.toLowerCase()}.png`);
+});
