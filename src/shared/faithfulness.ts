@@ -12,7 +12,8 @@
  *   high area under the curve.
  * - Area: the trapezoid rule over k ∈ [0, 1].
  */
-import { argmax, blankPatches, checkGeometry, classProbability, type InputDims, type PatchGrid, type RunBatch, runInBatches, type RunOptions } from './occlusion';
+import { argmax } from './attentionMaps';
+import { blankPatches, checkGeometry, classProbability, type InputDims, type PatchGrid, type RunBatch, runInBatches, type RunOptions } from './occlusion';
 
 export const FAITHFULNESS_STEPS = 10;
 

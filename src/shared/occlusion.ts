@@ -9,6 +9,7 @@
  * training distribution. Black (or any fixed colour) would instead be a strong, out-of-place signal of its own.
  * It also needs no knowledge of mean/std here: 0 is the mean colour whatever the card says.
  */
+import { argmax } from './attentionMaps';
 
 /** The normalized value of the per-channel mean colour: (mean − mean)/std. */
 export const BLANK_VALUE = 0;
@@ -86,13 +87,6 @@ export function classProbability(logits: ArrayLike<number>, k: number): number {
   let s = 0;
   for (let i = 0; i < logits.length; i++) s += Math.exp(logits[i] - m);
   return Math.exp(logits[k] - m) / s;
-}
-
-/** The index of the largest logit (the first one on ties). */
-export function argmax(z: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < z.length; i++) if (z[i] > z[best]) best = i;
-  return best;
 }
 
 /**

@@ -9,7 +9,7 @@
  *      VITLENS_CODE_SERVER_LOG=1 (forward code-server output), VITLENS_KEEP_TMP=1, CHROMIUM_PATH,
  *      VITLENS_E2E_TIMEOUT_MS (inference wait, default 120000),
  *      VITLENS_E2E_SETTINGS (JSON merged into the user settings, e.g. '{"vitLens.modelPath":"/abs/model.onnx"}').
- * Screenshots: test-results/vscode-*.png (also on failure).
+ * Screenshots: test-results/vscode-*.png (also on failure), the "Why this class" card in vscode-why-*.png.
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -362,6 +362,108 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       });
       // The panel keeps a copy of the model for the next panel (vitLens.modelCacheMB): the next test reads it.
       await frame.waitForFunction(() => / kept$/.test(document.getElementById('vit-lens-app')?.dataset.kept ?? ''), undefined, { timeout: 30_000 });
+    }));
+
+  it('"Why this class" on the cat: relevance for tabby cat and Egyptian Mau (different, both on the cat), compare, which map to trust',
+    { timeout: INFERENCE_TIMEOUT * 3 + 60_000 }, (t) => withDiagnostics('why', async () => {
+      const t0 = Date.now();
+      const frame = await findVitLensFrame();
+      assert.match(await frame.locator('#image-name').textContent() ?? '', new RegExp(IMAGE.replace('.', '\\.')));
+      await frame.locator('#why').scrollIntoViewIfNeeded();
+      // The top-5 select: tabby cat first (the panel's top-1), Egyptian Mau among them.
+      const options = await frame.$$eval('#why-class vscode-option', (os) => os.map((o) => ({ value: o.getAttribute('value') ?? '', text: (o.textContent ?? '').trim() })));
+      log(`why-class options: ${JSON.stringify(options)}`);
+      assert.equal(options.length, 5, 'five classes in the select');
+      assert.match(options[0].text, /^tabby cat /);
+      const mauOption = options.find((o) => o.text.startsWith('Egyptian Mau '));
+      assert.ok(mauOption, `Egyptian Mau is not in the top 5: ${JSON.stringify(options)}`);
+      const [TABBY, MAU] = [Number(options[0].value), Number(mauOption.value)];
+      assert.equal(await frame.locator('#why-class').evaluate((el) => (el as HTMLElement & { value: string }).value), String(TABBY), 'the select starts on the top-1');
+
+      const pick = (value: string) => frame.locator('#why-class').evaluate((el, v) => {
+        (el as HTMLElement & { value: string }).value = v;
+        el.dispatchEvent(new Event('change'));
+      }, value);
+      /** Clicks `button`, waits for the card's output of `kind` for `classIndex` (or an error), returns its data attributes. */
+      const run = async (button: string, kind: string, classIndex: number) => {
+        const s0 = Date.now();
+        await frame.evaluate(() => { delete document.getElementById('why-out')!.dataset.kind; });
+        await frame.locator(button).click();
+        const settled = await frame.waitForFunction(({ k, c }) => {
+          const out = document.getElementById('why-out')!;
+          const d = out.dataset;
+          if (d.error) return true;
+          return !out.hasAttribute('aria-busy') && (k === 'trust' ? !!document.querySelector('#why-ranking li') : d.kind === k && d.classIndex === String(c));
+        }, { k: kind, c: classIndex }, { timeout: INFERENCE_TIMEOUT }).then(() => true, () => false);
+        const data = await frame.evaluate(() => ({ ...document.getElementById('why-out')!.dataset }));
+        const text = (await frame.locator('#why-text').textContent()) ?? '';
+        assert.ok(settled && data.error === undefined, `${button} (${kind}, class ${classIndex}): ${settled ? `error ${data.error}` : 'no result in time'}; #why-text "${text}"`);
+        log(`${button.slice(1)} ${kind} class ${classIndex} in ${Date.now() - s0} ms: "${text.slice(0, 200)}"`);
+        return { data, text };
+      };
+      /** The card at the top of the panel, so the screenshot shows its controls, output and text. */
+      const cardToTop = () => frame.locator('#why').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+      const numbers = (s: string | undefined) => (s ?? '').split(',').map(Number);
+      const hottest20 = (m: number[]) => Array.from(m.keys()).sort((i, j) => m[j] - m[i]).slice(0, 20).map((i) => maskAt(i)).join('');
+      const catCount = (kinds: string) => [...kinds].filter((k) => k === 'C').length;
+
+      // (1) Relevance for the top-1 (the select's default) and for Egyptian Mau picked in the select.
+      const tabby = await run('#why-relevance', 'relevance', TABBY);
+      const tabbyMap = numbers(tabby.data.map);
+      await cardToTop();
+      const relevanceShot = await screenshot('vscode-why-relevance.png');
+      await pick(mauOption.value);
+      const mau = await run('#why-relevance', 'relevance', MAU);
+      const mauMap = numbers(mau.data.map);
+      assert.equal(tabbyMap.length, 196);
+      assert.equal(mauMap.length, 196);
+      assert.ok([...tabbyMap, ...mauMap].every(Number.isFinite), 'finite relevance values');
+      assert.deepEqual(await frame.locator('#why-out figcaption').allTextContents(), ['Relevance: Egyptian Mau']);
+      const apart = Math.max(...tabbyMap.map((v, i) => Math.abs(v - mauMap[i])));
+      const [hotTabby, hotMau] = [hottest20(tabbyMap), hottest20(mauMap)];
+      const rel = `relevance: tabby cat vs Egyptian Mau max |Δ| ${apart.toFixed(3)}; hottest 20 tabby ${hotTabby} (${catCount(hotTabby)} C), Mau ${hotMau} (${catCount(hotMau)} C)`;
+      log(rel);
+      t.diagnostic(rel);
+      assert.ok(apart > 0.05, `the two classes' relevance maps differ by only ${apart}`);
+      assert.ok(catCount(hotTabby) >= 15, `tabby cat relevance: hottest 20 patches ${hotTabby}`);
+      assert.ok(catCount(hotMau) >= 15, `Egyptian Mau relevance: hottest 20 patches ${hotMau}`);
+
+      // (2) Compare: tabby cat typed in the class box (it wins over the select), Egyptian Mau typed as the second class.
+      await frame.locator('#why-class-name').fill('tabby cat');
+      await frame.locator('#why-compare-name').fill('Egyptian Mau');
+      const cmp = await run('#why-compare', 'compare', TABBY);
+      assert.equal(cmp.data.classB, String(MAU));
+      assert.equal(await frame.locator('#why-out figure').count(), 3, 'compare draws three figures');
+      const captions = await frame.locator('#why-out figcaption').allTextContents();
+      assert.deepEqual(captions, ['Relevance: tabby cat', 'Relevance: Egyptian Mau', 'tabby cat vs Egyptian Mau']);
+      // The compare's maps are the two relevance maps computed above (gradients reused).
+      const dA = Math.max(...numbers(cmp.data.mapA).map((v, i) => Math.abs(v - tabbyMap[i])));
+      const dB = Math.max(...numbers(cmp.data.mapB).map((v, i) => Math.abs(v - mauMap[i])));
+      assert.ok(dA < 1e-4 && dB < 1e-4, `compare's maps differ from the single relevance maps by ${dA}, ${dB}`);
+      await cardToTop();
+      const compareShot = await screenshot('vscode-why-compare.png');
+
+      // (3) Grad-CAM for tabby cat (gradients reused), then which map to trust: every map with its two areas.
+      await run('#why-gradcam', 'gradcam', TABBY);
+      const trust = await run('#why-trust', 'trust', TABBY);
+      const ranking = await frame.$$eval('#why-ranking li', (lis) => lis.map((li) => ({
+        name: (li as HTMLElement).dataset.name ?? '',
+        deletion: Number((li as HTMLElement).dataset.deletion),
+        insertion: Number((li as HTMLElement).dataset.insertion),
+      })));
+      const auc = `which map to trust (tabby cat): ${ranking.map((m) => `${m.name} deletion ${m.deletion.toFixed(3)} insertion ${m.insertion.toFixed(3)}`).join('; ')}`;
+      log(auc);
+      t.diagnostic(auc);
+      assert.deepEqual(ranking.map((m) => m.name).sort(), ['Grad-CAM', 'Relevance', 'attention (last layer)', 'rollout']);
+      for (const m of ranking) {
+        assert.ok(m.deletion >= 0 && m.deletion <= 1 && m.insertion >= 0 && m.insertion <= 1, `${m.name}: areas out of [0, 1]: ${JSON.stringify(m)}`);
+      }
+      assert.ok(trust.text.startsWith('For tabby cat. Most faithful:'), `#why-text: "${trust.text}"`);
+      await cardToTop();
+      const trustShot = await screenshot('vscode-why-trust.png');
+      const done = `why-this-class checks in ${Date.now() - t0} ms; screenshots ${[relevanceShot, compareShot, trustShot].map((f) => path.relative(REPO_ROOT, f)).join(', ')}`;
+      log(done);
+      t.diagnostic(done);
     }));
 
   it('image preview → F1 "ViT Lens: Visualize Active Image" shows predictions and a heatmap',
