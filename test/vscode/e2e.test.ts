@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import type { Frame, Locator, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { CodeServer, LaunchedBrowser, launchBrowser, REPO_ROOT, startCodeServer } from './codeServer';
-import { maskAt } from '../support/catMask';
+import { catStats, maskAt } from '../support/catMask';
 
 const VSIX = path.resolve(process.env.VITLENS_VSIX ?? path.join(REPO_ROOT, 'dist', 'vit-lens.vsix'));
 const RESULTS = path.join(REPO_ROOT, 'test-results');
@@ -425,8 +425,12 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       log(rel);
       t.diagnostic(rel);
       assert.ok(apart > 0.05, `the two classes' relevance maps differ by only ${apart}`);
-      assert.ok(catCount(hotTabby) >= 15, `tabby cat relevance: hottest 20 patches ${hotTabby}`);
-      assert.ok(catCount(hotMau) >= 15, `Egyptian Mau relevance: hottest 20 patches ${hotMau}`);
+      // Mostly on the cat (catMask.catStats): far more of the mass than plain attention's corner sinks (share about
+      // 0.43); tabby cat's map is also denser on the cat than around it and its 10 hottest patches are all cat.
+      const [st, sm] = [catStats(tabbyMap), catStats(mauMap)];
+      t.diagnostic(`share of the mass on the cat: tabby ${st.share.toFixed(3)}, Mau ${sm.share.toFixed(3)}; cat/background density: tabby ${st.ratio.toFixed(2)}, Mau ${sm.ratio.toFixed(2)}`);
+      assert.ok(st.share > 0.75 && sm.share > 0.75, `share on the cat: tabby ${st.share}, Mau ${sm.share}`);
+      assert.ok(st.ratio > 1.3 && !hotTabby.slice(0, 10).includes('B'), `tabby cat relevance: density ${st.ratio}, hottest ${hotTabby}`);
 
       // (2) Compare: tabby cat typed in the class box (it wins over the select), Egyptian Mau typed as the second class.
       await frame.locator('#why-class-name').fill('tabby cat');
