@@ -172,7 +172,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
         <input id="why-compare-name" class="why-class-name" list="why-labels" placeholder="second class (default: next of the top 5)" aria-label="Second class to compare the relevance with, by name">
       </div>
       <div id="why-out" class="variant-compare" aria-live="polite"></div>
-      <canvas id="why-curves" width="360" height="160" role="img" aria-label="Deletion (solid) and insertion (dashed) curves: class probability against the fraction of patches"></canvas>
+      <canvas id="why-curves" hidden width="360" height="160" role="img" aria-label="Deletion (solid) and insertion (dashed) curves: class probability against the fraction of patches"></canvas>
       <p id="why-text" class="muted" aria-live="polite"></p>
     </div>
   </section>

@@ -294,6 +294,7 @@ async function showComparison(host: ClassMapsHost): Promise<void> {
 
 /** Deletion (solid) and insertion (dashed) curves of each map, class probability against the fraction of patches. */
 function drawCurves(canvas: HTMLCanvasElement, curves: { name: string; r: FaithfulnessResult }[]): void {
+  canvas.hidden = false;
   const ctx = canvas.getContext('2d')!;
   const W = canvas.width, H = canvas.height, pad = 24;
   const style = getComputedStyle(document.body);
@@ -416,7 +417,10 @@ export function updateClassMaps(m: ModelPayload, top: Prediction[]): void {
   const out = $('why-out');
   out.replaceChildren();
   for (const k of Object.keys(out.dataset)) delete out.dataset[k];
-  ($('why-curves') as HTMLCanvasElement).getContext('2d')?.clearRect(0, 0, 1e4, 1e4);
+  const curves = $('why-curves') as HTMLCanvasElement;
+  curves.getContext('2d')?.clearRect(0, 0, 1e4, 1e4);
+  // Shown once there are curves: an empty canvas would leave a gap under a single map.
+  curves.hidden = true;
   const why = top.length ? '' : 'This model outputs an embedding, not classes: there is no class probability to explain.';
   for (const id of ['why-occlusion', 'why-trust']) ($(id) as HTMLElement & { disabled: boolean }).disabled = !!why;
   setGradientButtons(why);
