@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The README's pictures, from screenshots the end-to-end tests take (run `npm test` or `npm run test:e2e` first):
-test-results/vscode-explorer.png (the panel in code-server on cat_tabby.jpg with the bundled ImageNet ViT) →
-docs/panel-cat.png, cropped to the panel and reduced to a 256-colour palette to stay well under 300 KB.
+"""The README's pictures, from screenshots the end-to-end and browser tests take (run `npm test` first): each
+test-results/*.png below is cropped (fractions of the window) and reduced to a 256-colour palette to stay under
+300 KB, into docs/.
 
 Usage: /usr/bin/python3 scripts/readme_picture.py
 """
@@ -10,19 +10,29 @@ import os
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHOTS = [("vscode-explorer.png", "panel-cat.png"), ("vscode-explorer-rollout.png", "panel-cat-rollout.png")]
+# The editor area: right of the activity bar and the Explorer (about 350 of 1440 px), below the title bar.
+EDITOR = (0.243, 0.045, 1.0, None)
+SHOTS = [
+    ("vscode-explorer.png", "panel-cat.png", EDITOR),
+    ("vscode-explorer-rollout.png", "panel-cat-rollout.png", EDITOR),
+    # The Inspector sidebar beside the panel on the beagle, a patch selected.
+    ("vscode-sidebar.png", "inspector.png", (0.0, 0.045, 1.0, None)),
+    # Why this class: tabby cat vs Egyptian Mau.
+    ("vscode-why-compare.png", "why-compare.png", (0.243, 0.045, 0.72, 0.78)),
+]
 
 
 def main():
     os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
-    for src, dst in SHOTS:
+    for src, dst, (left, top, right, bottom) in SHOTS:
         im = Image.open(os.path.join(REPO, "test-results", src)).convert("RGB")
         w, h = im.size
-        # The editor area: right of the activity bar and the Explorer (about 350 of 1440 px), below the title bar.
-        panel = im.crop((int(w * 0.243), int(h * 0.045), w, h - 22))
+        panel = im.crop((int(w * left), int(h * top), int(w * right), int(h * bottom) if bottom else h - 22))
         out = os.path.join(REPO, "docs", dst)
         panel.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
-        print(out, os.path.getsize(out), "bytes")
+        size = os.path.getsize(out)
+        assert size < 300_000, f"{out}: {size} bytes, over 300 KB"
+        print(out, size, "bytes")
 
 
 if __name__ == "__main__":

@@ -255,7 +255,8 @@ function differenceFigure(title: string, rgba: Uint8ClampedArray, size: { width:
   const ph = canvas.height / grid.rows;
   for (let i = 0; i < signed.length; i++) {
     if (!maxAbs || !signed[i]) continue;
-    ctx.globalAlpha = 0.75 * Math.abs(signed[i]) / maxAbs;
+    // sqrt: most differences are small next to the largest one, and a linear ramp would leave them invisible.
+    ctx.globalAlpha = 0.85 * Math.sqrt(Math.abs(signed[i]) / maxAbs);
     ctx.fillStyle = signed[i] > 0 ? pos : neg;
     ctx.fillRect((i % grid.cols) * pw, Math.floor(i / grid.cols) * ph, pw, ph);
   }
