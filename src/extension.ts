@@ -3,12 +3,16 @@ import * as vscode from 'vscode';
 import { onDidActivateImage } from './host/activeImage';
 import { registerCommands } from './host/commands';
 import { InspectorView } from './host/inspectorView';
+import { registerPanelCommands } from './host/panelCommands';
 import { SECTION, settings } from './host/settings';
 import { VIEW_TYPE, VisualizePanel } from './host/visualizePanel';
+import { registerWalkthrough } from './host/walkthrough';
 import type { PersistedState } from './shared/protocol';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerCommands(context);
+  registerWalkthrough(context);
+  registerPanelCommands(context);
   const inspector = new InspectorView(context.extensionUri, (view) => VisualizePanel.active?.applyView(view));
   context.subscriptions.push(
     vscode.window.registerWebviewViewProvider(InspectorView.id, inspector),

@@ -38,6 +38,7 @@ export function inspectorHtml(a: { cspSource: string; scriptUri: string; styleUr
       <input id="insp-opacity" type="range" min="0" max="1" step="0.05">
     </div>
     <h2>Patch</h2>
+    <div id="patch-announce" class="visually-hidden" aria-live="polite"></div>
     <div id="patch-empty" class="muted">Click a patch in the ViT Lens panel (or use the arrow keys there) to inspect it.</div>
     <div id="patch" hidden>
       <div class="patch-head">

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import type { PreparedModel } from '../shared/prepareModel';
-import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
+import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -227,6 +227,11 @@ export class VisualizePanel implements vscode.Disposable {
     this.post({ type: 'folderDistance', result });
   }
 
+  /** A toolbar action from the Command Palette or a keybinding; the webview runs it as its own controls do. */
+  runAction(action: PanelAction): void {
+    this.post({ type: 'panelAction', action });
+  }
+
   /** A change made in the sidebar. */
   applyView(view: Partial<ViewState>): void {
     this.post({ type: 'applyView', view });
@@ -241,7 +246,11 @@ export class VisualizePanel implements vscode.Disposable {
       else if (r.kind === 'modelBytes') {
         if (this.model?.key !== r.modelKey) throw new Error('The panel has moved on to another model.');
         value = { bytes: this.model.bytes, graphPatch: this.model.graphPatch, externalData: this.model.externalData } satisfies ModelBytes;
-      } else value = await this.saveExport(r.format, r.fileName, r.data);
+      } else if (r.kind === 'clipboard') {
+        await vscode.env.clipboard.writeText(r.text);
+        void vscode.window.showInformationMessage(`ViT Lens: copied ${r.what} to the clipboard.`);
+      } else if (r.kind === 'notify') void vscode.window.showInformationMessage(`ViT Lens: ${r.message}`);
+      else value = await this.saveExport(r.format, r.fileName, r.data);
       this.post({ type: 'reply', id, ok: true, value });
     } catch (e) {
       this.post({ type: 'reply', id, ok: false, error: toErrorInfo(e) });

@@ -147,6 +147,8 @@ export type HostToWebview =
   /** Run the panel's model on one more image and reply with its mean attention distances ('measured'). */
   | { type: 'measure'; id: number; image: ImagePayload }
   | { type: 'folderDistance'; result: FolderDistance }
+  /** A toolbar action run from the Command Palette or a keybinding (src/host/panelCommands.ts). */
+  | { type: 'panelAction'; action: PanelAction }
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: ErrorInfo };
 
@@ -168,7 +170,25 @@ export type WebviewRequest =
   /** The model's bytes (ModelBytes), when the webview's kept copy turned out unreadable. */
   | { kind: 'modelBytes'; modelKey: string }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
-  | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array };
+  | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array }
+  /** Put `text` on the clipboard; `what` says what it is, for the confirmation. */
+  | { kind: 'clipboard'; text: string; what: string }
+  /** An information message (a palette action the panel cannot do now, and why). */
+  | { kind: 'notify'; message: string };
+
+/** The panel's actions that also exist as commands: export, copy the values, step through layers and heads. */
+export type PanelAction = 'exportPng' | 'exportJson' | 'copyValues' | 'nextLayer' | 'previousLayer' | 'nextHead' | 'previousHead';
+
+/** Command id → panel action (src/host/panelCommands.ts); titles, `when` clauses and keybindings are in package.json. */
+export const PANEL_COMMANDS: Readonly<Record<string, PanelAction>> = {
+  'vitLens.exportPng': 'exportPng',
+  'vitLens.exportJson': 'exportJson',
+  'vitLens.copyValuesCsv': 'copyValues',
+  'vitLens.nextLayer': 'nextLayer',
+  'vitLens.previousLayer': 'previousLayer',
+  'vitLens.nextHead': 'nextHead',
+  'vitLens.previousHead': 'previousHead',
+};
 
 /** Sidebar inspector (webview view) → host. */
 export type SidebarToHost =

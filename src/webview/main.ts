@@ -5,7 +5,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
-import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
@@ -27,6 +27,8 @@ import { setupClassMaps, shownClassMap, updateClassMaps } from './classMapsView'
 import { GradientClient } from './gradientClient';
 import { drawWindows, layoutOf } from './swinView';
 import { cacheModel, cachedModelIds, clearCachedModels, readCachedModel } from './modelCache';
+import { valuesCsv } from '../shared/valuesCsv';
+import { headChoices, stepHead, stepLayer } from '../shared/viewSteps';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -133,10 +135,7 @@ function fillHeads(): void {
   const heads = current!.run.layers[state.layer].heads;
   const f = fusionOf(state.head);
   if (typeof f === 'number' && f >= heads) state.head = 'mean';
-  fillSelect(selects.head, [
-    { value: 'mean', label: 'Mean of heads' }, { value: 'max', label: 'Max over heads' }, { value: 'min', label: 'Min over heads' },
-    ...Array.from({ length: heads }, (_, h) => ({ value: String(h), label: `Head ${h + 1}` })),
-  ], state.head);
+  fillSelect(selects.head, headChoices(heads), state.head);
 }
 
 /** Puts the state into the controls (after a load or a change from the sidebar). */
@@ -566,6 +565,41 @@ async function save(format: 'png' | 'json', fileName: string, data: Uint8Array):
   }
 }
 
+/** The main view's values as CSV, through the host onto the clipboard. */
+function copyValues(): void {
+  if (!current || !lastView) return;
+  const { model } = current;
+  const v = lastView;
+  if (!v.values || v.refused) {
+    notify(v.refused ? 'this view is not drawn, so there are no values to copy.' : 'this view shows colours (PCA), not values: switch to attention or rollout to copy values.');
+    return;
+  }
+  const csv = valuesCsv(v.values, v.grid, { image: current.imageName, model: model.card.name, view: state.mode, layer: layerLabel(model, state.layer), head: state.head, caption: v.caption });
+  const head = headChoices(current.run.layers[state.layer].heads).find((c) => c.value === state.head)?.label ?? state.head;
+  const what = `${v.grid.rows}×${v.grid.cols} values (${state.mode}, ${layerLabel(model, state.layer)}, ${head}) of ${imageBase()} as CSV`;
+  void requests.request({ kind: 'clipboard', text: csv, what }).catch((e: unknown) => ($('selection').textContent = `Copy failed: ${plainError(e).message}`));
+}
+
+function notify(message: string): void {
+  void requests.request({ kind: 'notify', message }).catch(() => undefined);
+}
+
+/** A toolbar action from the Command Palette or a keybinding: the same code as the panel's own controls. */
+function runPanelAction(action: PanelAction): void {
+  if (!current) {
+    notify('the panel has no result yet: wait for the model to finish, or visualize an image first.');
+    return;
+  }
+  const delta = action.startsWith('next') ? 1 : -1;
+  switch (action) {
+    case 'exportPng': void exportPng(); break;
+    case 'exportJson': void exportJson(); break;
+    case 'copyValues': copyValues(); break;
+    case 'nextLayer': case 'previousLayer': setView({ layer: stepLayer(state.layer, current.run.layers.length, delta) }); break;
+    case 'nextHead': case 'previousHead': setView({ head: stepHead(state.head, current.run.layers[state.layer].heads, delta) }); break;
+  }
+}
+
 // ---- controls ----
 
 for (const k of ['mode', 'direction', 'cmap', 'scale'] as const) {
@@ -647,6 +681,9 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
       break;
     case 'folderDistance':
       showFolderDistance(msg.result);
+      break;
+    case 'panelAction':
+      runPanelAction(msg.action);
       break;
     case 'showError':
       if (msg.image) $('image-name').textContent = msg.image;

@@ -54,6 +54,12 @@ function list(id: string, items: string[]): void {
   }));
 }
 
+/** Screen readers hear the selected patch when it changes (not on every view update). */
+function announcePatch(text: string): void {
+  const live = $('patch-announce');
+  if (live.textContent !== text) live.textContent = text;
+}
+
 function render(view: ViewState, info: InspectorInfo): void {
   applying = true;
   $('welcome').hidden = true;
@@ -73,6 +79,7 @@ function render(view: ViewState, info: InspectorInfo): void {
   $<Select>('insp-cmap').value = view.cmap;
   $<HTMLInputElement>('insp-opacity').value = String(view.opacity);
   const p = info.patch;
+  announcePatch(p ? `Selected patch row ${p.row}, column ${p.col} (token ${p.token}).` : '');
   $('patch').hidden = !p;
   $('patch-empty').hidden = !!p;
   if (p) {

@@ -8,6 +8,7 @@ import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { visualizeHtml } from '../../src/host/webviewHtml';
+import { inspectorHtml } from '../../src/host/inspectorHtml';
 import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -33,25 +34,49 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: string[]; /** Extra URL path prefixes served from the repo (the benchmark's models). */ serve?: string[] } = {}): Promise<Harness> {
+/** VS Code's default themes, as test/browser/theme-<name>.css: Dark Modern, Light Modern, Dark High Contrast, Light High Contrast. */
+export type HarnessTheme = 'dark' | 'light' | 'hc-dark' | 'hc-light';
+/** The class and theme kind VS Code puts on a webview's body for each kind of theme. */
+const THEME_BODY: Record<HarnessTheme, { cls: string; kind: string }> = {
+  dark: { cls: 'vscode-dark', kind: 'vscode-dark' },
+  light: { cls: 'vscode-light', kind: 'vscode-light' },
+  'hc-dark': { cls: 'vscode-high-contrast', kind: 'vscode-high-contrast' },
+  'hc-light': { cls: 'vscode-high-contrast vscode-high-contrast-light', kind: 'vscode-high-contrast-light' },
+};
+
+export async function startHarness(opts: {
+  webgpu?: boolean;
+  chromiumArgs?: string[];
+  /** Extra URL path prefixes served from the repo (the benchmark's models). */
+  serve?: string[];
+  /** Theme variables to load (default: dark). */
+  theme?: HarnessTheme;
+  /** The visualize panel (default) or the sidebar Inspector (dist/webview/sidebar.js with inspectorHtml). */
+  page?: 'panel' | 'sidebar';
+  viewport?: { width: number; height: number };
+} = {}): Promise<Harness> {
+  const theme = opts.theme ?? 'dark';
+  const body = THEME_BODY[theme];
+  // VS Code marks the body with the theme's class and kind before the page's scripts run.
+  const themeScript = `document.addEventListener('DOMContentLoaded', () => { document.body.classList.add(...${JSON.stringify(body.cls.split(' '))}); document.body.dataset.vscodeThemeKind = ${JSON.stringify(body.kind)}; }, { once: true });`;
   if (!existsSync(path.join(ROOT, 'dist/webview/main.js'))) throw new Error('dist/webview/main.js missing: run `npm run build` first.');
   const nonce = 'testnonce' + Math.random().toString(36).slice(2);
   let origin = '';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin);
     if (url.pathname === '/') {
-      const html = visualizeHtml({
-        cspSource: origin,
+      const assets = { cspSource: origin, styleUri: `${origin}/media/vitLens.css`, codiconUri: `${origin}/dist/webview/codicons/codicon.css` };
+      const pageHtml = opts.page === 'sidebar' ? inspectorHtml({ ...assets, scriptUri: `${origin}/dist/webview/sidebar.js` }, nonce) : visualizeHtml({
+        ...assets,
         scriptUri: `${origin}/dist/webview/main.js`,
-        styleUri: `${origin}/media/vitLens.css`,
-        codiconUri: `${origin}/dist/webview/codicons/codicon.css`,
         wasmWorkerUri: `${origin}/dist/webview/worker-wasm.js`,
         wasmBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.wasm`,
         webgpuWorkerUri: `${origin}/dist/webview/worker-webgpu.js`,
         webgpuBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.asyncify.wasm`,
-      }, { nonce, allowWebgpuEval: !!opts.webgpu })
-        .replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}</script>\n<script nonce="${nonce}"`)
-        .replace('</head>', `<link rel="stylesheet" href="${origin}/test/browser/theme-dark.css">\n</head>`);
+      }, { nonce, allowWebgpuEval: !!opts.webgpu });
+      const html = pageHtml
+        .replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}${themeScript}</script>\n<script nonce="${nonce}"`)
+        .replace('</head>', `<link rel="stylesheet" href="${origin}/test/browser/theme-${theme}.css">\n</head>`);
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(html);
       return;
@@ -72,7 +97,7 @@ export async function startHarness(opts: { webgpu?: boolean; chromiumArgs?: stri
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(opts.chromiumArgs ?? [])],
   });
-  const page = await browser.newPage({ viewport: { width: 900, height: 760 } });
+  const page = await browser.newPage({ viewport: opts.viewport ?? { width: 900, height: 760 } });
   const consoleLines: string[] = [];
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));

@@ -533,6 +533,73 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await screenshot('vscode-sidebar.png');
     }));
 
+  it('the panel\'s actions from the Command Palette and keybindings: Next Layer, Alt+[ and Alt+Shift+], Export PNG (the panel\'s composite, saved through the save dialog)',
+    { timeout: 180_000 }, () => withDiagnostics('panel-commands', async () => {
+      const frame = await findVitLensFrame();
+      await waitForDone(frame);
+      const selected = () => frame.evaluate(() => ['layer', 'head'].map((id) => (document.getElementById(id) as HTMLElement & { value: string }).value));
+      const layers = await frame.locator('#layer vscode-option').count();
+      const waitFor = (want: string[], what: string) => frame.waitForFunction((w) => ['layer', 'head'].every((id, i) => (document.getElementById(id) as HTMLElement & { value: string }).value === w[i]), want, { timeout: 15_000 })
+        .catch(async () => assert.fail(`${what}: layer/head ${JSON.stringify(await selected())}, expected ${JSON.stringify(want)}`));
+      // Next Layer wraps from the last layer to the first.
+      const [layer0, head0] = await selected();
+      const next = String((Number(layer0) + 1) % layers);
+      await paletteCommand('ViT Lens: Next Layer', true);
+      await waitFor([next, head0], 'ViT Lens: Next Layer');
+      log(`Next Layer: layer ${layer0} → ${next} (of ${layers})`);
+      // The keybindings, with the panel focused: Alt+[ back a layer, Alt+Shift+] the next head choice.
+      await frame.locator('#stack').click();
+      await page.keyboard.press('Escape'); // the click selected a patch: back to the CLS view
+      await page.keyboard.press('Alt+BracketLeft');
+      await waitFor([layer0, head0], 'Alt+[');
+      const heads = await frame.$$eval('#head vscode-option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
+      const nextHead = heads[(heads.indexOf(head0) + 1) % heads.length];
+      await page.keyboard.press('Alt+Shift+BracketRight');
+      await waitFor([layer0, nextHead], 'Alt+Shift+]');
+      await paletteCommand('ViT Lens: Next Layer', true);
+      await waitFor([next, nextHead], 'ViT Lens: Next Layer (again)');
+
+      // Export PNG from the palette: the same save dialog as the panel's button (code-server's simple dialog, a quick input).
+      await paletteCommand('ViT Lens: Export PNG', true);
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      // The dialog fills in the folder first and the proposed file name a moment later.
+      let target = await input.inputValue();
+      const deadline = Date.now() + 15_000;
+      while (!target.endsWith('.png') && Date.now() < deadline) {
+        await sleep(200);
+        target = await input.inputValue();
+      }
+      log(`Export PNG save dialog proposes ${target}`);
+      assert.equal(path.dirname(target), workspace.replace(/\/$/, ''), 'saved beside the image by default');
+      assert.match(path.basename(target), new RegExp(`-attn-l${Number(next) + 1}-${nextHead}\\.png$`));
+      await page.keyboard.press('Enter');
+      await frame.waitForFunction((f) => document.getElementById('selection')?.textContent === `Saved ${f}.`, path.basename(target), { timeout: 15_000 });
+      assert.ok(fs.existsSync(target), `${target} written`);
+      const png = PNG.sync.read(fs.readFileSync(target));
+      // The panel's export is the image, heatmap and grid canvases drawn over each other: compare pixel by pixel.
+      const composite = await frame.evaluate(() => {
+        const [image, ...over] = ['image', 'heatmap', 'grid'].map((id) => document.getElementById(id) as HTMLCanvasElement);
+        const c = document.createElement('canvas');
+        c.width = image.width;
+        c.height = image.height;
+        const ctx = c.getContext('2d')!;
+        for (const l of [image, ...over]) ctx.drawImage(l, 0, 0);
+        return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
+      });
+      assert.deepEqual([png.width, png.height], [composite.width, composite.height]);
+      let differ = 0;
+      let worst = 0;
+      for (let i = 0; i < composite.data.length; i++) {
+        const d = Math.abs(png.data[i] - composite.data[i]);
+        if (d) differ++;
+        worst = Math.max(worst, d);
+      }
+      log(`Export PNG ${path.basename(target)}: ${png.width}×${png.height}, ${differ} of ${composite.data.length} channel values differ from the panel's composite (worst ${worst})`);
+      assert.equal(worst, 0, `${differ} channel values differ, by up to ${worst}`);
+      await screenshot('vscode-panel-commands.png');
+    }));
+
   it('"ViT Lens: Select Model…" → Swin demo re-renders the panel with the Swin window view',
     { timeout: INFERENCE_TIMEOUT + 120_000 }, () => withDiagnostics('swin', async () => {
       await paletteCommand(CMD.selectModel, true);
@@ -635,5 +702,30 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       assert.equal(mean.length, 12, 'twelve layers of folder-mean distances in the chart');
       assert.match(await frame.locator('#distance-text').textContent() ?? '', /Averaged over 2 images in photos/);
       await screenshot('vscode-folder-distance.png');
+    }));
+
+  it('"Welcome: Open Walkthrough..." → Get started with ViT Lens → "Visualize the Sample" shows the bundled sample, top-1 tabby cat',
+    { timeout: INFERENCE_TIMEOUT + 120_000 }, () => withDiagnostics('walkthrough', async () => {
+      await closeAllEditors();
+      await paletteCommand('Welcome: Open Walkthrough...', true);
+      const title = 'Get started with ViT Lens';
+      await page.locator('.quick-input-box input').fill(title);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+      await page.locator('.gettingStartedContainer', { hasText: title }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      // The first step is expanded; its button runs vitLens.openSample (the sample shipped in the package).
+      const button = page.getByRole('button', { name: 'Visualize the Sample', exact: true });
+      await button.waitFor({ state: 'visible', timeout: 15_000 });
+      await screenshot('vscode-walkthrough.png');
+      await button.click();
+      const frame = await findVitLensFrame();
+      await waitForDone(frame);
+      await assertResults(frame, 'tabby cat');
+      const name = (await frame.locator('#image-name').textContent()) ?? '';
+      assert.match(name, /samples[\\/]cat_tabby\.jpg/, `the panel shows ${name}, not the packaged sample`);
+      await screenshot('vscode-walkthrough-sample.png');
+      // The model summary as drawn (an element screenshot would lose the webview's dark background).
+      await frame.locator('#summary').scrollIntoViewIfNeeded();
+      const box = await frame.locator('#summary').boundingBox();
+      if (box) await page.screenshot({ path: path.join(RESULTS, 'vscode-walkthrough-summary.png'), clip: box });
     }));
 });
