@@ -4,8 +4,7 @@
  */
 import { classMap, type ClassMapKind } from '../shared/classMaps';
 import { rankMaps, runFaithfulness, type RankedMap } from '../shared/faithfulness';
-import { inputSize } from '../shared/modelCard';
-import { runOcclusion, type InputDims } from '../shared/occlusion';
+import { perturbationGeometry, runOcclusion } from '../shared/occlusion';
 import type { PreparedModel } from '../shared/prepareModel';
 import { createGradientSession, type GradientSession } from './gradientRun';
 import { createSession, logitsBatchRunner } from './runModel';
@@ -27,10 +26,8 @@ export function resolveClass(arg: string | undefined, labels: readonly string[],
 }
 
 function geometry(model: PreparedModel, input: Float32Array) {
-  const { height, width } = inputSize(model.card.preprocess);
-  const s = model.structure;
-  if (!s.grid) throw new Error('The patch grid of this model is not known.');
-  return { input, dims: [1, s.input.channels, height, width] as InputDims, grid: s.grid, patch: s.patchSize, batchSize: s.input.dynamicBatch ? 16 : 1 };
+  if (!model.structure.grid) throw new Error('The patch grid of this model is not known.');
+  return { input, ...perturbationGeometry(model, 16) };
 }
 
 export interface ClassViews {

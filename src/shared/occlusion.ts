@@ -10,6 +10,8 @@
  * It also needs no knowledge of mean/std here: 0 is the mean colour whatever the card says.
  */
 import { argmax } from './attentionMaps';
+import { inputSize } from './modelCard';
+import type { ModelPayload } from './protocol';
 
 /** The normalized value of the per-channel mean colour: (mean − mean)/std. */
 export const BLANK_VALUE = 0;
@@ -150,4 +152,20 @@ export async function runOcclusion(input: Float32Array, dims: InputDims, grid: P
   const baseProb = classProbability(logits[0], classIndex);
   const probs = Float64Array.from({ length: n }, (_, i) => classProbability(logits[i + 1], classIndex));
   return { classIndex, baseProb, probs, map: occlusionMap(baseProb, probs), grid, images: 1 + n };
+}
+
+/**
+ * Where a model's patches lie in its input, for occlusion and the faithfulness curves: the input dims, the patch
+ * grid (the model's, else the one its input size gives) and the images per run (`batch` where the batch axis is
+ * dynamic, else 1). Shared by the panel and the CLI.
+ */
+export function perturbationGeometry(m: Pick<ModelPayload, 'card' | 'structure'>, batch: number): { dims: InputDims; grid: PatchGrid; patch: number; batchSize: number } {
+  const { height, width } = inputSize(m.card.preprocess);
+  const s = m.structure;
+  return {
+    dims: [1, s.input.channels, height, width],
+    grid: s.grid ?? { rows: Math.floor(height / s.patchSize), cols: Math.floor(width / s.patchSize) },
+    patch: s.patchSize,
+    batchSize: s.input.dynamicBatch ? batch : 1,
+  };
 }

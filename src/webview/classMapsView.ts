@@ -10,7 +10,7 @@ import { NoGradientError } from '../shared/onnx/backward';
 import { classDifference } from '../shared/relevance';
 import { runFaithfulness, rankMaps, type FaithfulnessResult } from '../shared/faithfulness';
 import { inputSize } from '../shared/modelCard';
-import { OcclusionCancelled, runOcclusion, type InputDims, type RunBatch } from '../shared/occlusion';
+import { OcclusionCancelled, perturbationGeometry, runOcclusion, type RunBatch } from '../shared/occlusion';
 import { toInputTensor } from '../shared/preprocess';
 import { DEFAULT_VIEW, type ModelPayload, type Prediction } from '../shared/protocol';
 import { computeView, type RunData } from '../shared/viewData';
@@ -84,11 +84,7 @@ function chosenClass(m: ModelPayload): number {
 }
 
 function geometry(m: ModelPayload, rgba: Uint8ClampedArray) {
-  const { height, width } = inputSize(m.card.preprocess);
-  const s = m.structure;
-  const dims: InputDims = [1, s.input.channels, height, width];
-  const grid = s.grid ?? { rows: Math.floor(height / s.patchSize), cols: Math.floor(width / s.patchSize) };
-  return { input: toInputTensor(rgba, m.card.preprocess), dims, grid, patch: s.patchSize, batchSize: s.input.dynamicBatch ? BATCH : 1 };
+  return { input: toInputTensor(rgba, m.card.preprocess), ...perturbationGeometry(m, BATCH) };
 }
 
 /** Runs `work` with the progress bar and Cancel button; a cancel or error is said in the card, never thrown. */
