@@ -10,15 +10,19 @@ import os
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The editor area: right of the activity bar and the Explorer (about 350 of 1440 px), below the title bar.
-EDITOR = (0.243, 0.045, 1.0, None)
+# The ViT Lens panel alone: the second editor group (the first holds the walkthrough on a first run).
+PANEL = (0.622, 0.045, 1.0, None)
 SHOTS = [
-    ("vscode-explorer.png", "panel-cat.png", EDITOR),
-    ("vscode-explorer-rollout.png", "panel-cat-rollout.png", EDITOR),
+    ("vscode-explorer.png", "panel-cat.png", PANEL),
+    ("vscode-explorer-rollout.png", "panel-cat-rollout.png", PANEL),
     # The Inspector sidebar beside the panel on the beagle, a patch selected.
     ("vscode-sidebar.png", "inspector.png", (0.0, 0.045, 1.0, None)),
     # Why this class: tabby cat vs Egyptian Mau.
     ("vscode-why-compare.png", "why-compare.png", (0.243, 0.045, 0.72, 0.78)),
+    # The Swin demo's shifted windows (test/browser/swin.test.ts, the whole 900 px page).
+    ("swin-shifted-windows.png", "swin-windows.png", (0.0, 0.0, 1.0, 1.0)),
+    # The ideas on the real ViT-Ti (test/browser/realModel.test.ts): the first two rows of cards.
+    ("real-model-ideas.png", "ideas.png", (0.0, 0.0, 1.0, 0.39)),
 ]
 
 

@@ -7,9 +7,12 @@ import { registerPanelCommands } from './host/panelCommands';
 import { SECTION, settings } from './host/settings';
 import { VIEW_TYPE, VisualizePanel } from './host/visualizePanel';
 import { registerWalkthrough } from './host/walkthrough';
+import { useL10nBundle } from './shared/l10n';
 import type { PersistedState } from './shared/protocol';
 
 export function activate(context: vscode.ExtensionContext): void {
+  // Shared code (errors, summaries, the pure HTML builders) looks its text up in the same bundle as vscode.l10n.t.
+  useL10nBundle(vscode.l10n.bundle);
   registerCommands(context);
   registerWalkthrough(context);
   registerPanelCommands(context);

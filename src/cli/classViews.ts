@@ -8,6 +8,7 @@ import { perturbationGeometry, runOcclusion } from '../shared/occlusion';
 import type { PreparedModel } from '../shared/prepareModel';
 import { createGradientSession, type GradientSession } from './gradientRun';
 import { createSession, logitsBatchRunner } from './runModel';
+import { t } from '../shared/l10n';
 
 export const CLASS_VIEWS = ['relevance', 'gradcam', 'attgrad', 'occlusion'] as const;
 export type ClassView = (typeof CLASS_VIEWS)[number];
@@ -17,16 +18,16 @@ export function resolveClass(arg: string | undefined, labels: readonly string[],
   if (arg === undefined) return top1;
   if (/^\d+$/.test(arg)) {
     const i = Number(arg);
-    if (i >= labels.length) throw new RangeError(`--class ${i} is out of range: this model has ${labels.length} classes (0–${labels.length - 1}).`);
+    if (i >= labels.length) throw new RangeError(t('--class {0} is out of range: this model has {1} classes (0–{2}).', i, labels.length, labels.length - 1));
     return i;
   }
   const i = labels.findIndex((l) => l.toLowerCase() === arg.toLowerCase());
-  if (i < 0) throw new RangeError(`--class "${arg}" is not one of this model's ${labels.length} class names.`);
+  if (i < 0) throw new RangeError(t('--class "{0}" is not one of this model\'s {1} class names.', arg, labels.length));
   return i;
 }
 
 function geometry(model: PreparedModel, input: Float32Array) {
-  if (!model.structure.grid) throw new Error('The patch grid of this model is not known.');
+  if (!model.structure.grid) throw new Error(t('The patch grid of this model is not known.'));
   return { input, ...perturbationGeometry(model, 16) };
 }
 
@@ -46,8 +47,8 @@ export function classViews(model: PreparedModel, input: Float32Array, progress: 
     async map(view, classIndex, at) {
       const label = model.card.labels[classIndex];
       if (view === 'occlusion') {
-        const r = await runOcclusion(g.input, g.dims, g.grid, g.patch, await runner(), { batchSize: g.batchSize, classIndex, onProgress: (d, t) => progress('occlusion', d, t) });
-        return { values: r.map, caption: `Occlusion for ${label}: the drop in its probability (${(r.baseProb * 100).toFixed(1)} %) when each patch is blanked to the training mean; ${r.images} runs.` };
+        const r = await runOcclusion(g.input, g.dims, g.grid, g.patch, await runner(), { batchSize: g.batchSize, classIndex, onProgress: (done, total) => progress('occlusion', done, total) });
+        return { values: r.map, caption: t('Occlusion for {0}: the drop in its probability ({1} %) when each patch is blanked to the training mean; {2} runs.', label, (r.baseProb * 100).toFixed(1), r.images) };
       }
       const session = await (gradients ??= createGradientSession(model));
       const run = await session.run(input, classIndex);
@@ -58,7 +59,7 @@ export function classViews(model: PreparedModel, input: Float32Array, progress: 
       const run = await runner();
       const scores = [];
       for (const [i, m] of maps.entries()) {
-        const r = await runFaithfulness(g.input, g.dims, g.grid, g.patch, m.values, run, { batchSize: g.batchSize, classIndex, onProgress: (d, t) => progress(`deletion/insertion ${i + 1}/${maps.length}`, d, t) });
+        const r = await runFaithfulness(g.input, g.dims, g.grid, g.patch, m.values, run, { batchSize: g.batchSize, classIndex, onProgress: (done, total) => progress(t('deletion/insertion {0}/{1}', i + 1, maps.length), done, total) });
         scores.push({ name: m.name, deletionAuc: r.deletionAuc, insertionAuc: r.insertionAuc });
       }
       return rankMaps(scores);

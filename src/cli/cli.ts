@@ -18,11 +18,13 @@ import { atImageSize } from '../shared/anySize';
 import { DEFAULT_VIEW } from '../shared/protocol';
 import { computeView } from '../shared/viewData';
 import { layoutMismatches } from '../shared/tokenLayout';
+import { t } from '../shared/l10n';
 import { decodeImage, encodePng } from './imageFile';
 import { attachExternalData, createSession, runModel } from './runModel';
 import { CLASS_VIEWS, classViews, resolveClass, type ClassView } from './classViews';
 
-const USAGE = `Usage: vit-lens inspect [MODEL.onnx] [--image IMAGE] [--out HEATMAP.png]
+function usage(): string {
+  return t(`Usage: vit-lens inspect [MODEL.onnx] [--image IMAGE] [--out HEATMAP.png]
                         [--view attention|rollout|relevance|gradcam|attgrad|occlusion] [--class N|NAME]
                         [--faithfulness] [--layer N] [--head H] [--json]
 
@@ -35,7 +37,11 @@ const USAGE = `Usage: vit-lens inspect [MODEL.onnx] [--image IMAGE] [--out HEATM
   tokens), attgrad (attention × gradient of layer N, head H) or occlusion (the probability drop when each
   patch is blanked). --faithfulness ranks the maps by their deletion and insertion areas for that class.
   With --out, writes the map over the image as a PNG. --json prints everything as JSON, with the map's values
-  (heatmap.values: rows × cols, prefix tokens excluded) and its hottest patch.`;
+  (heatmap.values: rows × cols, prefix tokens excluded) and its hottest patch.`);
+}
+
+/** A row of the text report: the label in a column 11 wide, then the value. */
+const row = (label: string, value: string) => `  ${label.padEnd(11)} ${value}`;
 
 /** The views the CLI draws: the panel's own maths, one value per patch. */
 const CLI_VIEWS = ['attention', 'rollout', ...CLASS_VIEWS] as const;
@@ -48,7 +54,7 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`${v} needs a value`);
+      if (i + 1 >= argv.length) throw new Error(t('{0} needs a value', v));
       return argv[++i];
     };
     if (v === '--image') a.image = next();
@@ -61,11 +67,11 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--view') {
       const view = next();
       const known = CLI_VIEWS.find((x) => x === view);
-      if (!known) throw new Error(`--view must be one of ${CLI_VIEWS.join(', ')} (got ${view})`);
+      if (!known) throw new Error(t('--view must be one of {0} (got {1})', CLI_VIEWS.join(', '), view));
       a.view = known;
     }
     else if (v === '-h' || v === '--help') a.command = 'help';
-    else if (v.startsWith('--')) throw new Error(`unknown option ${v}`);
+    else if (v.startsWith('--')) throw new Error(t('unknown option {0}', v));
     else rest.push(v);
   }
   a.command ??= rest[0];
@@ -99,20 +105,20 @@ export async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (e) {
-    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+    console.error(`${t('error: {0}', (e as Error).message)}\n\n${usage()}`);
     return 2;
   }
   if (args.command === 'help' || !args.command) {
-    console.log(USAGE);
+    console.log(usage());
     return args.command ? 0 : 2;
   }
   if (args.command !== 'inspect') {
-    console.error(USAGE);
+    console.error(usage());
     return 2;
   }
   args.model ??= defaultModelPath();
   try {
-    if (!existsSync(args.model)) throw new Error(`model file not found: ${args.model}`);
+    if (!existsSync(args.model)) throw new Error(t('model file not found: {0}', args.model));
     const bytes = new Uint8Array(readFileSync(args.model));
     const model = attachExternalData(prepareModel(bytes, path.basename(args.model), args.model, cardFiles(args.model)), args.model);
     const s = model.structure;
@@ -138,20 +144,27 @@ export async function main(argv: string[]): Promise<number> {
     if (!args.json) {
       if (s.swin) {
         const w = s.swin;
-        console.log(`${model.card.name}: Swin Transformer with ${w.stages} stages (depths ${w.depths.join(', ')}; heads ${w.heads.map((h) => h ?? '?').join(', ')}), width ${s.embedDim}`);
-        console.log(`  windows     ${w.window}×${w.window} tokens; grids ${w.grids.map((g) => `${g}×${g}`).join(' → ')}; shifted blocks ${w.blocks.flatMap((b, i) => (b.shift ? [`${i + 1} (by ${b.shift})`] : [])).join(', ') || 'none'}`);
+        console.log(t('{0}: Swin Transformer with {1} stages (depths {2}; heads {3}), width {4}', model.card.name, w.stages, w.depths.join(', '), w.heads.map((h) => h ?? '?').join(', '), s.embedDim));
+        const shifted = w.blocks.flatMap((b, i) => (b.shift ? [t('{0} (by {1})', i + 1, b.shift)] : [])).join(', ');
+        console.log(row(t('windows'), t('{0}×{0} tokens; grids {1}; shifted blocks {2}', w.window, w.grids.map((g) => `${g}×${g}`).join(' → '), shifted || t('none'))));
       } else {
-        console.log(`${model.card.name}: ${s.family === 'deit' ? 'DeiT' : 'ViT'} with ${s.layers} layers × ${s.heads ?? '?'} heads, width ${s.embedDim}`);
+        const heads = s.heads ?? '?';
+        console.log(s.family === 'deit'
+          ? t('{0}: DeiT with {1} layers × {2} heads, width {3}', model.card.name, s.layers, heads, s.embedDim)
+          : t('{0}: ViT with {1} layers × {2} heads, width {3}', model.card.name, s.layers, heads, s.embedDim));
       }
-      console.log(`  input       ${s.input.name} [${s.input.dynamicBatch ? 'batch' : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`);
-      console.log(`  patches     ${s.patchSize}×${s.patchSize} → grid ${s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?'}, ${s.prefixTokens} prefix token(s), ${s.tokens ?? '?'} tokens`);
-      console.log(`  norm        ${s.norm}-norm${s.swin?.cosine ? '; cosine attention with a learned temperature' : ''}; classifier: ${!s.logits.classes ? 'none' : classifierWords(s.classifier)}`);
-      console.log(`  output      ${describeOutputs(s.outputs)}`);
-      console.log(`  attention   ${s.attention.length} taps: ${s.attention[0].where}`);
-      console.log(`  card        ${model.card.source} (${model.card.labels.length} labels)`);
+      console.log(row(t('input'), `${s.input.name} [${s.input.dynamicBatch ? t('batch') : 1}, ${s.input.channels}, ${s.input.height ?? '?'}, ${s.input.width ?? '?'}]`));
+      console.log(row(t('patches'), t('{0}×{0} → grid {1}, {2} prefix token(s), {3} tokens', s.patchSize, s.grid ? `${s.grid.rows}×${s.grid.cols}` : '?', s.prefixTokens, s.tokens ?? '?')));
+      const classifier = !s.logits.classes ? t('none') : classifierWords(s.classifier);
+      console.log(row(t('norm'), s.swin?.cosine
+        ? t('{0}-norm; cosine attention with a learned temperature; classifier: {1}', s.norm, classifier)
+        : t('{0}-norm; classifier: {1}', s.norm, classifier)));
+      console.log(row(t('output'), describeOutputs(s.outputs)));
+      console.log(row(t('attention'), t('{0} taps: {1}', s.attention.length, s.attention[0].where)));
+      console.log(row(t('card'), t('{0} ({1} labels)', model.card.source, model.card.labels.length)));
     }
     if (args.image) {
-      if (!existsSync(args.image)) throw new Error(`image file not found: ${args.image}`);
+      if (!existsSync(args.image)) throw new Error(t('image file not found: {0}', args.image));
       const img = decodeImage(new Uint8Array(readFileSync(args.image)), path.basename(args.image));
       // A model that runs at any size is run at this image's aspect ratio (as the panel does).
       const sized = atImageSize(model, img.width, img.height);
@@ -169,11 +182,15 @@ export async function main(argv: string[]): Promise<number> {
       const notDrawn = layoutMismatches(sized.structure, run.layers);
       if (notDrawn.length) {
         report.notDrawn = notDrawn;
-        if (!args.json) for (const m of notDrawn) console.log(`  not drawn   ${m}`);
+        if (!args.json) for (const m of notDrawn) console.log(row(t('not drawn'), m));
       }
-      if (args.view === 'rollout' && sized.structure.swin) throw new Error('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).');
+      if (args.view === 'rollout' && sized.structure.swin) throw new Error(t('--view rollout needs global attention; a Swin model attends inside windows (use --view attention).'));
       const isClassView = (CLASS_VIEWS as readonly string[]).includes(args.view);
-      if ((isClassView || args.faithfulness || args.cls !== undefined) && !top.length) throw new Error(`--${args.cls !== undefined ? 'class' : isClassView ? `view ${args.view}` : 'faithfulness'} needs class scores; ${noClassesNote(s.outputs)}`);
+      if ((isClassView || args.faithfulness || args.cls !== undefined) && !top.length) {
+        const note = noClassesNote(s.outputs);
+        throw new Error(args.cls !== undefined ? t('--class needs class scores; {0}', note)
+          : isClassView ? t('--view {0} needs class scores; {1}', args.view, note) : t('--faithfulness needs class scores; {0}', note));
+      }
       const classIndex = top.length ? resolveClass(args.cls, model.card.labels, top[0].index) : -1;
       // Progress of the many-run views on stderr, so --json stays parseable.
       const progress = (what: string, done: number, total: number) => { if (process.stderr.isTTY || done === total) process.stderr.write(`\r  ${what}: ${done}/${total}${done === total ? '\n' : ''}`); };
@@ -183,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
         ? { ...(await classes!.map(args.view as ClassView, classIndex, { layer, head: head < 0 ? 'mean' : head })), grid: sized.structure.grid! }
         : computeView(sized.structure, run, { ...DEFAULT_VIEW, mode: args.view as 'attention' | 'rollout', layer, head: head < 0 ? 'mean' : String(head) });
       const grid = view.grid;
-      if (!view.values) throw new Error(`the ${args.view} view has no values for this model: ${view.caption}`);
+      if (!view.values) throw new Error(t('the {0} view has no values for this model: {1}', args.view, view.caption));
       const values = view.values;
       let faithLines: string[] = [];
       if (args.faithfulness && classes) {
@@ -204,11 +221,15 @@ export async function main(argv: string[]): Promise<number> {
             skipped.push(`${v}: ${(e as Error).message}`);
           }
         }
-        const f = await classes.faithfulness(maps, classIndex);
+        // Deletion and insertion perturb the patch grid: a map at another resolution (a Swin stage's, 7×7 at the last
+        // stage) has no order over its patches, so it is named, not ranked (as in the panel).
+        const { rows, cols } = sized.structure.grid!;
+        for (const m of maps.filter((x) => x.values.length !== rows * cols)) skipped.push(t('{0}: {1} values, not one per patch of the {2}×{3} grid', m.name, m.values.length, rows, cols));
+        const f = await classes.faithfulness(maps.filter((x) => x.values.length === rows * cols), classIndex);
         report.faithfulness = { classIndex, label: model.card.labels[classIndex], ranking: f.ranking, explanation: f.explanation, ...(skipped.length ? { skipped } : {}) };
-        faithLines = [`  faithfulness for ${model.card.labels[classIndex]} (lower deletion and higher insertion area = more faithful):`,
-          ...f.ranking.map((m) => `    ${m.rank}. ${m.name.padEnd(10)} deletion ${m.deletionAuc.toFixed(3)}  insertion ${m.insertionAuc.toFixed(3)}`),
-          ...skipped.map((k) => `    not ranked: ${k}`)];
+        faithLines = [`  ${t('faithfulness for {0} (lower deletion and higher insertion area = more faithful):', model.card.labels[classIndex])}`,
+          ...f.ranking.map((m) => `    ${m.rank}. ${m.name.padEnd(10)} ${t('deletion {0}  insertion {1}', m.deletionAuc.toFixed(3), m.insertionAuc.toFixed(3))}`),
+          ...skipped.map((k) => `    ${t('not ranked: {0}', k)}`)];
       }
       const hot = argmax(values);
       Object.assign(report, {
@@ -223,26 +244,27 @@ export async function main(argv: string[]): Promise<number> {
         },
       });
       if (!args.json) {
-        console.log(`  image       ${args.image} (${img.width}×${img.height}) → model input ${describeInputSize(p)}, in ${run.ms.toFixed(0)} ms`);
-        for (const t of top) console.log(`    ${(t.prob * 100).toFixed(1).padStart(5)}%  ${t.label}`);
-        if (!top.length) console.log(`  predictions none: ${noClassesNote(s.outputs)}`);
-        console.log(`  view        ${view.caption}`);
-        const where = isClassView ? `${args.view} for ${model.card.labels[classIndex]}` : `${args.view === 'rollout' ? `rollout to layer ${layer + 1}` : `layer ${layer + 1}`}, ${head < 0 ? 'mean of heads' : `head ${head + 1}`}`;
-        console.log(`  ${where}: hottest patch row ${Math.floor(hot / grid.cols)}, col ${hot % grid.cols} (${values[hot].toFixed(4)})`);
+        console.log(row(t('image'), t('{0} ({1}×{2}) → model input {3}, in {4} ms', args.image, img.width, img.height, describeInputSize(p), run.ms.toFixed(0))));
+        for (const c of top) console.log(`    ${(c.prob * 100).toFixed(1).padStart(5)}%  ${c.label}`);
+        if (!top.length) console.log(row(t('predictions'), t('none: {0}', noClassesNote(s.outputs))));
+        console.log(row(t('view'), view.caption));
+        const where = isClassView ? t('{0} for {1}', args.view, model.card.labels[classIndex])
+          : `${args.view === 'rollout' ? t('rollout to layer {0}', layer + 1) : t('layer {0}', layer + 1)}, ${head < 0 ? t('mean of heads') : t('head {0}', head + 1)}`;
+        console.log(`  ${t('{0}: hottest patch row {1}, col {2} ({3})', where, Math.floor(hot / grid.cols), hot % grid.cols, values[hot].toFixed(4))}`);
         for (const l of faithLines) console.log(l);
       }
       if (args.out) {
         const out = compositeHeatmap(rgba, inputSize(p), values, grid);
         writeFileSync(args.out, encodePng(out.data, out.width, out.height));
         report.out = args.out;
-        if (!args.json) console.log(`  wrote       ${args.out}`);
+        if (!args.json) console.log(row(t('wrote'), args.out));
       }
     }
     if (args.json) console.log(JSON.stringify(report, null, 2));
     return 0;
   } catch (e) {
     const info = toErrorInfo(e);
-    console.error(`error: ${info.message}${info.hint ? `\n  ${info.hint}` : ''}`);
+    console.error(`${t('error: {0}', info.message)}${info.hint ? `\n  ${info.hint}` : ''}`);
     return 1;
   }
 }

@@ -2,13 +2,14 @@
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { ImageError } from '../shared/errors';
+import { t } from '../shared/l10n';
 
 export interface DecodedImage { width: number; height: number; rgba: Uint8Array }
 
 const MAX_PIXELS = 100e6;
 
 export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
-  if (bytes.byteLength === 0) throw new ImageError(`${name} is empty (0 bytes).`);
+  if (bytes.byteLength === 0) throw new ImageError(t('{0} is empty (0 bytes).', name));
   const isPng = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
   try {
@@ -21,9 +22,9 @@ export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
       return { width: j.width, height: j.height, rgba: j.data };
     }
   } catch (e) {
-    throw new ImageError(`${name} could not be decoded: ${(e as Error).message}`);
+    throw new ImageError(t('{0} could not be decoded: {1}', name, (e as Error).message));
   }
-  throw new ImageError(`${name} is not a PNG or JPEG file (the command-line tool reads those two formats).`);
+  throw new ImageError(t('{0} is not a PNG or JPEG file (the command-line tool reads those two formats).', name));
 }
 
 export function encodePng(rgba: Uint8ClampedArray | Uint8Array, width: number, height: number): Buffer {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ModelFormatError } from '../shared/errors';
+import { t } from '../shared/l10n';
 import { inputSize } from '../shared/modelCard';
 import { instrumentedBytes } from '../shared/instrumentAttention';
 import type { PreparedModel } from '../shared/prepareModel';
@@ -55,7 +56,7 @@ export function attachExternalData(model: PreparedModel, modelPath: string): Pre
   if (!model.externalDataFiles) return model;
   model.externalData = model.externalDataFiles.map((p) => {
     const file = path.join(path.dirname(modelPath), p);
-    if (!existsSync(file)) throw new ModelFormatError(`The model keeps its weights in an external data file "${p}" next to it, and that file is missing.`);
+    if (!existsSync(file)) throw new ModelFormatError(t('The model keeps its weights in an external data file "{0}" next to it, and that file is missing.', p));
     return { path: p, data: new Uint8Array(readFileSync(file)) };
   });
   return model;

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { activeImageUri } from './activeImage';
 import { attentionDistanceOverFolder } from './folderDistance';
-import { BUNDLED_MODELS, DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
+import { bundledModels, DEFAULT_BUNDLED_MODEL } from '../shared/bundledModels';
 import { SECTION, settings } from './settings';
 import { imageMime, VisualizePanel } from './visualizePanel';
 
@@ -12,7 +12,7 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       const image = uri ?? activeImageUri() ?? (await pickImage());
       if (!image) return;
       if (!imageMime(image)) {
-        void vscode.window.showErrorMessage(`ViT Lens: ${image.path.split('/').pop()} is not a PNG, JPEG, WebP, GIF, BMP or SVG image.`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('ViT Lens: {0} is not a PNG, JPEG, WebP, GIF, BMP or SVG image.', image.path.split('/').pop() ?? ''));
         return;
       }
       await VisualizePanel.show(context, image);
@@ -20,8 +20,8 @@ export function registerCommands(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('vitLens.visualizeActiveImage', async () => {
       const image = activeImageUri();
       if (!image) {
-        const pick = 'Choose an Image…';
-        const c = await vscode.window.showInformationMessage('ViT Lens: open an image in the editor first (PNG, JPEG, WebP, GIF or BMP).', pick);
+        const pick = vscode.l10n.t('Choose an Image…');
+        const c = await vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: open an image in the editor first (PNG, JPEG, WebP, GIF or BMP).'), pick);
         if (c === pick) await vscode.commands.executeCommand('vitLens.visualizeImage');
         return;
       }
@@ -31,18 +31,19 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       const current = settings().modelPath;
       type Item = vscode.QuickPickItem & { value?: string };
       const items: Item[] = [
-        ...BUNDLED_MODELS.map((m) => ({ label: `$(package) ${m.label}`, description: `bundled:${m.name}`, value: `bundled:${m.name}`, picked: current === `bundled:${m.name}` || (!current && m.name === DEFAULT_BUNDLED_MODEL) })),
-        { label: '$(folder-opened) Browse for an ONNX file…' },
+        // l10n-ignore: a codicon id before the (localized) model label; the description is the setting value it sets
+        ...bundledModels().map((m) => ({ label: `$(package) ${m.label}`, description: `bundled:${m.name}`, value: `bundled:${m.name}`, picked: current === `bundled:${m.name}` || (!current && m.name === DEFAULT_BUNDLED_MODEL) })),
+        { label: vscode.l10n.t('$(folder-opened) Browse for an ONNX file…') },
       ];
-      const pick = await vscode.window.showQuickPick(items, { title: 'ViT Lens: choose a model', placeHolder: current ? `Current: ${current}` : 'Current: the bundled ImageNet ViT-Ti/16' });
+      const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('ViT Lens: choose a model'), placeHolder: current ? vscode.l10n.t('Current: {0}', current) : vscode.l10n.t('Current: the bundled ImageNet ViT-Ti/16') });
       if (!pick) return;
       let value = pick.value;
       if (!value) {
         const picked = await vscode.window.showOpenDialog({
-          title: 'ViT Lens: choose an ONNX Vision Transformer',
+          title: vscode.l10n.t('ViT Lens: choose an ONNX Vision Transformer'),
           canSelectMany: false,
-          filters: { 'ONNX models': ['onnx'] },
-          openLabel: 'Use this model',
+          filters: { [vscode.l10n.t('ONNX models')]: ['onnx'] },
+          openLabel: vscode.l10n.t('Use this model'),
         });
         if (!picked?.[0]) return;
         value = picked[0].scheme === 'file' ? picked[0].fsPath : picked[0].toString();
@@ -59,9 +60,9 @@ export function registerCommands(context: vscode.ExtensionContext): void {
 
 async function pickImage(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    title: 'ViT Lens: choose an image',
+    title: vscode.l10n.t('ViT Lens: choose an image'),
     canSelectMany: false,
-    filters: { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'svg'] },
+    filters: { [vscode.l10n.t('Images')]: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'svg'] },
   });
   return picked?.[0];
 }

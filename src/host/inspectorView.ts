@@ -19,7 +19,8 @@ export class InspectorView implements vscode.WebviewViewProvider {
     const w = webviewView.webview;
     w.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
     const asset = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
-    w.html = inspectorHtml({ cspSource: w.cspSource, scriptUri: asset('dist', 'webview', 'sidebar.js'), styleUri: asset('media', 'vitLens.css'), codiconUri: asset('dist', 'webview', 'codicons', 'codicon.css') }, makeNonce());
+    w.html = inspectorHtml({ cspSource: w.cspSource, scriptUri: asset('dist', 'webview', 'sidebar.js'), styleUri: asset('media', 'vitLens.css'), codiconUri: asset('dist', 'webview', 'codicons', 'codicon.css') },
+      { nonce: makeNonce(), l10nBundle: vscode.l10n.bundle, language: vscode.env.language });
     w.onDidReceiveMessage((m: SidebarToHost) => {
       if (m.type === 'ready') this.post(this.last ? { type: 'state', ...this.last } : { type: 'empty' });
       else if (m.type === 'setView') this.onSetView(m.view);

@@ -39,7 +39,8 @@ export async function loadModel(uri: vscode.Uri): Promise<PreparedModel> {
   try {
     stat = await vscode.workspace.fs.stat(uri);
   } catch {
-    throw new VitLensError('file', `The model file ${uri.fsPath || uri.toString()} does not exist or cannot be read.`, 'Run "ViT Lens: Select Model…" or clear the vitLens.modelPath setting to use the bundled ImageNet ViT.');
+    // l10n-ignore: 'file' is the ErrorKind, not text
+    throw new VitLensError('file', vscode.l10n.t('The model file {0} does not exist or cannot be read.', uri.fsPath || uri.toString()), vscode.l10n.t('Run "ViT Lens: Select Model…" or clear the vitLens.modelPath setting to use the bundled ImageNet ViT.'));
   }
   const id = `${uri.toString()}|${stat.mtime}|${stat.size}|${settings().attentionMemoryBudgetMB}`;
   if (cache?.id === id) return cache.model;
@@ -76,7 +77,7 @@ async function readExternalData(model: vscode.Uri, files: string[]): Promise<{ p
     try {
       return { path, data: plainBytes(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, path))) };
     } catch {
-      throw new ModelFormatError(`The model keeps its weights in an external data file "${path}" next to it, and that file is missing or unreadable.`, 'Copy the .onnx file together with its data file(s), or re-export with the weights inside the model (onnx.save_model(..., save_as_external_data=False)).');
+      throw new ModelFormatError(vscode.l10n.t('The model keeps its weights in an external data file "{0}" next to it, and that file is missing or unreadable.', path), vscode.l10n.t('Copy the .onnx file together with its data file(s), or re-export with the weights inside the model (onnx.save_model(..., save_as_external_data=False)).'));
     }
   }));
 }

@@ -12,7 +12,7 @@ export function registerPanelCommands(context: vscode.ExtensionContext): void {
       const panel = VisualizePanel.active;
       // The palette hides these without a panel, but executeCommand and other extensions can still call them.
       if (!panel) {
-        void vscode.window.showInformationMessage('ViT Lens: open a ViT Lens panel first (ViT Lens: Visualize Image).');
+        void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: open a ViT Lens panel first (ViT Lens: Visualize Image).'));
         return;
       }
       panel.runAction(action);

@@ -95,7 +95,7 @@ export class VisualizePanel implements vscode.Disposable {
       wasmBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.wasm'),
       webgpuWorkerUri: asset('dist', 'webview', 'worker-webgpu.js'),
       webgpuBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.asyncify.wasm'),
-    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled });
+    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled, l10nBundle: vscode.l10n.bundle, language: vscode.env.language });
   }
 
   get image(): vscode.Uri | undefined {
@@ -113,16 +113,16 @@ export class VisualizePanel implements vscode.Disposable {
   async visualize(image: vscode.Uri): Promise<void> {
     this.imageUri = image;
     const name = vscode.workspace.asRelativePath(image, false);
-    this.panel.title = `ViT Lens: ${image.path.split('/').pop()}`;
+    this.panel.title = vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '');
     // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
     await this.ready;
     if (this.imageUri !== image) return;
-    this.post({ type: 'loading', text: `Loading model and ${name}…` });
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ViT Lens: ${image.path.split('/').pop()}` }, async (progress) => {
+    this.post({ type: 'loading', text: vscode.l10n.t('Loading model and {0}…', name) });
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '') }, async (progress) => {
       try {
-        progress.report({ message: 'reading the model and the image…' });
+        progress.report({ message: vscode.l10n.t('reading the model and the image…') });
         const [model, bytes] = await loading;
         if (this.imageUri !== image) return;
         // Refuse non-images and images too large to decode before they reach the webview.
@@ -134,7 +134,7 @@ export class VisualizePanel implements vscode.Disposable {
         const sendBytes = first && !(settings().modelCacheMB > 0 && model.bytesId && this.webviewKeeps.has(model.bytesId));
         this.sentModelKey = model.key;
         this.model = model;
-        progress.report({ message: `running ${model.card.name}…` });
+        progress.report({ message: vscode.l10n.t('running {0}…', model.card.name) });
         const outcome = this.nextOutcome();
         this.post({
           type: 'visualize',
@@ -166,14 +166,15 @@ export class VisualizePanel implements vscode.Disposable {
     try {
       return plainBytes(await vscode.workspace.fs.readFile(uri));
     } catch {
-      throw new ImageError(`The image ${uri.fsPath || uri.toString()} does not exist or cannot be read.`);
+      throw new ImageError(vscode.l10n.t('The image {0} does not exist or cannot be read.', uri.fsPath || uri.toString()));
     }
   }
 
   /** An error notification whose button fixes what went wrong: another image for image errors, else another model. */
   private notifyError(error: ErrorInfo): void {
-    const [action, command] = error.kind === 'image' ? ['Choose an Image…', 'vitLens.visualizeImage'] : error.kind === 'inference' ? ['Retry', ''] : ['Select Model…', 'vitLens.selectModel'];
-    void vscode.window.showErrorMessage(`ViT Lens: ${error.message}${error.hint ? ` ${error.hint}` : ''}`, action).then((c) => {
+    const [action, command] = error.kind === 'image' ? [vscode.l10n.t('Choose an Image…'), 'vitLens.visualizeImage'] : error.kind === 'inference' ? [vscode.l10n.t('Retry'), ''] : [vscode.l10n.t('Select Model…'), 'vitLens.selectModel'];
+    const text = error.hint ? vscode.l10n.t('ViT Lens: {0} {1}', error.message, error.hint) : vscode.l10n.t('ViT Lens: {0}', error.message);
+    void vscode.window.showErrorMessage(text, action).then((c) => {
       if (c !== action) return;
       if (command) void vscode.commands.executeCommand(command);
       else if (this.image) void this.visualize(this.image);
@@ -244,12 +245,12 @@ export class VisualizePanel implements vscode.Disposable {
       else if (r.kind === 'openSettings') await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
       else if (r.kind === 'distanceOverFolder') await vscode.commands.executeCommand('vitLens.attentionDistanceOverFolder');
       else if (r.kind === 'modelBytes') {
-        if (this.model?.key !== r.modelKey) throw new Error('The panel has moved on to another model.');
+        if (this.model?.key !== r.modelKey) throw new Error(vscode.l10n.t('The panel has moved on to another model.'));
         value = { bytes: this.model.bytes, graphPatch: this.model.graphPatch, externalData: this.model.externalData } satisfies ModelBytes;
       } else if (r.kind === 'clipboard') {
         await vscode.env.clipboard.writeText(r.text);
-        void vscode.window.showInformationMessage(`ViT Lens: copied ${r.what} to the clipboard.`);
-      } else if (r.kind === 'notify') void vscode.window.showInformationMessage(`ViT Lens: ${r.message}`);
+        void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: copied {0} to the clipboard.', r.what));
+      } else if (r.kind === 'notify') void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: {0}', r.message));
       else value = await this.saveExport(r.format, r.fileName, r.data);
       this.post({ type: 'reply', id, ok: true, value });
     } catch (e) {
@@ -260,18 +261,18 @@ export class VisualizePanel implements vscode.Disposable {
   private async saveExport(format: 'png' | 'json', fileName: string, data: Uint8Array): Promise<string | null> {
     const folder = this.imageUri ? vscode.Uri.joinPath(this.imageUri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({
-      title: `ViT Lens: export ${format.toUpperCase()}`,
+      title: vscode.l10n.t('ViT Lens: export {0}', format.toUpperCase()),
       defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined,
-      filters: format === 'png' ? { 'PNG image': ['png'] } : { JSON: ['json'] },
+      filters: format === 'png' ? { [vscode.l10n.t('PNG image')]: ['png'] } : { JSON: ['json'] },
     });
     if (!target) return null;
     try {
       await vscode.workspace.fs.writeFile(target, data);
     } catch (e) {
-      throw new Error(`Could not write ${target.fsPath}: ${(e as Error).message}`);
+      throw new Error(vscode.l10n.t('Could not write {0}: {1}', target.fsPath, (e as Error).message));
     }
-    const open = 'Open';
-    void vscode.window.showInformationMessage(`ViT Lens: saved ${vscode.workspace.asRelativePath(target)}`, open).then((c) => {
+    const open = vscode.l10n.t('Open');
+    void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: saved {0}', vscode.workspace.asRelativePath(target)), open).then((c) => {
       if (c === open) void vscode.commands.executeCommand('vscode.open', target);
     });
     return vscode.workspace.asRelativePath(target);
@@ -283,7 +284,7 @@ export class VisualizePanel implements vscode.Disposable {
       VisualizePanel.viewStateEmitter.fire(undefined);
       void vscode.commands.executeCommand('setContext', 'vitLens.panelOpen', false);
     }
-    this.measures.rejectAll({ kind: 'inference', message: 'The ViT Lens panel was closed.' });
+    this.measures.rejectAll({ kind: 'inference', message: vscode.l10n.t('The ViT Lens panel was closed.') });
     this.onRenderedEmitter.dispose();
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();

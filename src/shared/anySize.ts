@@ -4,6 +4,7 @@
  * on the image's own aspect ratio instead of a center-cropped square, since nothing forces the square on it.
  */
 import { inputSize, type ModelCard } from './modelCard';
+import { t } from './l10n';
 import { GraphIndex } from './onnx/graphIndex';
 import type { VitStructure } from './vitStructure';
 
@@ -63,13 +64,14 @@ interface Sized { card: ModelCard; structure: VitStructure }
  */
 export function atImageSize<M extends Sized>(m: M, width: number, height: number): M {
   const p = m.card.preprocess;
-  if (!m.structure.input.anySize || p.sources?.size !== 'graph input') return m;
+  // The size came from the graph (defaultCard's source, in the same language) and not from a card or config.
+  if (!m.structure.input.anySize || p.sources?.size !== t('graph input')) return m;
   const size = imageAspectSize(width, height, inputSize(p), m.structure.patchSize);
   const trained = inputSize(p);
   const preprocess = {
     ...p, size: size.height, width: size.width !== size.height ? size.width : undefined, resize: 'squash' as const, crop: 'none' as const,
     resizeSize: undefined, resizeWidth: undefined,
-    sources: { ...p.sources, size: `the image's aspect ratio at about the trained ${trained.width}×${trained.height} (this export resizes its position embedding to any grid)`, geometry: 'whole image, no crop' },
+    sources: { ...p.sources, size: t`the image's aspect ratio at about the trained ${trained.width}×${trained.height} (this export resizes its position embedding to any grid)`, geometry: t('whole image, no crop') },
   };
   if (preprocess.width === undefined) delete preprocess.width;
   return { ...m, card: { ...m.card, preprocess }, structure: atGrid(m.structure, size.height, size.width) };

@@ -1,5 +1,6 @@
 /** Pure maths on attention tensors [batch=1, heads, tokens, tokens] and logits. */
 import type { Prediction } from './protocol';
+import { t } from './l10n';
 
 export interface AttentionLayer {
   heads: number;
@@ -39,7 +40,7 @@ export function softmax(logits: ArrayLike<number>): Float64Array {
 
 export function topK(logits: ArrayLike<number>, labels: string[], k: number): Prediction[] {
   const p = softmax(logits);
-  return Array.from(p, (prob, index) => ({ index, prob, label: labels[index] ?? `class ${index}` }))
+  return Array.from(p, (prob, index) => ({ index, prob, label: labels[index] ?? t`class ${index}` }))
     .sort((a, b) => b.prob - a.prob)
     .slice(0, k);
 }

@@ -4,6 +4,7 @@
  * concatenated with the patch mean (DINOv2's linear head), or a learned probe's attention (MAP, SigLIP).
  */
 import { scoresMatMul } from './attentionGraph';
+import { t } from './l10n';
 import type { GraphIndex } from './onnx/graphIndex';
 import type { OnnxNode } from './onnx/onnxModel';
 
@@ -143,13 +144,13 @@ export function findClassifier(g: GraphIndex, logits: string, prefix: number, pr
 
 /** The classifier in words, for the summary and the CLI. */
 export function classifierWords(kind: ClassifierKind): string {
-  return {
-    cls: 'CLS token',
-    gap: 'global average pooling (mean of the patch tokens; no CLS token)',
-    'mean-all': 'mean of all tokens (CLS included)',
-    'mean-patches': 'mean of the patch tokens (global average pooling; the CLS token is not read)',
-    'cls+mean': 'CLS token concatenated with the mean of the patch tokens',
-    map: 'attention pooling (MAP): one learned query attends over all tokens',
-    unknown: 'not recognised',
-  }[kind];
+  switch (kind) {
+    case 'cls': return t('CLS token');
+    case 'gap': return t('global average pooling (mean of the patch tokens; no CLS token)');
+    case 'mean-all': return t('mean of all tokens (CLS included)');
+    case 'mean-patches': return t('mean of the patch tokens (global average pooling; the CLS token is not read)');
+    case 'cls+mean': return t('CLS token concatenated with the mean of the patch tokens');
+    case 'map': return t('attention pooling (MAP): one learned query attends over all tokens');
+    case 'unknown': return t('not recognised');
+  }
 }

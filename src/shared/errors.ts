@@ -2,6 +2,8 @@
  * Errors a user can act on. Each carries a message written for the panel and the notification,
  * and a stable `kind` the webview and the tests can branch on.
  */
+import { t } from './l10n';
+
 export type ErrorKind = 'model-format' | 'not-a-vit' | 'fused-attention' | 'image' | 'inference' | 'file';
 
 export class VitLensError extends Error {
@@ -21,7 +23,7 @@ export class ModelFormatError extends VitLensError {
 /** A valid ONNX model whose graph is not a Vision Transformer we can instrument. */
 export class NotAViTError extends VitLensError {
   constructor(message: string, public readonly lookedFor: string[]) {
-    super('not-a-vit', `${message} Looked for: ${lookedFor.join('; ')}.`);
+    super('not-a-vit', t`${message} Looked for: ${lookedFor.join('; ')}.`);
   }
 }
 

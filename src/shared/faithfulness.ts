@@ -13,6 +13,7 @@
  * - Area: the trapezoid rule over k ∈ [0, 1].
  */
 import { argmax } from './attentionMaps';
+import { t } from './l10n';
 import { blankPatches, checkGeometry, classProbability, type InputDims, type PatchGrid, type RunBatch, runInBatches, type RunOptions } from './occlusion';
 
 export const FAITHFULNESS_STEPS = 10;
@@ -30,7 +31,7 @@ export function patchCount(step: number, steps: number, n: number): number {
 
 /** Area under y over x evenly spaced on [0, 1] (x_i = i/(len−1)), by the trapezoid rule. */
 export function trapezoidAuc(y: ArrayLike<number>): number {
-  if (y.length < 2) throw new RangeError('a curve needs at least two points');
+  if (y.length < 2) throw new RangeError(t('a curve needs at least two points'));
   let s = 0;
   for (let i = 1; i < y.length; i++) s += (y[i] + y[i - 1]) / 2;
   return s / (y.length - 1);
@@ -72,9 +73,9 @@ export interface FaithfulnessResult {
  */
 export async function runFaithfulness(input: Float32Array, dims: InputDims, grid: PatchGrid, patch: number, map: ArrayLike<number>, run: RunBatch, opts: FaithfulnessOptions = {}): Promise<FaithfulnessResult> {
   const n = grid.rows * grid.cols;
-  if (map.length !== n) throw new RangeError(`the map has ${map.length} values, the ${grid.rows}×${grid.cols} grid has ${n} patches`);
+  if (map.length !== n) throw new RangeError(t`the map has ${map.length} values, the ${grid.rows}×${grid.cols} grid has ${n} patches`);
   const steps = opts.steps ?? FAITHFULNESS_STEPS;
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps ${steps} is not a positive integer`);
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(t`steps ${steps} is not a positive integer`);
   checkGeometry(input, dims, grid, patch);
   const order = rankPatches(map);
   const counts = Array.from({ length: steps + 1 }, (_, s) => patchCount(s, steps, n));
@@ -116,11 +117,12 @@ export function rankMaps(scores: readonly MapScore[]): { ranking: RankedMap[]; e
     .map((s, i) => ({ ...s, score: s.insertionAuc - s.deletionAuc, i }))
     .sort((a, b) => b.score - a.score || a.i - b.i)
     .map(({ i: _i, ...s }, r) => ({ ...s, rank: r + 1 }));
-  if (!ranking.length) return { ranking, explanation: 'No maps to compare.' };
+  if (!ranking.length) return { ranking, explanation: t('No maps to compare.') };
   const f = (x: number) => x.toFixed(3);
   const [best, ...rest] = ranking;
   const others = rest.map((m) => `${m.name} ${f(m.score)}`).join(', ');
-  const explanation = `Most faithful: ${best.name} (insertion − deletion AUC ${f(best.score)}: deletion ${f(best.deletionAuc)}, insertion ${f(best.insertionAuc)})` +
-    `${others ? `, then ${others}` : ''}; a faithful map's hottest patches make the class probability fall fast when deleted (low deletion AUC) and rise fast when restored (high insertion AUC).`;
+  const explanation = others
+    ? t`Most faithful: ${best.name} (insertion − deletion AUC ${f(best.score)}: deletion ${f(best.deletionAuc)}, insertion ${f(best.insertionAuc)}), then ${others}; a faithful map's hottest patches make the class probability fall fast when deleted (low deletion AUC) and rise fast when restored (high insertion AUC).`
+    : t`Most faithful: ${best.name} (insertion − deletion AUC ${f(best.score)}: deletion ${f(best.deletionAuc)}, insertion ${f(best.insertionAuc)}); a faithful map's hottest patches make the class probability fall fast when deleted (low deletion AUC) and rise fast when restored (high insertion AUC).`;
   return { ranking, explanation };
 }

@@ -6,6 +6,7 @@
  */
 import { queryProjection, scoresMatMul } from './attentionGraph';
 import { encodeGraphPatch } from './instrumentAttention';
+import { t } from './l10n';
 import { BackwardPlan, buildBackward, DEFAULT_SEED, NoGradientError, planBackward, probePatch, ProbeResult } from './onnx/backward';
 import { GraphIndex } from './onnx/graphIndex';
 import { OnnxModel, OnnxNode, readOnnxModel } from './onnx/onnxModel';
@@ -54,6 +55,7 @@ export function gradientTargets(model: OnnxModel, structure: VitStructure): Grad
     // The fused operator itself is on the path (its tapped copy is ours): name the model's node.
     const op = fused.kind === 'onnx-attention' ? 'Attention' : 'MultiHeadAttention';
     const node = model.graph.nodes.find((n) => n.opType === op && fused.inputs.every((t, i) => n.inputs[i] === t));
+    // l10n-ignore: an ONNX operator's domain-qualified name
     throw new NoGradientError([{ opType: fused.kind === 'onnx-attention' ? op : `com.microsoft.${op}`, node: node?.name ?? op }]);
   }
   const attention = structure.attention.map((t) => t.tensor);
@@ -150,7 +152,7 @@ export function gradientOutputs(g: GradientModel): string[] {
 /** The seed input for class `classIndex`: a one-hot dL/dlogits. */
 export function classSeed(g: GradientModel, classIndex: number): Float32Array {
   const classes = g.seedDims.reduce((p, d) => p * d, 1);
-  if (!(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < classes)) throw new RangeError(`class ${classIndex} is outside 0…${classes - 1}`);
+  if (!(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < classes)) throw new RangeError(t`class ${classIndex} is outside 0…${classes - 1}`);
   const seed = new Float32Array(classes);
   seed[classIndex] = 1;
   return seed;

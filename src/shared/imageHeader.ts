@@ -3,6 +3,7 @@
  * enough to refuse a non-image or an image too large to decode safely before it reaches the webview.
  */
 import { ImageError } from './errors';
+import { t } from './l10n';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'svg';
 
@@ -16,7 +17,7 @@ export interface ImageHeader {
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp', webp: 'image/webp', svg: 'image/svg+xml' };
 
 export function readImageHeader(b: Uint8Array, name: string): ImageHeader {
-  if (b.byteLength === 0) throw new ImageError(`${name} is empty (0 bytes).`);
+  if (b.byteLength === 0) throw new ImageError(t`${name} is empty (0 bytes).`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const ascii = (o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
   const h = (format: ImageFormat, width?: number, height?: number): ImageHeader => ({ format, mime: MIME[format], width, height });
@@ -36,7 +37,7 @@ export function readImageHeader(b: Uint8Array, name: string): ImageHeader {
   if (b.byteLength >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { ...h('jpeg'), ...jpegSize(b, dv) };
   const head = new TextDecoder().decode(b.subarray(0, 512)).trimStart().toLowerCase();
   if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return h('svg');
-  throw new ImageError(`${name} is not an image ViT Lens can read (PNG, JPEG, GIF, BMP, WebP or SVG): its first bytes are ${describe(b)}.`);
+  throw new ImageError(t`${name} is not an image ViT Lens can read (PNG, JPEG, GIF, BMP, WebP or SVG): its first bytes are ${describe(b)}.`);
 }
 
 /** Scans JPEG markers to the first start-of-frame for the dimensions. */
@@ -60,7 +61,7 @@ function jpegSize(b: Uint8Array, dv: DataView): { width?: number; height?: numbe
 function describe(b: Uint8Array): string {
   const n = Math.min(8, b.byteLength);
   const printable = Array.from(b.subarray(0, n)).every((c) => c >= 32 && c < 127);
-  return printable ? `"${String.fromCharCode(...b.subarray(0, n))}…" (text)` : Array.from(b.subarray(0, n), (c) => c.toString(16).padStart(2, '0')).join(' ');
+  return printable ? t`"${String.fromCharCode(...b.subarray(0, n))}…" (text)` : Array.from(b.subarray(0, n), (c) => c.toString(16).padStart(2, '0')).join(' ');
 }
 
 /** Refuses images whose decoded pixels would not fit the webview's memory comfortably. */
@@ -68,6 +69,6 @@ export function checkImageSize(h: ImageHeader, name: string, maxMegapixels: numb
   if (!h.width || !h.height) return;
   const mp = (h.width * h.height) / 1e6;
   if (mp > maxMegapixels) {
-    throw new ImageError(`${name} is ${h.width}×${h.height} pixels (${mp.toFixed(0)} MP, about ${((h.width * h.height * 4) / 2 ** 30).toFixed(1)} GiB decoded); ViT Lens decodes images up to ${maxMegapixels} MP (setting vitLens.maxImageMegapixels). Downscale it first.`);
+    throw new ImageError(t`${name} is ${h.width}×${h.height} pixels (${mp.toFixed(0)} MP, about ${((h.width * h.height * 4) / 2 ** 30).toFixed(1)} GiB decoded); ViT Lens decodes images up to ${maxMegapixels} MP (setting vitLens.maxImageMegapixels). Downscale it first.`);
   }
 }

@@ -4,6 +4,7 @@
  * tokenLayout.ts: prefix + rows × cols, else refused with expected and found), and summarized in words.
  * Pure, so the Node tests check exactly what the card draws.
  */
+import { t } from './l10n';
 import { expectedTokens, patchGrid } from './tokenLayout';
 import type { VitStructure } from './vitStructure';
 
@@ -39,9 +40,9 @@ export function mapProbeMismatch(s: VitStructure, p: MapProbe): string | undefin
   const queries = p.dims.length >= 2 ? p.dims[p.dims.length - 2] : 1;
   const heads = s.mapProbe?.heads;
   // One query per head: a probe with more rows is not the one-query pooling this view explains.
-  if (queries !== 1) return `The probe's attention is not drawn: it has ${queries} queries (shape ${p.dims.join('×')}), but one learned query was expected.`;
-  if (p.tokens !== expected) return `The probe's attention is not drawn: it has ${p.tokens} tokens, but ${expectedTokens(s.prefixTokens, g)} were expected.`;
-  if (heads && p.heads !== heads && p.heads !== 1) return `The probe's attention is not drawn: it has ${p.heads} maps (shape ${p.dims.join('×')}), but ${heads} heads (or 1 averaged) were expected.`;
+  if (queries !== 1) return t`The probe's attention is not drawn: it has ${queries} queries (shape ${p.dims.join('×')}), but one learned query was expected.`;
+  if (p.tokens !== expected) return t`The probe's attention is not drawn: it has ${p.tokens} tokens, but ${expectedTokens(s.prefixTokens, g)} were expected.`;
+  if (heads && p.heads !== heads && p.heads !== 1) return t`The probe's attention is not drawn: it has ${p.heads} maps (shape ${p.dims.join('×')}), but ${heads} heads (or 1 averaged) were expected.`;
   return undefined;
 }
 
@@ -79,8 +80,7 @@ export function mapProbeText(s: VitStructure, p: MapProbe, maps: MapProbeMaps): 
   const sh = mapProbeShares(s, maps);
   const patches = maps.grid.rows * maps.grid.cols;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const heads = p.heads > 1 ? `mean over its ${p.heads} heads` : s.mapProbe?.heads && s.mapProbe.heads > 1 ? `its ${s.mapProbe.heads} heads averaged by the export` : 'one head';
-  return `The classifier reads one learned query's attention over the ${p.tokens} tokens: ${pct(sh.top)} of it (${heads}) on the ${sh.k} hottest patches of ${patches}, where uniform attention would put ${pct(sh.k / p.tokens)}` +
-    (s.prefixTokens ? `, and ${pct(sh.prefix)} on the ${s.prefixTokens} prefix token${s.prefixTokens === 1 ? '' : 's'}.` : '.') +
-    ' The query is a learned constant, the same for every image: only the keys change with the image, so this map is where the pooled feature the MLP and classifier see comes from.';
+  const heads = p.heads > 1 ? t`mean over its ${p.heads} heads` : s.mapProbe?.heads && s.mapProbe.heads > 1 ? t`its ${s.mapProbe.heads} heads averaged by the export` : t('one head');
+  const prefix = !s.prefixTokens ? '' : s.prefixTokens === 1 ? t`, and ${pct(sh.prefix)} on the ${s.prefixTokens} prefix token` : t`, and ${pct(sh.prefix)} on the ${s.prefixTokens} prefix tokens`;
+  return t`The classifier reads one learned query's attention over the ${p.tokens} tokens: ${pct(sh.top)} of it (${heads}) on the ${sh.k} hottest patches of ${patches}, where uniform attention would put ${pct(sh.k / p.tokens)}${prefix}. The query is a learned constant, the same for every image: only the keys change with the image, so this map is where the pooled feature the MLP and classifier see comes from.`;
 }

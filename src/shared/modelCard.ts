@@ -5,6 +5,7 @@
  * input size); each setting records where it came from so the panel can say so.
  */
 import IMAGENET_LABELS from './imagenetLabels.json';
+import { t } from './l10n';
 import type { Interpolation } from './resample';
 import type { VitStructure } from './vitStructure';
 
@@ -52,24 +53,23 @@ export interface ModelCard {
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
-const DEFAULT = 'default';
-
 /** Labels for `classes` outputs when no file names them: ImageNet-1k's for 1000, else "class i". */
 function defaultLabels(classes: number): { labels: string[]; labelsAssumed?: boolean } {
   if (classes === IMAGENET_LABELS.length) return { labels: [...IMAGENET_LABELS], labelsAssumed: true };
-  return { labels: Array.from({ length: classes }, (_, i) => `class ${i}`) };
+  return { labels: Array.from({ length: classes }, (_, i) => t`class ${i}`) };
 }
 
 export function defaultCard(name: string, s: VitStructure): ModelCard {
   const size = s.input.height ?? (s.grid ? s.grid.rows * s.patchSize : 224);
   const width = s.input.width ?? (s.grid && !s.input.height ? s.grid.cols * s.patchSize : size);
+  const byDefault = t('default');
   return {
     name,
     ...defaultLabels(s.logits.classes ?? 0),
     preprocess: {
       // timm's eval rule for crop_pct 1: the shorter side (a non-square input: the image scaled to cover it), center crop.
       size, ...(width !== size ? { width } : {}), resize: 'shorter-side', crop: 'center', mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: 255, interpolation: 'bilinear',
-      sources: { size: 'graph input', interpolation: DEFAULT, geometry: DEFAULT, normalize: 'default, ImageNet', scale: DEFAULT },
+      sources: { size: t('graph input'), interpolation: byDefault, geometry: byDefault, normalize: t('default, ImageNet'), scale: byDefault },
     },
     source: 'default',
   };
@@ -83,7 +83,7 @@ export function inputSize(p: Pick<Preprocess, 'size' | 'width'>): { height: numb
 /** "224×224", or "384×288 (width×height)" where it is not square. */
 export function describeInputSize(p: Pick<Preprocess, 'size' | 'width'>): string {
   const { height, width } = inputSize(p);
-  return width === height ? `${width}×${height}` : `${width}×${height} (width×height)`;
+  return width === height ? `${width}×${height}` : t`${width}×${height} (width×height)`;
 }
 
 /** Sets the input's height and width (`width` kept only where it differs). */
@@ -115,7 +115,7 @@ function layer(fallback: ModelCard, source: ModelCard['source']): ModelCard {
 }
 
 /** A ViT Lens card (see models/vit-demo.json). Missing fields fall back to `fallback`; `from` names the file. */
-export function cardFromJson(json: Json, fallback: ModelCard, from = 'model card'): ModelCard {
+export function cardFromJson(json: Json, fallback: ModelCard, from = t('model card')): ModelCard {
   const card = layer(fallback, 'card');
   const p = (isObject(json.preprocess) ? json.preprocess : {});
   const q = card.preprocess;
@@ -128,7 +128,7 @@ export function cardFromJson(json: Json, fallback: ModelCard, from = 'model card
   if (hw) { setInputSize(q, hw[0], hw[1]); src.size = from; }
   const interp = interpolation(p.interpolation);
   if (interp) { q.interpolation = interp; src.interpolation = from; }
-  else if (p.interpolation !== undefined) src.interpolation = `${from} asks for "${String(p.interpolation)}", not supported: ${q.interpolation ?? 'bilinear'} used`;
+  else if (p.interpolation !== undefined) src.interpolation = t`${from} asks for "${String(p.interpolation)}", not supported: ${interpolationName(q.interpolation ?? 'bilinear')} used`;
   // Our cards follow torchvision: shorter side, center crop with round(); crop_pct as timm.
   if (p.resize !== undefined || p.crop !== undefined || p.cropPct !== undefined || p.crop_pct !== undefined || p.resizeSize !== undefined) {
     q.resize = p.resize === 'squash' ? 'squash' : p.resize === 'longer-side' ? 'longer-side' : 'shorter-side';
@@ -171,7 +171,7 @@ function heightWidth(v: unknown): [number, number] | undefined {
 }
 
 /** timm's config.json: preprocessing under `pretrained_cfg` (or at the top level), labels from `label_names`. */
-export function cardFromTimm(config: Json, fallback: ModelCard, from = 'config.json, timm'): ModelCard {
+export function cardFromTimm(config: Json, fallback: ModelCard, from = t('config.json, timm')): ModelCard {
   const card = layer(fallback, 'timm');
   const c: Json = isObject(config.pretrained_cfg) ? { ...config, ...config.pretrained_cfg } : config;
   const q = card.preprocess;
@@ -185,7 +185,7 @@ export function cardFromTimm(config: Json, fallback: ModelCard, from = 'config.j
   else if (c.interpolation !== undefined) {
     // timm's other modes (lanczos, box, hamming, random) are not implemented: bicubic is the nearest in spirit.
     q.interpolation = 'bicubic';
-    src.interpolation = `${from} asks for "${String(c.interpolation)}", not supported: bicubic used`;
+    src.interpolation = t`${from} asks for "${String(c.interpolation)}", not supported: bicubic used`;
   }
   // timm's eval transform (transforms_imagenet_eval): crop_pct defaults to 0.875 and crop_mode to center (a
   // non-square input_size: ResizeKeepRatio to floor(side / crop_pct) per side, see resizeCropFor).
@@ -199,7 +199,7 @@ export function cardFromTimm(config: Json, fallback: ModelCard, from = 'config.j
   setNormalize(q, c.mean, c.std, from);
   // timm's ToTensor divides by 255.
   q.scale = 255;
-  src.scale = 'timm ToTensor';
+  src.scale = t('timm ToTensor');
   return card;
 }
 
@@ -224,7 +224,7 @@ export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json
   if (pp.resample !== undefined) {
     const f = typeof pp.resample === 'number' ? PIL_FILTERS[pp.resample] : undefined;
     q.interpolation = f ?? 'bicubic';
-    src.interpolation = f ? `${from}: resample ${String(pp.resample)}` : `${from} asks for resample ${String(pp.resample)}, not supported: bicubic used`;
+    src.interpolation = f ? `${from}: resample ${String(pp.resample)}` : t`${from} asks for resample ${String(pp.resample)}, not supported: bicubic used`;
   }
   const crop = pp.do_center_crop === true;
   const cropHW = crop ? heightWidth(pp.crop_size) : undefined;
@@ -253,27 +253,32 @@ export function cardFromHuggingFace(config: Json | undefined, preprocessor: Json
       src.geometry = `${from}: shortest_edge ${edge}, crop_pct ${pp.crop_pct}`;
     } else {
       q.resize = 'shorter-side'; q.resizeSize = edge; q.crop = 'center'; setInputSize(q, cropHW?.[0] ?? edge, cropHW?.[1] ?? edge);
-      src.geometry = cropSide ? from : `${from} (no center crop there: ViT Lens crops ${edge}×${edge}, the model needs a square input)`;
+      src.geometry = cropSide ? from : t`${from} (no center crop there: ViT Lens crops ${edge}×${edge}, the model needs a square input)`;
     }
   } else if (cropSide) {
     // No resize: only the crop (ViT Lens resizes the shorter side to it first, since images vary in size).
     q.resize = 'shorter-side'; q.resizeSize = Math.min(...cropHW!); q.crop = 'center'; setInputSize(q, cropHW![0], cropHW![1]);
-    src.geometry = `${from} (do_resize false: ViT Lens resizes the shorter side to the crop)`;
+    src.geometry = t`${from} (do_resize false: ViT Lens resizes the shorter side to the crop)`;
   }
-  if (pp.do_rescale === false) { q.scale = 1; src.scale = `${from}: do_rescale false`; }
+  if (pp.do_rescale === false) { q.scale = 1; src.scale = t`${from}: do_rescale false`; }
   else if (typeof pp.rescale_factor === 'number' && pp.rescale_factor > 0) {
     const s = 1 / pp.rescale_factor;
     // 1/(1/255) is 255 within a few ulps; keep the integer.
     q.scale = Math.abs(s - Math.round(s)) < 1e-9 ? Math.round(s) : s;
     src.scale = `${from}: rescale_factor`;
   }
-  if (pp.do_normalize === false) { q.mean = [0, 0, 0]; q.std = [1, 1, 1]; src.normalize = `${from}: do_normalize false`; }
+  if (pp.do_normalize === false) { q.mean = [0, 0, 0]; q.std = [1, 1, 1]; src.normalize = t`${from}: do_normalize false`; }
   else {
     setNormalize(q, pp.image_mean, pp.image_std, from);
   }
   return card;
 }
 
+
+/** An interpolation's name as shown; the value itself is an identifier. */
+function interpolationName(i: Interpolation): string {
+  return i === 'nearest' ? t('nearest') : i === 'bicubic' ? t('bicubic') : t('bilinear');
+}
 
 function list(v: number[]): string {
   return v.map((x) => +x.toFixed(4)).join(', ');
@@ -286,21 +291,21 @@ export function describePreprocess(p: Preprocess): string {
   const { height, width } = inputSize(p);
   const wh = (w: number, h: number) => `${w}×${h}`;
   let geometry: string;
-  if (p.crop === 'none') geometry = `squash to ${wh(width, height)}`;
+  if (p.crop === 'none') geometry = t`squash to ${wh(width, height)}`;
   else {
     const resize = p.resizeSize ?? Math.floor(p.size / (p.cropPct ?? 1));
     const how = p.resizeSize === undefined && p.cropPct !== undefined ? ` (crop_pct ${p.cropPct})` : '';
     const squashW = p.resizeWidth ?? (p.resizeSize !== undefined ? resize : Math.floor(width / (p.cropPct ?? 1)));
     const box = squashW !== resize ? `${wh(squashW, resize)}` : String(resize);
-    const first = p.resize === 'squash' ? `squash to ${wh(squashW, resize)}${how}` : p.resize === 'longer-side' ? `longer side to ${box}${how}, padded with the mean colour`
-      : squashW !== resize ? `scaled to cover ${box}, aspect kept${how}` : `shorter side to ${resize}${how}`;
-    geometry = `${first}, center crop ${width === height ? p.size : wh(width, height)}`;
+    const first = p.resize === 'squash' ? t`squash to ${wh(squashW, resize)}${how}` : p.resize === 'longer-side' ? t`longer side to ${box}${how}, padded with the mean colour`
+      : squashW !== resize ? t`scaled to cover ${box}, aspect kept${how}` : t`shorter side to ${resize}${how}`;
+    geometry = t`${first}, center crop ${width === height ? p.size : wh(width, height)}`;
   }
   return [
     `${describeInputSize(p)}${at('size')}`,
-    `${p.interpolation ?? 'bilinear'}${at('interpolation')}`,
+    `${interpolationName(p.interpolation ?? 'bilinear')}${at('interpolation')}`,
     `${geometry}${at('geometry')}`,
-    `mean ${list(p.mean)}, std ${list(p.std)}${at('normalize')}`,
-    `pixels ÷ ${+p.scale.toFixed(4)}${at('scale')}`,
+    `${t`mean ${list(p.mean)}, std ${list(p.std)}`}${at('normalize')}`,
+    `${t`pixels ÷ ${+p.scale.toFixed(4)}`}${at('scale')}`,
   ].join('; ');
 }

@@ -7,6 +7,7 @@ import type { GraphIndex } from './onnx/graphIndex';
 import type { OnnxValueInfo } from './onnx/onnxModel';
 import { topK } from './attentionMaps';
 import { linearInput } from './classifierHead';
+import { t } from './l10n';
 import type { Prediction } from './protocol';
 
 export interface ModelOutput {
@@ -55,15 +56,16 @@ export function describeOutput(g: GraphIndex, o: OnnxValueInfo, embedDim: number
   // Exporters often leave every axis symbolic; a token output's width is then the model's.
   const width = typeof last === 'number' ? last : o.shape?.length === 3 ? embedDim : undefined;
   if (o.shape?.length === 3) {
-    const t = typeof o.shape[1] === 'number' ? o.shape[1] : tokenCount;
-    const tokens = t ? `all ${t} tokens` : 'every token';
-    return { kind: 'tokens', name: o.name, width, describe: `the ${width ?? '?'}-d features of ${tokens} (a last hidden state), not class scores` };
+    const count = typeof o.shape[1] === 'number' ? o.shape[1] : tokenCount;
+    const tokens = count ? t`all ${count} tokens` : t('every token');
+    return { kind: 'tokens', name: o.name, width, describe: t`the ${width ?? '?'}-d features of ${tokens} (a last hidden state), not class scores` };
   }
   // Unknown ops: judge by width, as an exporter's head of exactly embedDim classes is rare.
   const v = judge(g, o.name) ?? (width === embedDim ? { kind: 'embedding' as const, pooling: 'unknown' as const } : { kind: 'classes' as const });
-  if (v.kind === 'classes') return { kind: 'classes', name: o.name, width, describe: `${width ?? 'the'} class scores` };
-  const of = { cls: 'of the CLS token', mean: 'averaged over the final tokens', pooler: 'of the CLS token, pooled by a dense layer and tanh', unknown: 'of the image' }[v.pooling ?? 'unknown'];
-  return { kind: 'embedding', name: o.name, width, pooling: v.pooling, describe: `a ${width ?? embedDim}-d embedding ${of}, not class scores` };
+  if (v.kind === 'classes') return { kind: 'classes', name: o.name, width, describe: width !== undefined ? t`${width} class scores` : t('the class scores') };
+  const pooling = v.pooling ?? 'unknown';
+  const of = pooling === 'cls' ? t('of the CLS token') : pooling === 'mean' ? t('averaged over the final tokens') : pooling === 'pooler' ? t('of the CLS token, pooled by a dense layer and tanh') : t('of the image');
+  return { kind: 'embedding', name: o.name, width, pooling: v.pooling, describe: t`a ${width ?? embedDim}-d embedding ${of}, not class scores` };
 }
 
 /** The output the panel reads: class scores when there are any, else a per-image embedding, else the first. */
@@ -83,5 +85,5 @@ export function describeOutputs(outputs: ModelOutput[]): string {
 
 /** What the panel says instead of predictions for a model without class scores. */
 export function noClassesNote(outputs: ModelOutput[]): string {
-  return `This model outputs ${describeOutputs(outputs)}. There are no classes to predict; every attention and feature view still works.`;
+  return t`This model outputs ${describeOutputs(outputs)}. There are no classes to predict; every attention and feature view still works.`;
 }

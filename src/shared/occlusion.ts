@@ -10,6 +10,7 @@
  * It also needs no knowledge of mean/std here: 0 is the mean colour whatever the card says.
  */
 import { argmax } from './attentionMaps';
+import { t } from './l10n';
 import { inputSize } from './modelCard';
 import type { ModelPayload } from './protocol';
 
@@ -23,8 +24,8 @@ export type InputDims = readonly [number, number, number, number];
 
 /** Thrown by the runners when their AbortSignal fired; the run stopped between two batches. */
 export class OcclusionCancelled extends Error {
-  constructor(message = 'Occlusion run cancelled.') {
-    super(message);
+  constructor(message?: string) {
+    super(message ?? t('Occlusion run cancelled.'));
     this.name = 'OcclusionCancelled';
   }
 }
@@ -49,12 +50,12 @@ export interface RunOptions {
 /** Throws a RangeError unless input, dims, grid and patch size describe one image the grid fits. */
 export function checkGeometry(input: Float32Array, dims: InputDims, grid: PatchGrid, patch: number): void {
   const [n, c, h, w] = dims;
-  if (n !== 1) throw new RangeError(`occlusion takes one image (dims [1, C, H, W]), got batch ${n}`);
-  if (input.length !== c * h * w) throw new RangeError(`input has ${input.length} values, dims ${dims.join('×')} need ${c * h * w}`);
-  if (!(patch >= 1) || !Number.isInteger(patch)) throw new RangeError(`patch size ${patch} is not a positive integer`);
+  if (n !== 1) throw new RangeError(t`occlusion takes one image (dims [1, C, H, W]), got batch ${n}`);
+  if (input.length !== c * h * w) throw new RangeError(t`input has ${input.length} values, dims ${dims.join('×')} need ${c * h * w}`);
+  if (!(patch >= 1) || !Number.isInteger(patch)) throw new RangeError(t`patch size ${patch} is not a positive integer`);
   // Every grid cell must start inside the image; the last row/column may be cut off by the image border.
   if (grid.rows < 1 || grid.cols < 1 || (grid.rows - 1) * patch >= h || (grid.cols - 1) * patch >= w) {
-    throw new RangeError(`a ${grid.rows}×${grid.cols} grid of ${patch}px patches does not fit a ${h}×${w} input`);
+    throw new RangeError(t`a ${grid.rows}×${grid.cols} grid of ${patch}px patches does not fit a ${h}×${w} input`);
   }
 }
 
@@ -65,7 +66,7 @@ export function checkGeometry(input: Float32Array, dims: InputDims, grid: PatchG
 export function blankPatches(x: Float32Array, dims: InputDims, grid: PatchGrid, patch: number, patches: Iterable<number>): Float32Array {
   const [, c, h, w] = dims;
   for (const p of patches) {
-    if (!Number.isInteger(p) || p < 0 || p >= grid.rows * grid.cols) throw new RangeError(`patch ${p} is outside the ${grid.rows}×${grid.cols} grid`);
+    if (!Number.isInteger(p) || p < 0 || p >= grid.rows * grid.cols) throw new RangeError(t`patch ${p} is outside the ${grid.rows}×${grid.cols} grid`);
     const r = Math.floor(p / grid.cols), col = p % grid.cols;
     const y0 = r * patch, y1 = Math.min(h, y0 + patch), x0 = col * patch, x1 = Math.min(w, x0 + patch);
     for (let ch = 0; ch < c; ch++) {
@@ -83,7 +84,7 @@ export function occlusionInputs(input: Float32Array, dims: InputDims, grid: Patc
 
 /** softmax(logits)[k], in float64 with the max subtracted so large logits do not overflow. */
 export function classProbability(logits: ArrayLike<number>, k: number): number {
-  if (!(k >= 0 && k < logits.length)) throw new RangeError(`class ${k} is outside the model's ${logits.length} logits`);
+  if (!(k >= 0 && k < logits.length)) throw new RangeError(t`class ${k} is outside the model's ${logits.length} logits`);
   let m = -Infinity;
   for (let i = 0; i < logits.length; i++) m = Math.max(m, logits[i]);
   let s = 0;
@@ -115,7 +116,7 @@ export async function runInBatches(count: number, imageSize: number, make: (i: n
     const batch = new Float32Array(b * imageSize);
     for (let j = 0; j < b; j++) make(start + j, batch.subarray(j * imageSize, (j + 1) * imageSize));
     const out = await run(batch, b);
-    if (out.length !== b) throw new Error(`the model run returned ${out.length} logit vectors for a batch of ${b}`);
+    if (out.length !== b) throw new Error(t`the model run returned ${out.length} logit vectors for a batch of ${b}`);
     // Checked again so an abort during the batch is honoured as soon as it returns, not one batch later.
     cancelled();
     logits.push(...out);

@@ -4,6 +4,7 @@
  */
 import { ModelFormatError } from './errors';
 import { floatToHalf, halfToFloat } from './half';
+import { t } from './l10n';
 
 /** What both onnxruntime builds report per session input (InferenceSession.inputMetadata). */
 interface InputMetadata { readonly name: string; readonly isTensor: boolean; readonly type?: string }
@@ -15,7 +16,7 @@ export function imageFeed(inputs: readonly InputMetadata[], name: string, pixels
   const type = inputs.find((m) => m.name === name)?.type ?? 'float32';
   if (type === 'float32') return { type, data: pixels };
   if (type === 'float16') return { type, data: Uint16Array.from(pixels, floatToHalf) };
-  throw new ModelFormatError(`The model's image input "${name}" takes ${type} values; ViT Lens feeds normalized pixels as float32 or float16 only.`, 'Export the model with a float32 (or float16) image input.');
+  throw new ModelFormatError(t`The model's image input "${name}" takes ${type} values; ViT Lens feeds normalized pixels as float32 or float16 only.`, t('Export the model with a float32 (or float16) image input.'));
 }
 
 /** An output as float32: float16 outputs arrive as raw halves (Uint16Array) or, where the platform has it, a Float16Array. */

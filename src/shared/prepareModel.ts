@@ -1,6 +1,7 @@
 /** From model bytes to everything the webview needs: parse, detect the ViT, instrument, pick the card. */
 import { ModelFormatError } from './errors';
 import { instrumentAttention } from './instrumentAttention';
+import { t } from './l10n';
 import { cardFromHuggingFace, cardFromJson, cardFromTimm, configKind, defaultCard, describeInputSize, inputSize, ModelCard } from './modelCard';
 import { GraphIndex } from './onnx/graphIndex';
 import { readOnnxModel, tensorValues, TensorDataType } from './onnx/onnxModel';
@@ -49,18 +50,24 @@ export function prepareModel(bytes: Uint8Array, fileName: string, key: string, c
   // Attention comes out in the precision the graph computes it in (fp16 models: float16).
   const elemType = model.graph.valueInfo.get(structure.attention[0].tensor)?.elemType ?? model.graph.inputs.find((i) => i.name === structure.input.name)?.elemType ?? TensorDataType.FLOAT;
   const inst = instrumentAttention(structure, model.graph.outputs.map((o) => o.name), elemType, attentionBudgetBytes);
-  const externalData = [...new Set([...model.graph.initializers.values()].map((t) => t.external?.location).filter((l): l is string => !!l))];
+  const externalData = [...new Set([...model.graph.initializers.values()].map((x) => x.external?.location).filter((l): l is string => !!l))];
   const want = inputSize(card.preprocess);
   const { height: fixedH, width: fixedW } = structure.input;
   if ((fixedH && fixedH !== want.height) || (fixedW && fixedW !== want.width)) {
     // Name only the file the size came from: a card that does not exist is not blamed.
-    const from = card.preprocess.sources?.size ?? 'the model card';
-    const graph = `${fixedW ?? 'any'}×${fixedH ?? 'any'}`;
+    const from = card.preprocess.sources?.size ?? t('the model card');
+    const graph = `${fixedW ?? t('any')}×${fixedH ?? t('any')}`;
     const size = fixedH && fixedW ? (fixedH === fixedW ? String(fixedH) : `[${fixedH}, ${fixedW}]`) : undefined;
+    const wanted = describeInputSize(card.preprocess);
+    // JSON to paste, not prose; an argument because literal braces in a message would break its {n} placeholders.
+    const json = `"preprocess": { "size": ${size} }`;
     throw new ModelFormatError(
-      `${from} asks for a ${describeInputSize(card.preprocess)} input, but the graph's input is fixed at ${graph} (width×height)` +
-      `${structure.swin ? ' (Swin window and mask shapes are baked into the graph at that size)' : ''}.`,
-      `Fix the size in ${from}${size ? `, or put a card ${cardFileName(fileName)} beside the model with "preprocess": { "size": ${size} } (a card takes precedence over config files)` : ''}.`,
+      structure.swin
+        ? t`${from} asks for a ${wanted} input, but the graph's input is fixed at ${graph} (width×height) (Swin window and mask shapes are baked into the graph at that size).`
+        : t`${from} asks for a ${wanted} input, but the graph's input is fixed at ${graph} (width×height).`,
+      size
+        ? t`Fix the size in ${from}, or put a card ${cardFileName(fileName)} beside the model with ${json} (a card takes precedence over config files).`
+        : t`Fix the size in ${from}.`,
     );
   }
   const filters = g.constant(structure.parameters.patchWeight);
@@ -101,6 +108,6 @@ export function cardFileName(modelFileName: string): string {
 /** Refuses, before reading it, a model the webview could not hold (its bytes are copied into the page and the worker). */
 export function checkModelSize(bytes: number, limitMB: number): void {
   if (bytes > limitMB * 1e6) {
-    throw new ModelFormatError(`The model is ${(bytes / 1e6).toFixed(0)} MB, over the ${limitMB} MB that ViT Lens loads into a webview (setting vitLens.maxModelSizeMB); it was not loaded.`, 'Raise vitLens.maxModelSizeMB if this machine has the memory, or export a smaller or quantized model.');
+    throw new ModelFormatError(t`The model is ${(bytes / 1e6).toFixed(0)} MB, over the ${limitMB} MB that ViT Lens loads into a webview (setting vitLens.maxModelSizeMB); it was not loaded.`, t('Raise vitLens.maxModelSizeMB if this machine has the memory, or export a smaller or quantized model.'));
   }
 }

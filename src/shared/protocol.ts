@@ -3,6 +3,7 @@
  * Discriminated unions in both directions; `request`/`reply` pairs go through `RequestChannel`.
  */
 import type { ErrorInfo } from './errors';
+import type { L10nBundle } from './l10n';
 import type { ModelCard } from './modelCard';
 import type { VitStructure } from './vitStructure';
 
@@ -209,6 +210,8 @@ export interface PersistedState {
 
 /** Webview main thread → inference worker. */
 export type ToWorker =
+  /** The l10n bundle (not sent in English), first, so errors raised in the worker are in the user's language. */
+  | { type: 'l10n'; bundle: L10nBundle }
   | { type: 'warmup'; backend: Backend; wasmUrl: string; threads: number }
   | {
     type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number;

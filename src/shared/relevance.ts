@@ -13,6 +13,7 @@
  * References: scripts/make_relevance_refs.py → test/fixtures/relevance (PyTorch autograd).
  */
 import { attentionRow, type AttentionLayer } from './attentionMaps';
+import { t } from './l10n';
 
 export interface Grid {
   rows: number;
@@ -39,17 +40,17 @@ function queriesOf(a: AttentionLayer): number {
 }
 
 function checkPair(a: AttentionLayer | undefined, g: AttentionLayer | undefined, layer: number): void {
-  if (!a || !g) throw new Error(`Layer ${layer + 1}: attention or its gradient is missing.`);
+  if (!a || !g) throw new Error(t`Layer ${layer + 1}: attention or its gradient is missing.`);
   const shape = (x: AttentionLayer) => `${x.heads}×${queriesOf(x)}×${x.tokens}`;
   if (a.heads !== g.heads || a.tokens !== g.tokens || queriesOf(a) !== queriesOf(g) || a.data.length !== g.data.length) {
-    throw new Error(`Layer ${layer + 1}: gradient ${shape(g)} does not match attention ${shape(a)}.`);
+    throw new Error(t`Layer ${layer + 1}: gradient ${shape(g)} does not match attention ${shape(a)}.`);
   }
 }
 
 /** A patch map must fill the grid exactly: a map shifted by one token looks as plausible as the right one. */
 function checkGrid(n: number, prefix: number, grid: Grid | undefined): void {
   if (grid && grid.rows * grid.cols !== n) {
-    throw new Error(`${prefix} prefix + ${n} patches do not fill a ${grid.rows}×${grid.cols} grid.`);
+    throw new Error(t`${prefix} prefix + ${n} patches do not fill a ${grid.rows}×${grid.cols} grid.`);
   }
 }
 
@@ -63,7 +64,7 @@ export function attentionTimesGradient(A: readonly AttentionLayer[], dA: readonl
   const g = dA[layer];
   checkPair(a, g, layer);
   if (head !== 'mean' && !(Number.isInteger(head) && head >= 0 && head < a.heads)) {
-    throw new Error(`Layer ${layer + 1} has ${a.heads} heads; head ${head} does not exist.`);
+    throw new Error(t`Layer ${layer + 1} has ${a.heads} heads; head ${head} does not exist.`);
   }
   const n = queriesOf(a) * a.tokens;
   const heads = head === 'mean' ? Array.from({ length: a.heads }, (_, h) => h) : [head];
@@ -90,7 +91,7 @@ export function attentionGradientMap(
 ): Float32Array {
   const ag = attentionTimesGradient(A, dA, layer, head);
   const query = o.query ?? 0;
-  if (query < 0 || query >= queriesOf(ag)) throw new Error(`Layer ${layer + 1} has ${queriesOf(ag)} query rows; row ${query} is not among them.`);
+  if (query < 0 || query >= queriesOf(ag)) throw new Error(t`Layer ${layer + 1} has ${queriesOf(ag)} query rows; row ${query} is not among them.`);
   checkGrid(ag.tokens - o.prefix, o.prefix, o.grid);
   return attentionRow(ag, query, 0, o.prefix);
 }
@@ -99,14 +100,14 @@ export function attentionGradientMap(
 function fusedRelevanceLayer(A: readonly AttentionLayer[], dA: readonly AttentionLayer[], layer: number): Float32Array {
   const a = A[layer];
   if (a && queriesOf(a) !== a.tokens) {
-    throw new Error(`Layer ${layer + 1} holds ${queriesOf(a)} of ${a.tokens} query rows; gradient rollout needs full attention matrices.`);
+    throw new Error(t`Layer ${layer + 1} holds ${queriesOf(a)} of ${a.tokens} query rows; gradient rollout needs full attention matrices.`);
   }
-  if (a && A[0] && a.tokens !== A[0].tokens) throw new Error(`Layer ${layer + 1} has ${a.tokens} tokens, layer 1 ${A[0].tokens}.`);
+  if (a && A[0] && a.tokens !== A[0].tokens) throw new Error(t`Layer ${layer + 1} has ${a.tokens} tokens, layer 1 ${A[0].tokens}.`);
   return attentionTimesGradient(A, dA, layer, 'mean').data;
 }
 
 function lastLayer(A: readonly AttentionLayer[], dA: readonly AttentionLayer[], upToLayer: number | undefined): number {
-  if (A.length === 0 || A.length !== dA.length) throw new Error(`${A.length} attention layers but ${dA.length} gradients.`);
+  if (A.length === 0 || A.length !== dA.length) throw new Error(t`${A.length} attention layers but ${dA.length} gradients.`);
   return Math.min(A.length - 1, upToLayer ?? A.length - 1);
 }
 
@@ -171,7 +172,7 @@ export function gradientRollout(A: readonly AttentionLayer[], dA: readonly Atten
   const start = o.start ?? 0;
   const rows = start === 'mean' ? Array.from({ length: n }, (_, i) => o.prefix + i) : typeof start === 'number' ? [start] : start;
   if (rows.length === 0 || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= T)) {
-    throw new Error(`Relevance start rows [${rows.join(', ')}] are not tokens of 0..${T - 1}.`);
+    throw new Error(t`Relevance start rows [${rows.join(', ')}] are not tokens of 0..${T - 1}.`);
   }
   let v = new Float64Array(T);
   for (const r of rows) v[r] += 1 / rows.length;
@@ -229,11 +230,11 @@ export interface GradCam extends NormalizedMap {
  */
 export function gradCamTokens(features: TokenFeatures, grads: TokenFeatures, prefix: number, grid?: Grid): GradCam {
   if (features.tokens !== grads.tokens || features.dim !== grads.dim || features.data.length !== grads.data.length) {
-    throw new Error(`Feature gradient ${grads.tokens}×${grads.dim} does not match features ${features.tokens}×${features.dim}.`);
+    throw new Error(t`Feature gradient ${grads.tokens}×${grads.dim} does not match features ${features.tokens}×${features.dim}.`);
   }
   const { tokens: T, dim: D } = features;
   const n = T - prefix;
-  if (n <= 0) throw new Error(`${T} tokens leave no patches after ${prefix} prefix tokens.`);
+  if (n <= 0) throw new Error(t`${T} tokens leave no patches after ${prefix} prefix tokens.`);
   checkGrid(n, prefix, grid);
   const w = new Float64Array(D);
   for (let t = prefix; t < T; t++) for (let c = 0; c < D; c++) w[c] += grads.data[t * D + c];
@@ -266,7 +267,7 @@ export interface ClassDifference {
  * difference would mostly show which logit is larger.
  */
 export function classDifference(a: ArrayLike<number>, b: ArrayLike<number>): ClassDifference {
-  if (a.length !== b.length) throw new Error(`Maps of ${a.length} and ${b.length} patches cannot be compared.`);
+  if (a.length !== b.length) throw new Error(t`Maps of ${a.length} and ${b.length} patches cannot be compared.`);
   const signed = new Float32Array(a.length);
   let maxAbs = 0;
   for (let i = 0; i < a.length; i++) {

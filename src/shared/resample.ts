@@ -3,6 +3,7 @@
  * Geometry.c's scale-affine path), so the model sees the pixels it was trained on: timm, torchvision and
  * Hugging Face all resize PIL images. Pure: no DOM, no VS Code.
  */
+import { t } from './l10n';
 
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
 
@@ -139,7 +140,7 @@ function horizontalPass(band: Uint8Array | Uint8ClampedArray, srcWidth: number, 
  * resize would give there, since every output pixel depends only on its own coefficients.
  */
 export function resizeCrop(src: Uint8Array | Uint8ClampedArray | RowReader, srcWidth: number, srcHeight: number, g: ResizeCrop, filter: Interpolation, bandBytes = BAND_BYTES): Uint8ClampedArray {
-  if (typeof src !== 'function' && src.length < srcWidth * srcHeight * 4) throw new Error(`resizeCrop: ${src.length} bytes for ${srcWidth}×${srcHeight} RGBA`);
+  if (typeof src !== 'function' && src.length < srcWidth * srcHeight * 4) throw new Error(t`resizeCrop: ${src.length} bytes for ${srcWidth}×${srcHeight} RGBA`);
   const read: RowReader = typeof src === 'function' ? src : (first, count) => src.subarray(first * srcWidth * 4, (first + count) * srcWidth * 4);
   const out = new Uint8ClampedArray(g.width * g.height * 4);
   const fill = g.fill ?? [0, 0, 0];

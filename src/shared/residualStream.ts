@@ -6,6 +6,7 @@
  * normalization after it. Every block is checked against the next one's X; on any disagreement nothing is returned.
  */
 import { scoresMatMul } from './attentionGraph';
+import { t } from './l10n';
 import { GraphIndex } from './onnx/graphIndex';
 import { OnnxNode } from './onnx/onnxModel';
 
@@ -16,12 +17,12 @@ const WEIGHT_OPS = new Set(['MatMul', 'Gemm', 'MatMulInteger', 'QLinearMatMul', 
 const NORM_OPS = new Set(['LayerNormalization', 'SimplifiedLayerNormalization', 'BatchNormalization']);
 
 export function findResidualStream(g: GraphIndex, taps: OnnxNode[], norm: 'pre' | 'post' | 'res-post' | 'unknown', features: string | undefined, shape: { tokens?: number; width: number }): ResidualStream {
-  if (norm === 'unknown') return { problem: 'the normalization placement (pre- or post-norm) could not be read from the graph' };
+  if (norm === 'unknown') return { problem: t('the normalization placement (pre- or post-norm) could not be read from the graph') };
   const streams: string[] = [];
   for (const [l, tap] of taps.entries()) {
     const q = tap.opType === 'Softmax' ? scoresMatMul(g, tap.inputs[0], 6)?.inputs[0] : tap.inputs[0];
     const x = q ? streamBehind(g, q) : undefined;
-    if (!x) return { problem: `no residual Add was found on the input side of block ${l + 1}'s attention` };
+    if (!x) return { problem: t`no residual Add was found on the input side of block ${l + 1}'s attention` };
     streams.push(x);
   }
   const out: string[] = [];
@@ -29,26 +30,26 @@ export function findResidualStream(g: GraphIndex, taps: OnnxNode[], norm: 'pre' 
     const a1 = residualAdd(g, streams[l]);
     const mid = a1 && firstStreamFrom(g, a1.outputs[0]);
     const a2 = mid && residualAdd(g, mid);
-    if (!a2) return { problem: `block ${l + 1} is not two residual Adds (attention, MLP) on the stream` };
+    if (!a2) return { problem: t`block ${l + 1} is not two residual Adds (attention, MLP) on the stream` };
     const sum = a2.outputs[0];
     const next = streams[l + 1];
     let o: string | undefined;
     if (norm === 'pre' || norm === 'res-post') o = sum; // x + f(LN(x)) or x + LN(f(x)): the stream is the sum
     else if (next !== undefined) o = firstStreamFrom(g, sum);
     else o = postNormOutput(g, sum, features);
-    if (!o) return { problem: `the normalization after block ${l + 1}'s last residual Add was not found` };
-    if (next !== undefined && o !== next) return { problem: `block ${l + 1}'s output is not the stream entering block ${l + 2}` };
+    if (!o) return { problem: t`the normalization after block ${l + 1}'s last residual Add was not found` };
+    if (next !== undefined && o !== next) return { problem: t`block ${l + 1}'s output is not the stream entering block ${l + 2}` };
     out.push(o);
   }
   // Pre-norm: the final normalization must read the last block's output, else a block was missed.
   if (norm !== 'post' && features && !reachesBack(g, features, out[out.length - 1], 16)) {
-    return { problem: 'the final normalization does not read the last block\'s output' };
+    return { problem: t("the final normalization does not read the last block's output") };
   }
-  if (new Set(out).size !== out.length) return { problem: 'two blocks share an output tensor' };
-  for (const [l, t] of out.entries()) {
-    const s = g.graph.valueInfo.get(t)?.shape;
+  if (new Set(out).size !== out.length) return { problem: t('two blocks share an output tensor') };
+  for (const [l, tensor] of out.entries()) {
+    const s = g.graph.valueInfo.get(tensor)?.shape;
     const bad = s && (s.length !== 3 || (typeof s[2] === 'number' && s[2] !== shape.width) || (typeof s[1] === 'number' && shape.tokens !== undefined && s[1] !== shape.tokens));
-    if (bad) return { problem: `block ${l + 1}'s output is declared [${s.map((d) => d ?? '?').join(', ')}], not [batch, ${shape.tokens ?? 'tokens'}, ${shape.width}]` };
+    if (bad) return { problem: t`block ${l + 1}'s output is declared [${s.map((d) => d ?? '?').join(', ')}], not [batch, ${shape.tokens ?? t('tokens')}, ${shape.width}]` };
   }
   return { tensors: out };
 }

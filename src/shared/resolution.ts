@@ -6,6 +6,7 @@
  * "no position embedding": the model then sees a bag of patches.
  */
 import { VitLensError } from './errors';
+import { t } from './l10n';
 import { GraphIndex } from './onnx/graphIndex';
 import { OnnxNode, readOnnxModel, tensorValues } from './onnx/onnxModel';
 import { ModelEdits, rewriteModel } from './onnx/rewriteModel';
@@ -86,24 +87,25 @@ export class ResolutionError extends VitLensError {
 interface PositionEmbedding { name: string; dims: number[]; values: Float32Array; width: number; prefix: number; grid: { rows: number; cols: number } }
 
 function positionEmbedding(bytes: Uint8Array, s: VitStructure): { pe: PositionEmbedding; g: GraphIndex } {
-  if (s.swin) throw new ResolutionError('Swin has no absolute position embedding to interpolate: its relative position bias is per window, and its window masks are fixed for the exported size.');
+  if (s.swin) throw new ResolutionError(t('Swin has no absolute position embedding to interpolate: its relative position bias is per window, and its window masks are fixed for the exported size.'));
   const name = s.parameters.positionEmbedding;
-  if (!name) throw new ResolutionError('No learned position embedding constant was found on the token path (it may be computed, e.g. sinusoidal, or added inside a fused operator), so there is nothing to interpolate.');
+  if (!name) throw new ResolutionError(t('No learned position embedding constant was found on the token path (it may be computed, e.g. sinusoidal, or added inside a fused operator), so there is nothing to interpolate.'));
   const g = new GraphIndex(readOnnxModel(bytes).graph);
-  const t = g.constant(name);
-  if (!t) throw new ResolutionError(`The position embedding "${name}" is not a constant of the graph.`);
+  const c = g.constant(name);
+  if (!c) throw new ResolutionError(t`The position embedding "${name}" is not a constant of the graph.`);
   // fp16 and quantized exports reach it through Cast/Identity: the stored initializer is what gets rewritten.
   let stored = name;
   for (let p = g.producer.get(stored); p && (p.opType === 'Cast' || p.opType === 'Identity'); p = g.producer.get(stored)) stored = p.inputs[0];
-  if (!g.graph.initializers.has(stored)) throw new ResolutionError(`The position embedding "${name}" is computed by a ${g.producer.get(stored)?.opType ?? 'Constant'} node, not stored as an initializer; ViT Lens rewrites only initializers.`);
-  if (t.external) throw new ResolutionError(`The position embedding "${name}" is stored in an external data file; ViT Lens rewrites only embedded initializers.`);
-  if (!s.grid) throw new ResolutionError('The patch grid is not fixed in this graph (dynamic input size), so the native grid of the position embedding is unknown.');
-  const width = t.dims[t.dims.length - 1];
-  const tokens = t.dims[t.dims.length - 2];
+  const op = g.producer.get(stored)?.opType ?? 'Constant';
+  if (!g.graph.initializers.has(stored)) throw new ResolutionError(t`The position embedding "${name}" is computed by a ${op} node, not stored as an initializer; ViT Lens rewrites only initializers.`);
+  if (c.external) throw new ResolutionError(t`The position embedding "${name}" is stored in an external data file; ViT Lens rewrites only embedded initializers.`);
+  if (!s.grid) throw new ResolutionError(t('The patch grid is not fixed in this graph (dynamic input size), so the native grid of the position embedding is unknown.'));
+  const width = c.dims[c.dims.length - 1];
+  const tokens = c.dims[c.dims.length - 2];
   const n = s.grid.rows * s.grid.cols;
   const prefix = tokens - n;
-  if (prefix < 0) throw new ResolutionError(`The position embedding has ${tokens} rows, fewer than the ${n} patches of the ${s.grid.rows}×${s.grid.cols} grid.`);
-  return { pe: { name: stored, dims: t.dims, values: Float32Array.from(tensorValues(t)), width, prefix, grid: s.grid }, g };
+  if (prefix < 0) throw new ResolutionError(t`The position embedding has ${tokens} rows, fewer than the ${n} patches of the ${s.grid.rows}×${s.grid.cols} grid.`);
+  return { pe: { name: stored, dims: c.dims, values: Float32Array.from(tensorValues(c)), width, prefix, grid: s.grid }, g };
 }
 
 /**
@@ -156,9 +158,15 @@ export interface ModelVariant {
 /** The model at `size`×`size` pixels: interpolated position embedding, new input shape, shape constants fixed. */
 export function modelAtResolution(bytes: Uint8Array, s: VitStructure, size: number): ModelVariant {
   // A hybrid's stem pads each step so its grid is size / stride exactly only at multiples of its total stride.
-  if (size % s.patchSize !== 0) throw new ResolutionError(`${size} px is not a multiple of the ${s.patchSize}-pixel ${s.stem ? 'token stride of the CNN stem and patch projection' : 'patch'}.`);
+  if (size % s.patchSize !== 0) {
+    throw new ResolutionError(s.stem
+      ? t`${size} px is not a multiple of the ${s.patchSize}-pixel token stride of the CNN stem and patch projection.`
+      : t`${size} px is not a multiple of the ${s.patchSize}-pixel patch.`);
+  }
   if (s.stem?.computedPads && size !== s.input.height) {
-    throw new ResolutionError(`The CNN stem pads by amounts computed in the graph (TF-"SAME" padding, as timm's pad_same exports), which the exporter traced at ${s.input.height ?? 'its'} px; at ${size} px they would be wrong, so this hybrid is not rewritten to another size.`);
+    throw new ResolutionError(s.input.height !== undefined
+      ? t`The CNN stem pads by amounts computed in the graph (TF-"SAME" padding, as timm's pad_same exports), which the exporter traced at ${s.input.height} px; at ${size} px they would be wrong, so this hybrid is not rewritten to another size.`
+      : t`The CNN stem pads by amounts computed in the graph (TF-"SAME" padding, as timm's pad_same exports), which the exporter traced at its px; at ${size} px they would be wrong, so this hybrid is not rewritten to another size.`);
   }
   const { pe, g } = positionEmbedding(bytes, s);
   const to = { rows: size / s.patchSize, cols: size / s.patchSize };
@@ -168,10 +176,13 @@ export function modelAtResolution(bytes: Uint8Array, s: VitStructure, size: numb
   const input = g.graph.inputs.find((i) => i.name === s.input.name)!;
   const inputDims = (input.shape ?? []).map((d, i) => (i >= 2 ? size : d ?? `d${i}`));
   const edits: ModelEdits = { initializers: new Map([[pe.name, { dims, data: pos }]]), int64Constants: shapes, inputDims: new Map([[s.input.name, inputDims]]), dropValueInfo: true };
+  const from = `${pe.grid.rows}×${pe.grid.cols}`, at = `${to.rows}×${to.cols}`;
   const changes = [
-    `position embedding ${pe.grid.rows}×${pe.grid.cols} → ${to.rows}×${to.cols} (bicubic${pe.prefix ? `, ${pe.prefix} prefix token${pe.prefix > 1 ? 's' : ''} kept` : ''})`,
-    `input ${s.input.height ?? '?'}×${s.input.width ?? '?'} → ${size}×${size}`,
-    ...(shapes.size ? [`${shapes.size} shape constant${shapes.size > 1 ? 's' : ''} with the token count`] : []),
+    !pe.prefix ? t`position embedding ${from} → ${at} (bicubic)`
+      : pe.prefix > 1 ? t`position embedding ${from} → ${at} (bicubic, ${pe.prefix} prefix tokens kept)`
+        : t`position embedding ${from} → ${at} (bicubic, ${pe.prefix} prefix token kept)`,
+    t`input ${s.input.height ?? '?'}×${s.input.width ?? '?'} → ${size}×${size}`,
+    ...(shapes.size ? [shapes.size > 1 ? t`${shapes.size} shape constants with the token count` : t`${shapes.size} shape constant with the token count`] : []),
   ];
   return { bytes: rewriteModel(bytes, edits), size, grid: to, tokens: pe.prefix + to.rows * to.cols + (s.prefixTokens - pe.prefix), changes };
 }
@@ -186,7 +197,7 @@ export function modelWithoutPositionEmbedding(bytes: Uint8Array, s: VitStructure
     ...(s.input.width !== s.input.height ? { width: s.input.width } : {}),
     grid: pe.grid,
     tokens: s.tokens ?? 0,
-    changes: [`position embedding (${pe.dims.join('×')}) set to zero`],
+    changes: [t`position embedding (${pe.dims.join('×')}) set to zero`],
   };
 }
 

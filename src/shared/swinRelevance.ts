@@ -20,6 +20,7 @@
  * References: scripts/make_swin_gradient_refs.py → test/fixtures/swin-gradients (PyTorch, window_reverse and
  * torch.roll written independently).
  */
+import { t } from './l10n';
 import { gradCamTokens, type GradCam, minMax, type NormalizedMap } from './relevance';
 import type { SwinBlock } from './swinStructure';
 import { partitionIndexMap, windowCount, windowOf, type WindowLayout } from './windowPartition';
@@ -37,7 +38,7 @@ export interface SwinBlockRelevance {
 export function swinLayout(block: SwinBlock): WindowLayout {
   if (block.grid % block.window !== 0) {
     // Padded windows (a grid that is not a multiple of M) would need the pad cropped back: not handled.
-    throw new Error(`Stage grid ${block.grid} is not a multiple of the ${block.window}-token window.`);
+    throw new Error(t`Stage grid ${block.grid} is not a multiple of the ${block.window}-token window.`);
   }
   return { rows: block.grid, cols: block.grid, window: block.window, shift: block.shift };
 }
@@ -50,10 +51,10 @@ export function swinBlockRelevance(block: SwinBlock, attention: ArrayLike<number
   const layout = swinLayout(block);
   const nW = windowCount(layout);
   const N = block.window * block.window;
-  if (attention.length !== grad.length) throw new Error(`Gradient of ${grad.length} values does not match attention of ${attention.length}.`);
+  if (attention.length !== grad.length) throw new Error(t`Gradient of ${grad.length} values does not match attention of ${attention.length}.`);
   const heads = block.heads ?? attention.length / (nW * N * N);
   if (!Number.isInteger(heads) || heads < 1 || attention.length < nW * heads * N * N) {
-    throw new Error(`${attention.length} attention values do not hold ${nW} windows × ${block.heads ?? '?'} heads × ${N}×${N}.`);
+    throw new Error(t`${attention.length} attention values do not hold ${nW} windows × ${block.heads ?? '?'} heads × ${N}×${N}.`);
   }
   const data = new Float32Array(nW * N * N);
   const acc = new Float64Array(N * N);
@@ -93,11 +94,11 @@ export function swinClassMap(r: SwinBlockRelevance): NormalizedMap {
 /** The stage token covering stage-1 patch (row, col): patch merging halves the grid at each stage. */
 export function stageToken(r: SwinBlockRelevance, row: number, col: number): [number, number] {
   const f = 2 ** r.stage;
-  const t: [number, number] = [Math.floor(row / f), Math.floor(col / f)];
-  if (!(t[0] >= 0 && t[0] < r.layout.rows && t[1] >= 0 && t[1] < r.layout.cols)) {
-    throw new Error(`Patch (${row}, ${col}) is outside stage ${r.stage + 1}'s ${r.layout.rows}×${r.layout.cols} grid.`);
+  const token: [number, number] = [Math.floor(row / f), Math.floor(col / f)];
+  if (!(token[0] >= 0 && token[0] < r.layout.rows && token[1] >= 0 && token[1] < r.layout.cols)) {
+    throw new Error(t`Patch (${row}, ${col}) is outside stage ${r.stage + 1}'s ${r.layout.rows}×${r.layout.cols} grid.`);
   }
-  return t;
+  return token;
 }
 
 /**
@@ -122,7 +123,7 @@ export function swinQueryMap(r: SwinBlockRelevance, row: number, col: number): N
  * cropped to the stage-1 grid where patch merging padded an odd grid.
  */
 export function upsampleToStage1(map: ArrayLike<number>, stage: number, rows: number, cols: number, stage1: { rows: number; cols: number }): Float32Array {
-  if (map.length !== rows * cols) throw new Error(`A map of ${map.length} values does not fill a ${rows}×${cols} grid.`);
+  if (map.length !== rows * cols) throw new Error(t`A map of ${map.length} values does not fill a ${rows}×${cols} grid.`);
   const f = 2 ** stage;
   const out = new Float32Array(stage1.rows * stage1.cols);
   for (let i = 0; i < stage1.rows; i++) {
@@ -140,6 +141,6 @@ export function upsampleToStage1(map: ArrayLike<number>, stage: number, rows: nu
 export function swinGradCam(features: Float32Array, grads: Float32Array, grid: { rows: number; cols: number }): GradCam {
   const tokens = grid.rows * grid.cols;
   const dim = features.length / tokens;
-  if (!Number.isInteger(dim)) throw new Error(`${features.length} feature values do not fill ${tokens} tokens of the last stage.`);
+  if (!Number.isInteger(dim)) throw new Error(t`${features.length} feature values do not fill ${tokens} tokens of the last stage.`);
   return gradCamTokens({ tokens, dim, data: features }, { tokens, dim: grads.length / tokens, data: grads }, 0, grid);
 }

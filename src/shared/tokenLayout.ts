@@ -13,6 +13,7 @@
  * is also compared with PyTorch in its own fixture (test/support/exportFamilies.ts).
  */
 import type { AttentionLayer } from './attentionMaps';
+import { t } from './l10n';
 import type { VitStructure } from './vitStructure';
 
 /** Prefix tokens of one layer: the model's, or more where learned tokens join later (CaiT's class attention). */
@@ -29,7 +30,7 @@ export function patchGrid(s: VitStructure, tokens: number, prefix: number): { ro
 
 /** What a map over `g` needs, in words: `prefix prefix + R×C patches = N tokens`. */
 export function expectedTokens(prefix: number, g: { rows: number; cols: number }): string {
-  return `${prefix} prefix + ${g.rows}×${g.cols} patches = ${prefix + g.rows * g.cols} tokens`;
+  return t`${prefix} prefix + ${g.rows}×${g.cols} patches = ${prefix + g.rows * g.cols} tokens`;
 }
 
 /** The patch grid a layer is drawn on: the model's, a Swin block's stage grid, or (no static grid) the square its tokens make. */
@@ -42,15 +43,15 @@ export function layerGrid(s: VitStructure, layers: AttentionLayer[], layer: numb
 /** Why `layer` cannot be drawn on its grid (expected and found), or undefined when its shape fits. */
 export function layoutMismatch(s: VitStructure, layers: AttentionLayer[], layer: number): string | undefined {
   const l = layers[layer];
-  const name = s.swin ? `Block ${layer + 1}` : `Layer ${layer + 1}`;
-  if (!l) return `${name} has no attention in this run (${layers.length} layers came back).`;
+  const name = s.swin ? t`Block ${layer + 1}` : t`Layer ${layer + 1}`;
+  if (!l) return t`${name} has no attention in this run (${layers.length} layers came back).`;
   const queries = l.queries ?? l.tokens;
   const batch = l.data.length / (l.heads * queries * l.tokens);
   const block = s.swin?.blocks[layer];
   if (block) {
     const perWindow = block.window * block.window;
     if (l.tokens !== perWindow || queries !== perWindow || batch !== block.windows) {
-      return `${name} is not drawn: its attention is ${batch} × ${l.heads} heads × ${queries} × ${l.tokens}, but ${block.windows} windows of ${block.window}×${block.window} = ${perWindow} tokens were expected on its ${block.grid}×${block.grid} grid.`;
+      return t`${name} is not drawn: its attention is ${batch} × ${l.heads} heads × ${queries} × ${l.tokens}, but ${block.windows} windows of ${block.window}×${block.window} = ${perWindow} tokens were expected on its ${block.grid}×${block.grid} grid.`;
     }
     return undefined;
   }
@@ -58,8 +59,8 @@ export function layoutMismatch(s: VitStructure, layers: AttentionLayer[], layer:
   const prefix = layerPrefix(s, layer);
   const expected = prefix + g.rows * g.cols;
   if (l.tokens !== expected || batch !== 1) {
-    const what = batch !== 1 ? `${batch} maps of ${l.tokens} tokens` : `${l.tokens} tokens`;
-    return `${name} is not drawn: its attention has ${what}, but ${expectedTokens(prefix, g)} were expected.`;
+    const what = batch !== 1 ? t`${batch} maps of ${l.tokens} tokens` : t`${l.tokens} tokens`;
+    return t`${name} is not drawn: its attention has ${what}, but ${expectedTokens(prefix, g)} were expected.`;
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  * and reported apart. Pure: the view, the tests and any exporter read the same numbers.
  */
 import type { ClassifierKind } from './classifierHead';
+import { t } from './l10n';
 
 export const Z_THRESHOLD = 3.5;
 
@@ -62,6 +63,7 @@ export interface TokenNormSummary {
   };
 }
 
+/** Prefix token identifiers ('CLS', 'distillation', 'register 1', …): callers match on them; see prefixTokenLabelText to show one. */
 export function prefixTokenLabels(prefix: number, classifier: ClassifierKind, distilled: boolean): string[] {
   let r = 0;
   return Array.from({ length: prefix }, (_, i) => {
@@ -69,6 +71,13 @@ export function prefixTokenLabels(prefix: number, classifier: ClassifierKind, di
     if (i === 1 && distilled) return 'distillation';
     return `register ${++r}`;
   });
+}
+
+/** A prefix token identifier from prefixTokenLabels in words. */
+export function prefixTokenLabelText(label: string): string {
+  if (label === 'distillation') return t('distillation');
+  const reg = /^register (\d+)$/.exec(label);
+  return reg ? t`register ${Number(reg[1])}` : label;
 }
 
 /**
@@ -103,7 +112,7 @@ export function tokenNormSummary(norms: ArrayLike<number>[], prefixLabels: strin
 export function checkResidualShapes(shapes: number[][], norms: number[][], tokens: number, width: number): string | undefined {
   for (const [l, s] of shapes.entries()) {
     const ok = s.length === 3 && s[0] === 1 && s[1] === tokens && s[2] === width && norms[l]?.length === 2 && norms[l][1] === tokens;
-    if (!ok) return `layer ${l + 1}'s output should be [1, ${tokens}, ${width}] (prefix + rows·cols tokens of the model's width) but is [${s.join(', ')}]`;
+    if (!ok) return t`layer ${l + 1}'s output should be [1, ${tokens}, ${width}] (prefix + rows·cols tokens of the model's width) but is [${s.join(', ')}]`;
   }
   return undefined;
 }
@@ -119,26 +128,36 @@ export function tokenNormsText(s: TokenNormSummary): string {
   const x = s.layers[at];
   const parts: string[] = [];
   if (!x || x.outliers.length === 0) {
-    parts.push(`No patch token's norm stands out in any of the ${L} layers (modified z-score over 3.5 against that layer's patches).`);
+    parts.push(t`No patch token's norm stands out in any of the ${L} layers (modified z-score over 3.5 against that layer's patches).`);
   } else {
     const n = x.outliers.length;
-    parts.push(`${n} patch${n === 1 ? '' : 'es'} in layer ${at + 1} ha${n === 1 ? 's a norm' : 've norms'} ${x.ratio.toFixed(1)}× the median (${x.median.toPrecision(3)}).`);
+    const ratio = x.ratio.toFixed(1), med = x.median.toPrecision(3);
+    parts.push(n === 1
+      ? t`${n} patch in layer ${at + 1} has a norm ${ratio}× the median (${med}).`
+      : t`${n} patches in layer ${at + 1} have norms ${ratio}× the median (${med}).`);
   }
   const a = s.attention;
   if (a) {
     const k = s.layers[a.flagsFrom].outliers.length;
     const regs = s.prefixLabels.map((lab, i) => (lab.startsWith('register') ? a.onPrefix[i] : 0)).reduce((p, q) => p + q, 0);
     const regCount = s.prefixLabels.filter((lab) => lab.startsWith('register')).length;
-    const flagged = k ? `${pct(a.onFlagged)} of the last layer's CLS attention goes to the ${k} patch${k === 1 ? '' : 'es'} flagged in layer ${a.flagsFrom + 1} (${pct(a.flaggedShare)} of patches)` : '';
-    const regWord = `register${regCount === 1 ? '' : 's'} take${regCount === 1 ? 's' : ''} ${pct(regs)}`;
-    if (flagged) parts.push(`${flagged.charAt(0).toUpperCase()}${flagged.slice(1)}${regCount ? `; its ${regCount} ${regWord} of it` : ''}.`);
-    else if (regCount) parts.push(`The ${regCount} ${regWord} of the last layer's CLS attention.`);
+    const on = pct(a.onFlagged), layer = a.flagsFrom + 1, share = pct(a.flaggedShare), regPct = pct(regs);
+    const flagged = !k ? ''
+      : k === 1 ? t`${on} of the last layer's CLS attention goes to the ${k} patch flagged in layer ${layer} (${share} of patches)`
+        : t`${on} of the last layer's CLS attention goes to the ${k} patches flagged in layer ${layer} (${share} of patches)`;
+    const its = !regCount ? '' : regCount === 1 ? t`; its ${regCount} register takes ${regPct} of it` : t`; its ${regCount} registers take ${regPct} of it`;
+    if (flagged) parts.push(`${flagged.charAt(0).toUpperCase()}${flagged.slice(1)}${its}.`);
+    else if (regCount) {
+      parts.push(regCount === 1
+        ? t`The ${regCount} register takes ${regPct} of the last layer's CLS attention.`
+        : t`The ${regCount} registers take ${regPct} of the last layer's CLS attention.`);
+    }
     // Whether this model shows the effect: sinks draw far more than their share of the CLS attention.
     if (k) {
       const lift = a.onFlagged / Math.max(1e-9, a.flaggedShare);
       parts.push(lift >= 3
-        ? `That is ${lift.toFixed(0)}× their share of the patches: they act as attention sinks.`
-        : `That is about their share of the patches (${lift.toFixed(1)}×): here they are ordinary high-contrast patches, not attention sinks.`);
+        ? t`That is ${lift.toFixed(0)}× their share of the patches: they act as attention sinks.`
+        : t`That is about their share of the patches (${lift.toFixed(1)}×): here they are ordinary high-contrast patches, not attention sinks.`);
     }
   }
   return parts.join(' ');
@@ -159,5 +178,7 @@ export function sinkNote(values: ArrayLike<number>, inputNorms: ArrayLike<number
   const mass = total > 0 ? on / total : 0;
   if (mass < 0.2 || mass < 3 * (outliers.length / values.length)) return undefined;
   const n = outliers.length;
-  return `${pct(mass)} of this map sits on ${n} high-norm patch${n === 1 ? '' : 'es'}: attention sinks rather than objects (see High-norm tokens below).`;
+  return n === 1
+    ? t`${pct(mass)} of this map sits on ${n} high-norm patch: attention sinks rather than objects (see High-norm tokens below).`
+    : t`${pct(mass)} of this map sits on ${n} high-norm patches: attention sinks rather than objects (see High-norm tokens below).`;
 }

@@ -3,6 +3,7 @@
  * Pure, so the export, the sidebar and the tests see exactly what is drawn.
  */
 import { AttentionLayer, attentionColumn, attentionLayerOf, attentionRow, Fusion } from './attentionMaps';
+import { t } from './l10n';
 import { MapProbe, mapProbeOf } from './mapProbe';
 import { massThresholdMask } from './massThreshold';
 import { pca, projectionsToRgb } from './pca';
@@ -80,7 +81,8 @@ export function fusionOf(head: string): Fusion {
 
 export function fusionLabel(head: string): string {
   const f = fusionOf(head);
-  return typeof f === 'number' ? `head ${f + 1}` : `${f} over heads`;
+  if (typeof f === 'number') return t('head {0}', f + 1);
+  return f === 'mean' ? t('mean over heads') : f === 'max' ? t('max over heads') : t('min over heads');
 }
 
 /** The token grid of a layer: the patch grid, or a Swin block's stage grid (see tokenLayout.ts). */
@@ -101,26 +103,34 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
   // Rollout multiplies attention as probabilities; talking heads' mixed weights are not (rows need not sum to 1).
   const mixed = v.mode === 'rollout' && !block ? checked.filter((i) => s.attention[i]?.headMix) : [];
   if (mixed.length) {
-    return { grid, refused: true, caption: `Attention rollout is not drawn: layer${mixed.length > 1 ? 's' : ''} ${mixed.map((i) => i + 1).join(', ')} mix${mixed.length > 1 ? '' : 'es'} heads after the softmax (talking heads), so ${mixed.length > 1 ? 'their weights are' : 'its weights are'} not probabilities and the rollout's products would be a guess. Plain attention of each layer is shown as tapped.` };
+    const list = mixed.map((i) => i + 1).join(', ');
+    const caption = mixed.length > 1
+      ? t('Attention rollout is not drawn: layers {0} mix heads after the softmax (talking heads), so their weights are not probabilities and the rollout\'s products would be a guess. Plain attention of each layer is shown as tapped.', list)
+      : t('Attention rollout is not drawn: layer {0} mixes heads after the softmax (talking heads), so its weights are not probabilities and the rollout\'s products would be a guess. Plain attention of each layer is shown as tapped.', list);
+    return { grid, refused: true, caption };
   }
 
   if (v.mode === 'features' && run.features) {
     const f = run.features;
     const prefix = f.tokens - grid.rows * grid.cols;
     if (!block && prefix !== s.prefixTokens) {
-      return { grid, refused: true, caption: `Token features are not drawn: the final features have ${f.tokens} tokens, but ${expectedTokens(s.prefixTokens, grid)} were expected.` };
+      return { grid, refused: true, caption: t('Token features are not drawn: the final features have {0} tokens, but {1} were expected.', f.tokens, expectedTokens(s.prefixTokens, grid)) };
     }
     const patches = f.data.subarray(prefix * f.width);
     const n = f.tokens - prefix;
     const p = pca(patches, n, f.width, 3);
     const total = p.variances.reduce((a, b) => a + b, 0);
-    return { grid, rgb: projectionsToRgb(p.projections, n), caption: `First three principal components of the final patch tokens as red, green, blue (${p.variances.map((x) => x.toPrecision(3)).join(', ')}; ${total > 0 ? '' : 'no variance'}). Patches with similar features get similar colours.` };
+    return { grid, rgb: projectionsToRgb(p.projections, n), caption: t('First three principal components of the final patch tokens as red, green, blue ({0}; {1}). Patches with similar features get similar colours.', p.variances.map((x) => x.toPrecision(3)).join(', '), total > 0 ? '' : t('no variance')) };
   }
   if (block) {
     const l = { rows: block.grid, cols: block.grid, window: block.window, shift: block.shift };
     if (sel) {
       const head = typeof fusion === 'number' ? fusion : -1;
-      return { grid, values: patchWindowAttention(l, layer.data, layer.heads, sel.row, sel.col, head), caption: `Attention of patch (${sel.row}, ${sel.col}) inside its ${block.shift ? 'shifted ' : ''}window, ${typeof fusion === 'number' ? how : 'mean over heads'}. Everything outside the window is unreachable for it in this block.` };
+      const over = typeof fusion === 'number' ? how : t('mean over heads');
+      const caption = block.shift
+        ? t('Attention of patch ({0}, {1}) inside its shifted window, {2}. Everything outside the window is unreachable for it in this block.', sel.row, sel.col, over)
+        : t('Attention of patch ({0}, {1}) inside its window, {2}. Everything outside the window is unreachable for it in this block.', sel.row, sel.col, over);
+      return { grid, values: patchWindowAttention(l, layer.data, layer.heads, sel.row, sel.col, head), caption };
     }
     const ent = windowEntropy(layer.data, block.windows, layer.heads, block.window * block.window);
     const values = new Float32Array(block.grid * block.grid);
@@ -133,39 +143,45 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
       }
     }
     const nmax = Math.log(block.window * block.window).toFixed(2);
-    return { grid, values, floor: Math.min(...ent), caption: `Mean attention entropy per window (nats; uniform attention = ln ${block.window * block.window} = ${nmax}): dark windows focus on few tokens. Click a patch to see its window attention.` };
+    return { grid, values, floor: Math.min(...ent), caption: t('Mean attention entropy per window (nats; uniform attention = ln {0} = {1}): dark windows focus on few tokens. Click a patch to see its window attention.', block.window * block.window, nmax) };
   }
   // A layer may see more prefix tokens than the model's first (CaiT adds CLS before its class-attention layers).
   const prefix = s.attention[v.layer]?.prefixTokens ?? s.prefixTokens;
   if (s.attention[v.layer]?.classAttention) {
     // CaiT's class attention has only the CLS query by design: its one row is the whole layer, no budget involved.
-    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention, class-attention layer ${v.layer + 1}, ${how}: only the CLS token queries in this layer (the patch tokens are no longer updated), so patch queries and rollout do not apply.` });
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: t('CLS token attention, class-attention layer {0}, {1}: only the CLS token queries in this layer (the patch tokens are no longer updated), so patch queries and rollout do not apply.', v.layer + 1, how) });
   }
   if ((layer.queries ?? layer.tokens) < layer.tokens) {
     // Only what the views need left the graph (memory budget): CLS rows, and the CLS rollout computed inside it.
-    const budget = 'the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB';
+    const budget = t('the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB');
     if (v.mode === 'rollout' && run.rollout && !sel) {
-      return withMask({ grid, values: Float32Array.from(run.rollout[v.layer].subarray(prefix)), caption: `Attention rollout to ${prefix > 0 ? 'the CLS token' : 'token 0'} through layers 1–${v.layer + 1}, mean over heads, nothing discarded: computed inside the graph because ${budget} (head choice, discard ratio and patch queries are off for this model).` });
+      return withMask({ grid, values: Float32Array.from(run.rollout[v.layer].subarray(prefix)), caption: t('Attention rollout to {0} through layers 1–{1}, mean over heads, nothing discarded: computed inside the graph because {2} (head choice, discard ratio and patch queries are off for this model).', prefix > 0 ? t('the CLS token') : t('token 0'), v.layer + 1, budget) });
     }
-    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention, layer ${v.layer + 1}, ${how}. Only the CLS rows were extracted: ${budget}, so patch queries${run.rollout ? '' : ' and rollout'} are off for this model.` });
+    const caption = run.rollout
+      ? t('CLS token attention, layer {0}, {1}. Only the CLS rows were extracted: {2}, so patch queries are off for this model.', v.layer + 1, how, budget)
+      : t('CLS token attention, layer {0}, {1}. Only the CLS rows were extracted: {2}, so patch queries and rollout are off for this model.', v.layer + 1, how, budget);
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption });
   }
   if (v.mode === 'rollout') {
     const from = sel ? prefix + sel.row * grid.cols + sel.col : 0;
     const r = rolloutRow(run.layers, from, { fusion, discardRatio: v.discard, upToLayer: v.layer });
     const values = Float32Array.from(r.subarray(prefix));
-    const who = sel ? `patch (${sel.row}, ${sel.col})` : prefix > 0 ? 'the CLS token' : 'token 0';
-    return withMask({ grid, values, caption: `Attention rollout to ${who} through layers 1–${v.layer + 1} (${how}, lowest ${Math.round(v.discard * 100)}% discarded per layer): how much each patch flows into it, residual connections included.` });
+    const who = sel ? t('patch ({0}, {1})', sel.row, sel.col) : prefix > 0 ? t('the CLS token') : t('token 0');
+    return withMask({ grid, values, caption: t('Attention rollout to {0} through layers 1–{1} ({2}, lowest {3}% discarded per layer): how much each patch flows into it, residual connections included.', who, v.layer + 1, how, Math.round(v.discard * 100)) });
   }
   if (sel) {
     const token = prefix + sel.row * grid.cols + sel.col;
     const values = v.direction === 'query' ? attentionRow(layer, token, fusion, prefix) : attentionColumn(layer, token, fusion, prefix);
     const caption = v.direction === 'query'
-      ? `What patch (${sel.row}, ${sel.col}) attends to, as the query, layer ${v.layer + 1}, ${how}.`
-      : `Which patches attend to patch (${sel.row}, ${sel.col}), as the key, layer ${v.layer + 1}, ${how}.`;
+      ? t('What patch ({0}, {1}) attends to, as the query, layer {2}, {3}.', sel.row, sel.col, v.layer + 1, how)
+      : t('Which patches attend to patch ({0}, {1}), as the key, layer {2}, {3}.', sel.row, sel.col, v.layer + 1, how);
     return withMask({ grid, values, caption });
   }
   if (prefix > 0) {
-    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: `CLS token attention to each patch, layer ${v.layer + 1}, ${how}.${['mean-all', 'mean-patches', 'map'].includes(s.classifier) ? ' This is where CLS looks, not what the classifier reads (see Classifier in the summary).' : ''}` });
+    const caption = ['mean-all', 'mean-patches', 'map'].includes(s.classifier)
+      ? t('CLS token attention to each patch, layer {0}, {1}. This is where CLS looks, not what the classifier reads (see Classifier in the summary).', v.layer + 1, how)
+      : t('CLS token attention to each patch, layer {0}, {1}.', v.layer + 1, how);
+    return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption });
   }
   // No CLS token (global pooling): the mean attention each patch receives.
   const values = new Float32Array(layer.tokens);
@@ -173,7 +189,7 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
     const row = attentionRow(layer, q, fusion, 0);
     for (let j = 0; j < layer.tokens; j++) values[j] += row[j] / layer.tokens;
   }
-  return withMask({ grid, values, caption: `Mean attention each patch receives (no CLS token), layer ${v.layer + 1}, ${how}.` });
+  return withMask({ grid, values, caption: t('Mean attention each patch receives (no CLS token), layer {0}, {1}.', v.layer + 1, how) });
 }
 
 /** log scale for display: log(1 + v / ε) keeps zeros at zero and spreads small values. */

@@ -1,10 +1,11 @@
 /** Stepping through layers and heads (the Next/Previous Layer and Head commands); both wrap around. */
+import { t } from './l10n';
 
 /** The head select's choices, in its order: the fusions over heads, then each head. */
 export function headChoices(heads: number): { value: string; label: string }[] {
   return [
-    { value: 'mean', label: 'Mean of heads' }, { value: 'max', label: 'Max over heads' }, { value: 'min', label: 'Min over heads' },
-    ...Array.from({ length: heads }, (_, h) => ({ value: String(h), label: `Head ${h + 1}` })),
+    { value: 'mean', label: t('Mean of heads') }, { value: 'max', label: t('Max over heads') }, { value: 'min', label: t('Min over heads') },
+    ...Array.from({ length: heads }, (_, h) => ({ value: String(h), label: t`Head ${h + 1}` })),
   ];
 }
 

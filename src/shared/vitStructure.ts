@@ -4,6 +4,7 @@
  */
 import { DistillationHeads, findDistillationHeads } from './distillation';
 import { FusedAttentionError, NotAViTError } from './errors';
+import { t } from './l10n';
 import { GraphIndex } from './onnx/graphIndex';
 import { normBeforeResidualAdd, queryProjection, scoresMatMul } from './attentionGraph';
 import { afterHeadMix, learnedTokensIn, queriesOnlyToken0 } from './caitAttention';
@@ -73,21 +74,23 @@ export interface VitStructure {
   residualMissing?: string;
 }
 
-const LOOKED_FOR = [
-  'a 4-D image input',
-  'a patch embedding (Conv with kernel size = stride) applied to it, or a projection Conv after a CNN stem (hybrid)',
-  'self-attention blocks: MatMul(Q, Kᵀ) → scale → Softmax → MatMul(·, V)',
-];
+function lookedFor(): string[] {
+  return [
+    t('a 4-D image input'),
+    t('a patch embedding (Conv with kernel size = stride) applied to it, or a projection Conv after a CNN stem (hybrid)'),
+    t('self-attention blocks: MatMul(Q, Kᵀ) → scale → Softmax → MatMul(·, V)'),
+  ];
+}
 
 export function detectVit(model: OnnxModel): VitStructure {
   const g = new GraphIndex(model.graph);
   const image = model.graph.inputs.find((i) => !model.graph.initializers.has(i.name) && (i.shape?.length ?? 4) === 4);
   if (!image) {
-    throw new NotAViTError('The model has no 4-D image input (it takes ' + describeInputs(model) + ').', LOOKED_FOR);
+    throw new NotAViTError(t`The model has no 4-D image input (it takes ${describeInputs(model)}).`, lookedFor());
   }
   // A MAP head's probe attends like a layer but is the classifier's: keep it out of the layers.
   const probes = findMapProbes(g);
-  const softmaxTaps = findAttentionSoftmaxes(g).filter((t) => !probes.includes(t.node));
+  const softmaxTaps = findAttentionSoftmaxes(g).filter((tap) => !probes.includes(tap.node));
   const fusedTaps = softmaxTaps.length ? [] : findFusedAttention(g);
   const taps = softmaxTaps.length ? softmaxTaps : fusedTaps;
   const h = typeof image.shape?.[2] === 'number' ? image.shape[2] : undefined;
@@ -99,13 +102,13 @@ export function detectVit(model: OnnxModel): VitStructure {
   }
   if (!patchConv && taps.length === 0) {
     const ops = [...new Set(model.graph.nodes.map((n) => n.opType))].slice(0, 12).join(', ');
-    throw new NotAViTError(`This model does not look like a Vision Transformer: no patch embedding and no self-attention were found (its operators: ${ops}).`, LOOKED_FOR);
+    throw new NotAViTError(t`This model does not look like a Vision Transformer: no patch embedding and no self-attention were found (its operators: ${ops}).`, lookedFor());
   }
   if (!patchConv) {
-    throw new NotAViTError(`Found ${taps.length} attention block(s) but no patch embedding on the image input.`, LOOKED_FOR);
+    throw new NotAViTError(t`Found ${taps.length} attention block(s) but no patch embedding on the image input.`, lookedFor());
   }
   if (taps.length === 0) {
-    throw new NotAViTError('Found a patch embedding but no self-attention Softmax fed by MatMul(Q, Kᵀ).', LOOKED_FOR);
+    throw new NotAViTError(t('Found a patch embedding but no self-attention Softmax fed by MatMul(Q, Kᵀ).'), lookedFor());
   }
 
   const weight = g.constant(patchConv.inputs[1]);
@@ -134,10 +137,10 @@ export function detectVit(model: OnnxModel): VitStructure {
   const nPatches = grid ? grid.rows * grid.cols : posTokens !== undefined ? posTokens - prefixTokens : undefined;
   const resolvedGrid = grid ?? (nPatches && Number.isInteger(Math.sqrt(nPatches)) ? { rows: Math.sqrt(nPatches), cols: Math.sqrt(nPatches) } : undefined);
 
-  const swin = detectSwin(g, taps.map((t) => t.node), grid?.rows);
+  const swin = detectSwin(g, taps.map((tap) => tap.node), grid?.rows);
   if (swin) prefixTokens = 0;
   const fusedHeads = taps[0].node.attributes.get('num_heads')?.i ?? taps[0].node.attributes.get('q_num_heads')?.i;
-  const heads = swin ? undefined : fusedHeads ?? headsFromScale(g, taps.map((t) => t.node), embedDim);
+  const heads = swin ? undefined : fusedHeads ?? headsFromScale(g, taps.map((tap) => tap.node), embedDim);
   const outputs = model.graph.outputs.map((o) => describeOutput(g, o, embedDim, resolvedGrid && !swin ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined));
   const main = mainOutput(outputs);
   const classes = main.kind === 'classes' ? main.width : undefined;
@@ -161,13 +164,13 @@ export function detectVit(model: OnnxModel): VitStructure {
     norm: normPlacement(g, taps[0].node),
     classifier,
     mapProbe: probe && { tensor: probe.outputs[0], heads: headsFromScale(g, [probe], embedDim) },
-    attention: taps.map((t, layer) => ({ layer, tensor: t.fused ? `${t.node.outputs[0]}/vitlens_probs` : t.tensor ?? t.node.outputs[0], where: t.where, fused: t.fused, ...(t.tensor ? { headMix: true } : {}), ...laterTokens(g, taps.map((x) => x.node), layer, prefixTokens, embedDim) })),
+    attention: taps.map((tap, layer) => ({ layer, tensor: tap.fused ? `${tap.node.outputs[0]}/vitlens_probs` : tap.tensor ?? tap.node.outputs[0], where: tap.where, fused: tap.fused, ...(tap.tensor ? { headMix: true } : {}), ...laterTokens(g, taps.map((x) => x.node), layer, prefixTokens, embedDim) })),
     features: finalFeatures(g, taps[taps.length - 1].node),
     parameters: { patchWeight: patchConv.inputs[1], positionEmbedding: posEmbed?.name },
     distillation,
     swin,
     stem,
-    ...residualOf(g, taps.map((t) => t.node), swin, embedDim, resolvedGrid ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined),
+    ...residualOf(g, taps.map((tap) => tap.node), swin, embedDim, resolvedGrid ? resolvedGrid.rows * resolvedGrid.cols + prefixTokens : undefined),
     opset: opsetVersion(model),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
   };
@@ -185,14 +188,14 @@ function laterTokens(g: GraphIndex, taps: OnnxNode[], layer: number, prefix: num
 }
 
 function residualOf(g: GraphIndex, taps: OnnxNode[], swin: SwinInfo | undefined, width: number, tokens: number | undefined): Pick<VitStructure, 'residual' | 'residualMissing'> {
-  if (swin) return { residualMissing: 'Swin merges patches between stages, so there is no single token sequence to compare across blocks' };
+  if (swin) return { residualMissing: t('Swin merges patches between stages, so there is no single token sequence to compare across blocks') };
   const r = findResidualStream(g, taps, normPlacement(g, taps[0]), finalFeatures(g, taps[taps.length - 1])?.tensor, { tokens, width });
   return 'tensors' in r ? { residual: r.tensors } : { residualMissing: r.problem };
 }
 
 function describeInputs(model: OnnxModel): string {
   const ins = model.graph.inputs.filter((i) => !model.graph.initializers.has(i.name));
-  return ins.map((i) => `${i.name} [${(i.shape ?? []).map((d) => d ?? '?').join('×')}]`).join(', ') || 'no inputs';
+  return ins.map((i) => `${i.name} [${(i.shape ?? []).map((d) => d ?? '?').join('×')}]`).join(', ') || t('no inputs');
 }
 
 /** Hybrid ViT: a CNN stem turns pixels into feature maps, and the patch projection (often 1×1) reads those. */
@@ -384,9 +387,9 @@ function findFusedAttention(g: GraphIndex): SoftmaxTap[] {
     const attrs = [...n.attributes.values()].filter((a) => a.i !== undefined || a.f !== undefined).map((a) => ({ name: a.name, i: a.i, f: a.f }));
     if (n.opType === 'Attention' && n.domain === '') {
       const withProbs = [...attrs.filter((a) => a.name !== 'qk_matmul_output_mode'), { name: 'qk_matmul_output_mode', i: 3 }];
-      taps.push({ node: n, where: 'ONNX Attention, its softmax-probabilities output (qk_matmul_output_mode = 3)', fused: { kind: 'onnx-attention', inputs: n.inputs, attributes: withProbs } });
+      taps.push({ node: n, where: t('ONNX Attention, its softmax-probabilities output (qk_matmul_output_mode = 3)'), fused: { kind: 'onnx-attention', inputs: n.inputs, attributes: withProbs } });
     } else if (n.opType === 'MultiHeadAttention' && n.domain === 'com.microsoft') {
-      taps.push({ node: n, where: 'com.microsoft.MultiHeadAttention, Softmax added on its qk (scaled QKᵀ) output', fused: { kind: 'ms-mha', inputs: n.inputs, attributes: attrs } });
+      taps.push({ node: n, where: t('com.microsoft.MultiHeadAttention, Softmax added on its qk (scaled QKᵀ) output'), fused: { kind: 'ms-mha', inputs: n.inputs, attributes: attrs } });
     }
   }
   return taps;
@@ -408,8 +411,8 @@ function findAttentionSoftmaxes(g: GraphIndex): SoftmaxTap[] {
     if (!feedsV) continue;
     const chain = describeChain(g, n.inputs[0], scores);
     taps.push(mixed
-      ? { node: n, tensor: mixed, where: 'talking heads: the weights after the post-softmax head mix (Linear across heads), which multiply V — not the Softmax output' }
-      : { node: n, where: `Softmax output after MatMul(Q, Kᵀ)${chain}` });
+      ? { node: n, tensor: mixed, where: t('talking heads: the weights after the post-softmax head mix (Linear across heads), which multiply V — not the Softmax output') }
+      : { node: n, where: t`Softmax output after MatMul(Q, Kᵀ)${chain}` });
   }
   return taps;
 }
@@ -567,7 +570,7 @@ function finalFeatures(g: GraphIndex, lastSoftmax: OnnxNode): VitStructure['feat
   const after = g.order.get(lastSoftmax) ?? 0;
   const norms = g.graph.nodes.filter((n) => (g.order.get(n) ?? 0) > after && (n.opType === 'LayerNormalization' || n.opType === 'BatchNormalization') && !readsProbe(g, n, after));
   const last = norms[norms.length - 1];
-  return last ? { tensor: last.outputs[0], where: `${last.opType} output after the last block` } : undefined;
+  return last ? { tensor: last.outputs[0], where: t`${last.opType} output after the last block` } : undefined;
 }
 
 /**
@@ -589,8 +592,8 @@ function rejectFusedAttention(model: OnnxModel): void {
   const fused = model.graph.nodes.find((n) => n.opType === 'Attention' && n.domain === 'com.microsoft');
   if (fused) {
     throw new FusedAttentionError(
-      'This model computes attention inside com.microsoft.Attention, a fused ONNX Runtime operator that does not expose attention probabilities.',
-      'Export the model without ORT transformer optimizations (e.g. plain torch.onnx.export with eager attention, or optimum with --no-post-process / optimization level O0).',
+      t('This model computes attention inside com.microsoft.Attention, a fused ONNX Runtime operator that does not expose attention probabilities.'),
+      t('Export the model without ORT transformer optimizations (e.g. plain torch.onnx.export with eager attention, or optimum with --no-post-process / optimization level O0).'),
     );
   }
 }

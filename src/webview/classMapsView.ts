@@ -9,6 +9,7 @@ import { classMap, type ClassMap, type ClassMapKind } from '../shared/classMaps'
 import { NoGradientError } from '../shared/onnx/backward';
 import { classDifference } from '../shared/relevance';
 import { runFaithfulness, rankMaps, type FaithfulnessResult } from '../shared/faithfulness';
+import { t } from '../shared/l10n';
 import { inputSize } from '../shared/modelCard';
 import { OcclusionCancelled, perturbationGeometry, runOcclusion, type RunBatch } from '../shared/occlusion';
 import { toInputTensor } from '../shared/preprocess';
@@ -68,18 +69,21 @@ let gradientRuns: { key: string; classIndex: number; r: PageGradientResult }[] =
 const gradientMaps = new Map<string, ClassMap>();
 
 const GRADIENT_BUTTONS = ['why-relevance', 'why-gradcam', 'why-attgrad', 'why-compare'];
-const KIND_NAMES: Record<ClassMapKind, string> = { relevance: 'Relevance', gradcam: 'Grad-CAM', attgrad: 'Attention × gradient' };
+/** The map's name as the card shows it (looked up when shown: the bundle is configured after this module loads). */
+function kindName(kind: ClassMapKind): string {
+  return { relevance: t('Relevance'), gradcam: t('Grad-CAM'), attgrad: t('Attention × gradient') }[kind];
+}
 
 /** The class index the card is set to: a label typed in the box wins over the top-5 choice. */
 function chosenClass(m: ModelPayload): number {
   const typed = ($('why-class-name') as HTMLInputElement).value.trim().toLowerCase();
   if (typed) {
     const i = m.card.labels.findIndex((l) => l.toLowerCase() === typed);
-    if (i < 0) throw new RangeError(`"${typed}" is not one of this model's ${m.card.labels.length} class names.`);
+    if (i < 0) throw new RangeError(t`"${typed}" is not one of this model's ${m.card.labels.length} class names.`);
     return i;
   }
   const v = Number(($('why-class') as HTMLElement & { value: string }).value);
-  if (!Number.isInteger(v) || v < 0 || v >= m.card.labels.length) throw new RangeError(`Class ${v} is out of range (0–${m.card.labels.length - 1}).`);
+  if (!Number.isInteger(v) || v < 0 || v >= m.card.labels.length) throw new RangeError(t`Class ${v} is out of range (0–${m.card.labels.length - 1}).`);
   return v;
 }
 
@@ -100,10 +104,10 @@ async function withProgress(label: string, work: (opts: { signal: AbortSignal; o
   out.setAttribute('aria-busy', 'true');
   delete out.dataset.error;
   try {
-    await work({ signal: ctl.signal, onProgress: (done, total) => { bar.max = total; bar.value = done; text.textContent = `${label}: ${done} of ${total} images…`; } });
+    await work({ signal: ctl.signal, onProgress: (done, total) => { bar.max = total; bar.value = done; text.textContent = t`${label}: ${done} of ${total} images…`; } });
   } catch (e) {
     out.dataset.error = e instanceof OcclusionCancelled ? 'cancelled' : 'true';
-    text.textContent = e instanceof OcclusionCancelled ? `${label} cancelled.` : `${label} failed: ${(e as Error).message ?? String(e)}`;
+    text.textContent = e instanceof OcclusionCancelled ? t`${label} cancelled.` : t`${label} failed: ${(e as Error).message ?? String(e)}`;
   } finally {
     if (running === ctl) running = undefined;
     bar.hidden = true;
@@ -115,7 +119,7 @@ async function withProgress(label: string, work: (opts: { signal: AbortSignal; o
 async function showOcclusion(host: ClassMapsHost): Promise<void> {
   const cur = host.current();
   if (!cur) return;
-  await withProgress('Occlusion', async (opts) => {
+  await withProgress(t('Occlusion'), async (opts) => {
     const classIndex = chosenClass(cur.model);
     const g = geometry(cur.model, cur.rgba);
     const run: RunBatch = (batch, b) => host.runBatch(cur.model, batch, b);
@@ -123,11 +127,11 @@ async function showOcclusion(host: ClassMapsHost): Promise<void> {
     occlusion = { key: cur.model.key, classIndex, map: r.map };
     const label = cur.model.card.labels[classIndex];
     const out = $('why-out');
-    out.replaceChildren(heatmapFigure(`Occlusion: ${label}`, cur.rgba, inputSize(cur.model.card.preprocess), r.map.map((v) => Math.max(0, v)), g.grid));
+    out.replaceChildren(heatmapFigure(t`Occlusion: ${label}`, cur.rgba, inputSize(cur.model.card.preprocess), r.map.map((v) => Math.max(0, v)), g.grid));
     setMapData(out, 'occlusion', classIndex, r.map);
     const worst = r.map.reduce((a, v, i) => (v > r.map[a] ? i : a), 0);
-    $('why-text').textContent = `${label}: ${(r.baseProb * 100).toFixed(1)} % on the whole image. Blanking one patch (to the training mean) lowers it by up to ${(r.map[worst] * 100).toFixed(1)} points ` +
-      `(row ${Math.floor(worst / g.grid.cols)}, column ${worst % g.grid.cols}); patches that raise it when blanked are drawn empty. ${r.images} runs of the model.`;
+    const [row, col] = [Math.floor(worst / g.grid.cols), worst % g.grid.cols];
+    $('why-text').textContent = t`${label}: ${(r.baseProb * 100).toFixed(1)} % on the whole image. Blanking one patch (to the training mean) lowers it by up to ${(r.map[worst] * 100).toFixed(1)} points (row ${row}, column ${col}); patches that raise it when blanked are drawn empty. ${r.images} runs of the model.`;
     show({ kind: 'occlusion', classIndex, label, values: r.map, grid: g.grid, caption: $('why-text').textContent });
   });
 }
@@ -135,10 +139,11 @@ async function showOcclusion(host: ClassMapsHost): Promise<void> {
 /** Gradients of `classIndex` on the card's image, reused when this image's class was run already; `timing` says what it cost. */
 async function gradientsFor(host: ClassMapsHost, cur: NonNullable<ReturnType<ClassMapsHost['current']>>, classIndex: number): Promise<{ r: PageGradientResult; timing: string }> {
   const kept = gradientRuns.find((g) => g.key === cur.model.key && g.classIndex === classIndex);
-  if (kept) return { r: kept.r, timing: 'Gradients reused.' };
+  if (kept) return { r: kept.r, timing: t('Gradients reused.') };
   const r = await host.gradients(cur.model, geometry(cur.model, cur.rgba).input, classIndex);
   gradientRuns = [...gradientRuns.filter((g) => g.key === cur.model.key).slice(-1), { key: cur.model.key, classIndex, r }];
-  const timing = `Gradients in ${r.ms.toFixed(0)} ms` + (r.setupMs ? ` · gradient model probed and built in ${r.setupMs.toFixed(0)} ms` : '') + (r.sessionMs ? ` · its session created in ${r.sessionMs.toFixed(0)} ms` : ' · session reused') + '.';
+  const steps = [t`Gradients in ${r.ms.toFixed(0)} ms`, ...(r.setupMs ? [t`gradient model probed and built in ${r.setupMs.toFixed(0)} ms`] : []), r.sessionMs ? t`its session created in ${r.sessionMs.toFixed(0)} ms` : t('session reused')];
+  const timing = `${steps.join(' · ')}.`;
   const out = $('why-out');
   out.dataset.gradientMs = r.ms.toFixed(1);
   if (r.setupMs) out.dataset.setupMs = r.setupMs.toFixed(1);
@@ -166,7 +171,7 @@ function showNoGradient(e: NoGradientError): void {
   out.replaceChildren();
   out.dataset.error = 'no-gradient';
   out.dataset.op = e.opType;
-  const reason = `${e.message} ${e.hint ?? ''} Occlusion still works: it only runs the model.`;
+  const reason = t`${e.message} ${e.hint ?? ''} Occlusion still works: it only runs the model.`;
   $('why-text').textContent = reason;
   setGradientButtons(reason);
 }
@@ -185,7 +190,7 @@ function setGradientButtons(reason: string, ids = GRADIENT_BUTTONS): void {
 async function withGradients(label: string, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
   await withProgress(label, async ({ signal }) => {
     $('why-progress').removeAttribute('value');
-    $('why-text').textContent = `${label}: computing the class gradients…`;
+    $('why-text').textContent = t`${label}: computing the class gradients…`;
     try {
       await work(signal);
     } catch (e) {
@@ -204,13 +209,13 @@ function setMapData(out: HTMLElement, kind: string, classIndex: number, map: Arr
 async function showGradientMap(host: ClassMapsHost, kind: ClassMapKind): Promise<void> {
   const cur = host.current();
   if (!cur) return;
-  await withGradients(KIND_NAMES[kind], async (signal) => {
+  await withGradients(kindName(kind), async (signal) => {
     const classIndex = chosenClass(cur.model);
     const { map, timing } = await gradientMap(host, cur, kind, classIndex);
     // The worker run cannot be interrupted; a cancel drops its result.
     if (signal.aborted) throw new OcclusionCancelled();
     const out = $('why-out');
-    out.replaceChildren(heatmapFigure(`${KIND_NAMES[kind]}: ${cur.model.card.labels[classIndex]}`, cur.rgba, inputSize(cur.model.card.preprocess), map.values, map.grid));
+    out.replaceChildren(heatmapFigure(`${kindName(kind)}: ${cur.model.card.labels[classIndex]}`, cur.rgba, inputSize(cur.model.card.preprocess), map.values, map.grid));
     setMapData(out, kind, classIndex, map.values);
     $('why-text').textContent = `${map.caption} ${timing}`;
     show({ kind, classIndex, label: cur.model.card.labels[classIndex], values: map.values, grid: map.grid, caption: map.caption });
@@ -222,11 +227,11 @@ function secondClass(m: ModelPayload, a: number, top: Prediction[]): number {
   const typed = ($('why-compare-name') as HTMLInputElement).value.trim().toLowerCase();
   if (typed) {
     const i = m.card.labels.findIndex((l) => l.toLowerCase() === typed);
-    if (i < 0) throw new RangeError(`"${typed}" is not one of this model's ${m.card.labels.length} class names.`);
+    if (i < 0) throw new RangeError(t`"${typed}" is not one of this model's ${m.card.labels.length} class names.`);
     return i;
   }
   const other = top.find((p) => p.index !== a);
-  if (!other) throw new RangeError('Type a second class to compare with.');
+  if (!other) throw new RangeError(t('Type a second class to compare with.'));
   return other.index;
 }
 
@@ -238,7 +243,7 @@ function differenceFigure(title: string, rgba: Uint8ClampedArray, size: { width:
   // The same look as heatmapFigure's: its figure, canvas class and caption, at its 2× zoom.
   const fig = heatmapFigure(title, rgba, size, new Float32Array(signed.length), grid);
   const canvas = fig.querySelector('canvas')!;
-  canvas.setAttribute('aria-label', `${title}: signed difference`);
+  canvas.setAttribute('aria-label', t`${title}: signed difference`);
   const ctx = canvas.getContext('2d')!;
   const base = document.createElement('canvas');
   base.width = size.width;
@@ -263,7 +268,7 @@ function differenceFigure(title: string, rgba: Uint8ClampedArray, size: { width:
 async function showComparison(host: ClassMapsHost): Promise<void> {
   const cur = host.current();
   if (!cur) return;
-  await withGradients('Compare', async (signal) => {
+  await withGradients(t('Compare'), async (signal) => {
     const a = chosenClass(cur.model);
     const b = secondClass(cur.model, a, cur.top);
     const [la, lb] = [a, b].map((c) => cur.model.card.labels[c]);
@@ -275,17 +280,16 @@ async function showComparison(host: ClassMapsHost): Promise<void> {
     const size = inputSize(cur.model.card.preprocess);
     const out = $('why-out');
     out.replaceChildren(
-      heatmapFigure(`Relevance: ${la}`, cur.rgba, size, ma.map.values, ma.map.grid),
-      heatmapFigure(`Relevance: ${lb}`, cur.rgba, size, mb.map.values, mb.map.grid),
-      differenceFigure(`${la} vs ${lb}`, cur.rgba, size, d.signed, d.maxAbs, ma.map.grid),
+      heatmapFigure(t`Relevance: ${la}`, cur.rgba, size, ma.map.values, ma.map.grid),
+      heatmapFigure(t`Relevance: ${lb}`, cur.rgba, size, mb.map.values, mb.map.grid),
+      differenceFigure(t`${la} vs ${lb}`, cur.rgba, size, d.signed, d.maxAbs, ma.map.grid),
     );
     setMapData(out, 'compare', a, d.signed);
     out.dataset.classB = String(b);
     out.dataset.mapA = Array.from(ma.map.values, (v) => v.toPrecision(6)).join(',');
     out.dataset.mapB = Array.from(mb.map.values, (v) => v.toPrecision(6)).join(',');
-    $('why-text').textContent = `Relevance of ${la} minus that of ${lb} (each min-max normalized): orange where ${la} is favoured, blue where ${lb} is; ` +
-      `the largest difference is ${d.maxAbs.toFixed(2)}. ${mb.timing}`;
-    show({ kind: 'compare', classIndex: a, label: la, versus: { classIndex: b, label: lb }, values: d.signed, grid: ma.map.grid, caption: `Relevance of ${la} minus that of ${lb}, each min-max normalized.` });
+    $('why-text').textContent = t`Relevance of ${la} minus that of ${lb} (each min-max normalized): orange where ${la} is favoured, blue where ${lb} is; the largest difference is ${d.maxAbs.toFixed(2)}. ${mb.timing}`;
+    show({ kind: 'compare', classIndex: a, label: la, versus: { classIndex: b, label: lb }, values: d.signed, grid: ma.map.grid, caption: t`Relevance of ${la} minus that of ${lb}, each min-max normalized.` });
   });
 }
 
@@ -319,37 +323,39 @@ function drawCurves(canvas: HTMLCanvasElement, curves: { name: string; r: Faithf
   ctx.fillStyle = fg;
   ctx.font = '10px sans-serif';
   ctx.fillText('0 %', pad, H - 8);
-  ctx.fillText('100 % of patches', W - 90, H - 8);
+  ctx.fillText(t('100 % of patches'), W - 90, H - 8);
 }
 
 async function showFaithfulness(host: ClassMapsHost): Promise<void> {
   const cur = host.current();
   if (!cur) return;
-  await withProgress('Deletion and insertion', async (opts) => {
+  await withProgress(t('Deletion and insertion'), async (opts) => {
     const classIndex = chosenClass(cur.model);
     const g = geometry(cur.model, cur.rgba);
     const s = cur.model.structure;
     const last = cur.run.layers.length - 1;
     // Every map shown for this image that has one value per patch: the default view, rollout, and occlusion once computed.
-    const maps: { name: string; values: ArrayLike<number> }[] = [];
+    // `id`: the English name, kept as the list items' data-name whatever the display language; `name`: what the card says.
+    const maps: { id: string; name: string; values: ArrayLike<number> }[] = [];
     const attention = computeView(s, cur.run, { ...DEFAULT_VIEW, layer: last });
-    if (attention.values && attention.values.length === g.grid.rows * g.grid.cols) maps.push({ name: 'attention (last layer)', values: attention.values });
+    // l10n-ignore: the id (data-name, read by the tests); the name beside it is looked up
+    if (attention.values && attention.values.length === g.grid.rows * g.grid.cols) maps.push({ id: 'attention (last layer)', name: t('attention (last layer)'), values: attention.values });
     if (!s.swin) {
       const rollout = computeView(s, cur.run, { ...DEFAULT_VIEW, mode: 'rollout', layer: last });
-      if (rollout.values && rollout.values.length === g.grid.rows * g.grid.cols) maps.push({ name: 'rollout', values: rollout.values });
+      if (rollout.values && rollout.values.length === g.grid.rows * g.grid.cols) maps.push({ id: 'rollout', name: t('rollout'), values: rollout.values });
     }
-    if (occlusion?.key === cur.model.key && occlusion.classIndex === classIndex) maps.push({ name: 'occlusion', values: occlusion.map });
+    if (occlusion?.key === cur.model.key && occlusion.classIndex === classIndex) maps.push({ id: 'occlusion', name: t('occlusion'), values: occlusion.map });
     for (const kind of ['relevance', 'gradcam'] as const) {
       const m = gradientMaps.get(`${kind} ${classIndex}`);
-      if (m && m.values.length === g.grid.rows * g.grid.cols) maps.push({ name: KIND_NAMES[kind], values: m.values });
+      if (m && m.values.length === g.grid.rows * g.grid.cols) maps.push({ id: { relevance: 'Relevance', gradcam: 'Grad-CAM' }[kind], name: kindName(kind), values: m.values });
     }
-    if (!maps.length) throw new Error('no map of this model has one value per patch to test.');
+    if (!maps.length) throw new Error(t('no map of this model has one value per patch to test.'));
     const run: RunBatch = (batch, b) => host.runBatch(cur.model, batch, b);
     const total = maps.length * 22;
-    const results: { name: string; r: FaithfulnessResult }[] = [];
+    const results: { id: string; name: string; r: FaithfulnessResult }[] = [];
     for (const [i, m] of maps.entries()) {
       const r = await runFaithfulness(g.input, g.dims, g.grid, g.patch, m.values, run, { ...opts, batchSize: g.batchSize, classIndex, onProgress: (d) => opts.onProgress(i * 22 + d, total) });
-      results.push({ name: m.name, r });
+      results.push({ id: m.id, name: m.name, r });
     }
     const { ranking, explanation } = rankMaps(results.map((c) => ({ name: c.name, deletionAuc: c.r.deletionAuc, insertionAuc: c.r.insertionAuc })));
     drawCurves($('why-curves') as HTMLCanvasElement, results);
@@ -357,14 +363,17 @@ async function showFaithfulness(host: ClassMapsHost): Promise<void> {
     list.id = 'why-ranking';
     for (const m of ranking) {
       const li = document.createElement('li');
-      li.dataset.name = m.name;
+      li.dataset.name = results.find((c) => c.name === m.name)?.id ?? m.name;
       li.dataset.deletion = m.deletionAuc.toFixed(6);
       li.dataset.insertion = m.insertionAuc.toFixed(6);
-      li.textContent = `${m.name}: deletion AUC ${m.deletionAuc.toFixed(3)}, insertion AUC ${m.insertionAuc.toFixed(3)}`;
+      li.textContent = t`${m.name}: deletion AUC ${m.deletionAuc.toFixed(3)}, insertion AUC ${m.insertionAuc.toFixed(3)}`;
       list.append(li);
     }
     $('why-out').replaceChildren(list);
-    $('why-text').textContent = `For ${cur.model.card.labels[classIndex]}. ${explanation} Solid: deletion; dashed: insertion.${occlusion?.key === cur.model.key && occlusion.classIndex === classIndex ? '' : ' Run Occlusion first to include it.'}`;
+    const label = cur.model.card.labels[classIndex];
+    $('why-text').textContent = occlusion?.key === cur.model.key && occlusion.classIndex === classIndex
+      ? t`For ${label}. ${explanation} Solid: deletion; dashed: insertion.`
+      : t`For ${label}. ${explanation} Solid: deletion; dashed: insertion. Run Occlusion first to include it.`;
   });
 }
 
@@ -418,12 +427,12 @@ export function updateClassMaps(m: ModelPayload, top: Prediction[]): void {
   curves.getContext('2d')?.clearRect(0, 0, 1e4, 1e4);
   // Shown once there are curves: an empty canvas would leave a gap under a single map.
   curves.hidden = true;
-  const why = top.length ? '' : 'This model outputs an embedding, not classes: there is no class probability to explain.';
+  const why = top.length ? '' : t('This model outputs an embedding, not classes: there is no class probability to explain.');
   for (const id of ['why-occlusion', 'why-trust']) ($(id) as HTMLElement & { disabled: boolean }).disabled = !!why;
   setGradientButtons(why);
   // Swin: patch merging leaves no token-to-token relevance across stages (classMaps.ts); per-block maps and Grad-CAM stay.
-  const noRelevance = !why && m.structure.swin ? 'Relevance through Swin\'s stages is not defined exactly (patch merging mixes four tokens through a linear layer): use attention × gradient per block, Grad-CAM or occlusion.' : '';
+  const noRelevance = !why && m.structure.swin ? t('Relevance through Swin\'s stages is not defined exactly (patch merging mixes four tokens through a linear layer): use attention × gradient per block, Grad-CAM or occlusion.') : '';
   if (noRelevance) setGradientButtons(noRelevance, ['why-relevance', 'why-compare']);
-  $('why-text').textContent = why || 'Occlusion blanks each patch in turn and measures how much the class probability drops; relevance, Grad-CAM and attention × gradient follow the class gradient through the model; then compare every map by deleting and inserting patches in its order.' +
+  $('why-text').textContent = why || t('Occlusion blanks each patch in turn and measures how much the class probability drops; relevance, Grad-CAM and attention × gradient follow the class gradient through the model; then compare every map by deleting and inserting patches in its order.') +
     (noRelevance ? ` ${noRelevance}` : '');
 }

@@ -3,13 +3,15 @@
  * on screen and, once measured, averaged over a folder of the user's images.
  */
 import type { AttentionLayer } from '../shared/attentionMaps';
+import { t } from '../shared/l10n';
 import { meanAttentionDistance } from '../shared/locality';
 import type { FolderDistance, ModelPayload } from '../shared/protocol';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const $ = (id: string) => document.getElementById(id)!;
 
-let shown: { m: ModelPayload; image?: number[][]; folder?: FolderDistance } | undefined;
+/** `text`: the sentence on this image alone, to which a folder's average is appended. */
+let shown: { m: ModelPayload; image?: number[][]; folder?: FolderDistance; text: string } | undefined;
 
 /** The patch grid when `layers` hold a global-attention ViT's full attention, from which distances are computed here. */
 function fullAttentionGrid(m: ModelPayload, layers: AttentionLayer[]): { rows: number; cols: number } | undefined {
@@ -68,41 +70,53 @@ function draw(): void {
   if (folder) dots(folder.mean, css('--vscode-charts-orange', '#d18616'), false, 4);
   ctx.fillStyle = css('--vscode-descriptionForeground', '#999');
   ctx.font = `10px ${css('--vscode-font-family', 'sans-serif')}`;
-  ctx.fillText('depth →', W / 2 - 15, H - 8);
-  ctx.fillText(`${Math.round(maxD)} px`, 2, pad / 2 + 8);
-  if (folder) ctx.fillText(`● this image  ○ ${folder.images} images`, W - 150, pad / 2 + 8);
+  ctx.fillText(t('depth →'), W / 2 - 15, H - 8);
+  ctx.fillText(t('{0} px', Math.round(maxD)), 2, pad / 2 + 8);
+  if (folder) ctx.fillText(t('● this image  ○ {0} images', folder.images), W - 150, pad / 2 + 8);
   const round = (d: number[][]) => d.map((hs) => hs.map((x) => Math.round(x * 10) / 10));
   if (image) dc.dataset.distances = JSON.stringify(round(image));
   if (folder) dc.dataset.folderDistances = JSON.stringify(round(folder.mean));
 }
 
-const range = (hs: number[]) => `${Math.round(Math.min(...hs))}–${Math.round(Math.max(...hs))} px`;
+const range = (hs: number[]) => t('{0}–{1} px', Math.round(Math.min(...hs)), Math.round(Math.max(...hs)));
 
 /** The chart for a new run; a folder average stays while the model is the same. */
 export function renderDistances(m: ModelPayload, image: number[][] | undefined, inGraph: boolean): void {
   const folder = shown?.m.key === m.key ? shown.folder : undefined;
-  shown = { m, image, folder };
+  shown = { m, image, folder, text: '' };
   const s = m.structure;
   ($('distance-folder') as HTMLElement & { disabled: boolean }).disabled = !image;
   if (!image) {
     const dc = $('distance') as HTMLCanvasElement;
     dc.getContext('2d')!.clearRect(0, 0, dc.width, dc.height);
-    $('distance-text').textContent = s.swin ? 'In Swin every block attends within its window, so attention distance is bounded by the window size.' : 'Attention distance needs the full attention matrices (not extracted for this model).';
+    shown.text = s.swin ? t('In Swin every block attends within its window, so attention distance is bounded by the window size.') : t('Attention distance needs the full attention matrices (not extracted for this model).');
+    $('distance-text').textContent = shown.text;
     return;
   }
   draw();
-  $('distance-text').textContent = `Mean attention distance of each head (dots) by layer, for this image: ${range(image[0])} in layer 1, ${range(image[image.length - 1])} in layer ${image.length}. A CNN's receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.${inGraph ? ' (Computed inside the graph: the full attention of this model is over vitLens.attentionMemoryBudgetMB.)' : ''}${folder ? ` ${folderText(folder)}` : ''}`;
+  const text = inGraph
+    ? t('Mean attention distance of each head (dots) by layer, for this image: {0} in layer 1, {1} in layer {2}. A CNN\'s receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet. (Computed inside the graph: the full attention of this model is over vitLens.attentionMemoryBudgetMB.)', range(image[0]), range(image[image.length - 1]), image.length)
+    : t('Mean attention distance of each head (dots) by layer, for this image: {0} in layer 1, {1} in layer {2}. A CNN\'s receptive field grows with depth by construction; a ViT has no such bias and must learn where to look from data, which is why it needs more data than a ResNet.', range(image[0]), range(image[image.length - 1]), image.length);
+  shown.text = text;
+  $('distance-text').textContent = folder ? `${text} ${folderText(folder)}` : text;
 }
 
 function folderText(f: FolderDistance): string {
   const first = f.mean[0], last = f.mean[f.mean.length - 1];
-  return `Averaged over ${f.images} image${f.images === 1 ? '' : 's'} in ${f.folder}${f.skipped ? ` (${f.skipped} skipped: not readable as images)` : ''}: ${range(first)} in layer 1, ${range(last)} in layer ${f.mean.length} (hollow dots).`;
+  const [r0, r1, n] = [range(first), range(last), f.mean.length];
+  if (f.skipped) {
+    return f.images === 1
+      ? t('Averaged over {0} image in {1} ({2} skipped: not readable as images): {3} in layer 1, {4} in layer {5} (hollow dots).', f.images, f.folder, f.skipped, r0, r1, n)
+      : t('Averaged over {0} images in {1} ({2} skipped: not readable as images): {3} in layer 1, {4} in layer {5} (hollow dots).', f.images, f.folder, f.skipped, r0, r1, n);
+  }
+  return f.images === 1
+    ? t('Averaged over {0} image in {1}: {2} in layer 1, {3} in layer {4} (hollow dots).', f.images, f.folder, r0, r1, n)
+    : t('Averaged over {0} images in {1}: {2} in layer 1, {3} in layer {4} (hollow dots).', f.images, f.folder, r0, r1, n);
 }
 
 export function showFolderDistance(f: FolderDistance): void {
   if (!shown || shown.m.key !== f.modelKey) return;
   shown.folder = f;
   draw();
-  const text = $('distance-text');
-  text.textContent = `${text.textContent?.replace(/ Averaged over .*$/, '') ?? ''} ${folderText(f)}`;
+  $('distance-text').textContent = `${shown.text} ${folderText(f)}`;
 }

@@ -4,6 +4,7 @@
  */
 import { attentionRow, topK } from '../shared/attentionMaps';
 import { heatmapFigure } from './heatmapFigure';
+import { t } from '../shared/l10n';
 import type { ModelPayload } from '../shared/protocol';
 import type { RunData } from '../shared/viewData';
 import { fusionLabel, fusionOf, gridOf } from '../shared/viewData';
@@ -20,8 +21,8 @@ export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8Cla
     out.replaceChildren();
     delete out.dataset.clsTop1;
     text.textContent = s.family === 'deit'
-      ? 'This DeiT\'s distillation-token attention was not extracted.'
-      : 'This model has no distillation token. DeiT adds one next to CLS: its head is trained to reproduce a teacher\'s (often a CNN\'s) prediction while CLS learns the label, and the two heads are averaged at inference. Select the bundled DeiT demo to compare them.';
+      ? t('This DeiT\'s distillation-token attention was not extracted.')
+      : t('This model has no distillation token. DeiT adds one next to CLS: its head is trained to reproduce a teacher\'s (often a CNN\'s) prediction while CLS learns the label, and the two heads are averaged at inference. Select the bundled DeiT demo to compare them.');
     return;
   }
   const grid = gridOf(s, run.layers, layer);
@@ -31,8 +32,8 @@ export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8Cla
   const dist = attentionRow(a, 1, fusion, s.prefixTokens);
   const d = run.distillation;
   out.replaceChildren(
-    heatmapFigure('CLS token (head: the label)', rgba, size, cls, grid, d && topK(d.cls, m.card.labels, 3)),
-    heatmapFigure('Distillation token (head: the teacher)', rgba, size, dist, grid, d && topK(d.dist, m.card.labels, 3)),
+    heatmapFigure(t('CLS token (head: the label)'), rgba, size, cls, grid, d && topK(d.cls, m.card.labels, 3)),
+    heatmapFigure(t('Distillation token (head: the teacher)'), rgba, size, dist, grid, d && topK(d.dist, m.card.labels, 3)),
   );
   let dot = 0, nc = 0, nd = 0;
   for (let i = 0; i < cls.length; i++) {
@@ -46,7 +47,11 @@ export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8Cla
   out.dataset.clsTop1 = tc?.label ?? '';
   out.dataset.distTop1 = td?.label ?? '';
   out.dataset.similarity = sim.toFixed(4);
-  text.textContent = `Layer ${layer + 1}, ${fusionLabel(head)}: the two tokens' attention maps have cosine similarity ${sim.toFixed(2)}` +
-    (tc && td ? `; the CLS head says ${tc.label} (${(tc.prob * 100).toFixed(0)}%), the distillation head ${td.label} (${(td.prob * 100).toFixed(0)}%)${tc.label === td.label ? '' : ': they disagree, and the averaged output weighs both'}.` : '.') +
-    ' The distillation token learns from the teacher\'s outputs rather than the labels, so it can carry a convolution\'s habits into the transformer.';
+  const [l, how, cos] = [layer + 1, fusionLabel(head), sim.toFixed(2)];
+  const heads = !tc || !td
+    ? t('Layer {0}, {1}: the two tokens\' attention maps have cosine similarity {2}.', l, how, cos)
+    : tc.label === td.label
+      ? t('Layer {0}, {1}: the two tokens\' attention maps have cosine similarity {2}; the CLS head says {3} ({4}%), the distillation head {5} ({6}%).', l, how, cos, tc.label, (tc.prob * 100).toFixed(0), td.label, (td.prob * 100).toFixed(0))
+      : t('Layer {0}, {1}: the two tokens\' attention maps have cosine similarity {2}; the CLS head says {3} ({4}%), the distillation head {5} ({6}%): they disagree, and the averaged output weighs both.', l, how, cos, tc.label, (tc.prob * 100).toFixed(0), td.label, (td.prob * 100).toFixed(0));
+  text.textContent = `${heads} ${t('The distillation token learns from the teacher\'s outputs rather than the labels, so it can carry a convolution\'s habits into the transformer.')}`;
 }

@@ -1,6 +1,7 @@
 /** A small captioned heatmap over the model's input, with an optional top-3 list: the side-by-side comparisons. */
 import { compositeHeatmap } from '../shared/heatmapImage';
 import type { Prediction } from '../shared/protocol';
+import { t } from '../shared/l10n';
 
 export function heatmapFigure(title: string, rgba: Uint8ClampedArray, size: { width: number; height: number }, values: Float32Array, grid: { rows: number; cols: number }, top?: Prediction[]): HTMLElement {
   const img = compositeHeatmap(rgba, size, values, grid, { opacity: 0.6 });
@@ -9,7 +10,7 @@ export function heatmapFigure(title: string, rgba: Uint8ClampedArray, size: { wi
   canvas.height = img.height;
   canvas.className = 'variant-map';
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `${title}: attention`);
+  canvas.setAttribute('aria-label', t`${title}: attention`);
   canvas.getContext('2d')!.putImageData(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
   const fig = document.createElement('figure');
   const cap = document.createElement('figcaption');

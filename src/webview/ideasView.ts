@@ -5,6 +5,7 @@
  */
 import type { AttentionLayer } from '../shared/attentionMaps';
 import { costCurve, msaMacs, wmsaMacs } from '../shared/complexity';
+import { t } from '../shared/l10n';
 import { positionEmbeddingSimilarity } from '../shared/locality';
 import { pca } from '../shared/pca';
 import type { ModelPayload } from '../shared/protocol';
@@ -92,12 +93,15 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
   const n = (Math.floor(size / s.patchSize) ** 2) + s.prefixTokens;
   const here = s.swin ? wmsaMacs(n, width, window) : msaMacs(n, width);
   lineChart($('cost-chart') as HTMLCanvasElement, res, [
-    { label: 'global attention 4NC² + 2N²C', ys: curve.map((p) => p.global), color: css('--vscode-charts-orange', '#d18616') },
-    { label: `windowed (M = ${window}) 4NC² + 2M²NC`, ys: curve.map((p) => p.windowed), color: css('--vscode-charts-blue', '#3794ff') },
+    { label: t('global attention 4NC² + 2N²C'), ys: curve.map((p) => p.global), color: css('--vscode-charts-orange', '#d18616') },
+    { label: t('windowed (M = {0}) 4NC² + 2M²NC', window), ys: curve.map((p) => p.windowed), color: css('--vscode-charts-blue', '#3794ff') },
   ], { x: size, y: here });
   const heads = layers[0]?.heads ?? s.heads ?? 1;
-  $('cost-text').textContent = `At ${size}×${size} this ${s.swin ? 'first stage' : 'model'} has N = ${n} tokens of width C = ${width}: ${fmt(here)} multiply-adds per ${s.swin ? 'block' : 'layer'} for attention, ` +
-    `and ${s.swin ? `${fmt(s.swin.blocks[0].windows * (s.swin.heads[0] ?? 1) * (window * window) ** 2 * 4)}B of attention maps (windows of ${window * window})` : `${fmt(heads * n * n * 4)}B of attention map (${heads} heads × N²)`}. Doubling the resolution quadruples N, so the N² term grows 16×; windows keep it linear.`;
+  $('cost-text').textContent = s.swin
+    ? t('At {0}×{0} this first stage has N = {1} tokens of width C = {2}: {3} multiply-adds per block for attention, and {4}B of attention maps (windows of {5}). Doubling the resolution quadruples N, so the N² term grows 16×; windows keep it linear.',
+      size, n, width, fmt(here), fmt(s.swin.blocks[0].windows * (s.swin.heads[0] ?? 1) * (window * window) ** 2 * 4), window * window)
+    : t('At {0}×{0} this model has N = {1} tokens of width C = {2}: {3} multiply-adds per layer for attention, and {4}B of attention map ({5} heads × N²). Doubling the resolution quadruples N, so the N² term grows 16×; windows keep it linear.',
+      size, n, width, fmt(here), fmt(heads * n * n * 4), heads);
   if (await next()) return;
   // ---- patch embedding filters ----
   const f = m.parameters?.patchFilters;
@@ -113,26 +117,25 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
     // Leading principal components of the flattened filters first (ViT paper, Fig. 7 left), then raw filters.
     const comps = filterComponents(m.key, f.data, D, 3 * P * P, Math.min(shown, 8));
     const tiles = [...comps.map((c) => Float32Array.from(c)), ...Array.from({ length: Math.max(0, shown - comps.length) }, (_, i) => f.data.subarray(i * 3 * P * P, (i + 1) * 3 * P * P))];
-    tiles.slice(0, shown).forEach((t, k) => {
+    tiles.slice(0, shown).forEach((tile, k) => {
       let lo = Infinity, hi = -Infinity;
-      for (const v of t) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      for (const v of tile) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
       const ox = (k % cols) * (P + 1), oy = Math.floor(k / cols) * (P + 1);
       for (let y = 0; y < P; y++) for (let x = 0; x < P; x++) {
         const o = ((oy + y) * fc.width + ox + x) * 4;
-        for (let c = 0; c < 3; c++) img.data[o + c] = hi > lo ? ((t[c * P * P + y * P + x] - lo) / (hi - lo)) * 255 : 128;
+        for (let c = 0; c < 3; c++) img.data[o + c] = hi > lo ? ((tile[c * P * P + y * P + x] - lo) / (hi - lo)) * 255 : 128;
         img.data[o + 3] = 255;
       }
     });
     ctx.putImageData(img, 0, 0);
-    $('filters-text').textContent = `The patch embedding is a Conv2d with kernel = stride = ${P}: each of the ${D} filters is a ${P}×${P}×3 template dotted with every non-overlapping patch, exactly "split into patches, flatten, multiply by a matrix". First row: the leading principal components of the ${D} filters; then individual filters.`;
+    $('filters-text').textContent = t('The patch embedding is a Conv2d with kernel = stride = {0}: each of the {1} filters is a {0}×{0}×3 template dotted with every non-overlapping patch, exactly "split into patches, flatten, multiply by a matrix". First row: the leading principal components of the {1} filters; then individual filters.', P, D);
   } else if (s.stem) {
     fc.width = fc.height = 1;
     const p = s.stem.projection;
-    $('filters-text').textContent = `Not shown: this is a hybrid ViT. The patch projection (${p.kernel}×${p.kernel}, stride ${p.stride}) reads the CNN stem's ${s.stem.channels}-channel features, not pixels, so its weights are no RGB patch templates; ` +
-      `the tokens lie ${s.patchSize} pixels apart, the stride of the stem's ${s.stem.convs} convolutions and pools (${s.stem.where}) times the projection's.`;
+    $('filters-text').textContent = t('Not shown: this is a hybrid ViT. The patch projection ({0}×{0}, stride {1}) reads the CNN stem\'s {2}-channel features, not pixels, so its weights are no RGB patch templates; the tokens lie {3} pixels apart, the stride of the stem\'s {4} convolutions and pools ({5}) times the projection\'s.', p.kernel, p.stride, s.stem.channels, s.patchSize, s.stem.convs, s.stem.where);
   } else {
     fc.width = fc.height = 1;
-    $('filters-text').textContent = 'The patch-embedding weights are not stored as plain floats in this file (quantized or external), so they are not drawn.';
+    $('filters-text').textContent = t('The patch-embedding weights are not stored as plain floats in this file (quantized or external), so they are not drawn.');
   }
   if (await next()) return;
   // ---- position embedding similarity ----
@@ -169,13 +172,16 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
       if (d === 1) { near += sim[i * N + j]; nearN++; }
     }
     const nearMean = near / nearN, allMean = all / (N * N - N);
-    $('pos-text').textContent = `Each small map: one patch's learned position embedding compared (cosine similarity, white = 1) with every other patch's. Here adjacent patches average ${nearMean.toFixed(2)} against ${allMean.toFixed(2)} for all pairs` +
-      `${nearMean > allMean + 0.05 ? ': the model learned that neighbouring patches belong together' : ': this model learned little 2-D structure'}. Without position embeddings attention is permutation-invariant and the image is a bag of patches; at another resolution the ${g.rows}×${g.cols} grid of embeddings must be interpolated.`;
+    const pairs = nearMean > allMean + 0.05
+      ? t('Here adjacent patches average {0} against {1} for all pairs: the model learned that neighbouring patches belong together.', nearMean.toFixed(2), allMean.toFixed(2))
+      : t('Here adjacent patches average {0} against {1} for all pairs: this model learned little 2-D structure.', nearMean.toFixed(2), allMean.toFixed(2));
+    $('pos-text').textContent = `${t('Each small map: one patch\'s learned position embedding compared (cosine similarity, white = 1) with every other patch\'s.')} ${pairs} ` +
+      t('Without position embeddings attention is permutation-invariant and the image is a bag of patches; at another resolution the {0}×{1} grid of embeddings must be interpolated.', g.rows, g.cols);
   } else {
     pc.width = pc.height = 1;
     $('pos-text').textContent = s.swin?.cosine
-      ? 'Swin V2 has no absolute position embedding: inside each window a small MLP maps the (log-spaced) offset between two tokens to a bias per head, added to the attention scores, so the bias extends to window sizes it was not trained on.'
-      : s.swin ? 'Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.' : 'No learned position embedding constant was found for the patch grid in this graph.';
+      ? t('Swin V2 has no absolute position embedding: inside each window a small MLP maps the (log-spaced) offset between two tokens to a bias per head, added to the attention scores, so the bias extends to window sizes it was not trained on.')
+      : s.swin ? t('Swin has no absolute position embedding: a learned relative position bias is added inside each window\'s attention instead.') : t('No learned position embedding constant was found for the patch grid in this graph.');
   }
   if (await next()) return;
   // ---- attention distance ----
@@ -186,12 +192,12 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
   if (await next()) return;
   // ---- norm ----
   $('norm-text').textContent = s.norm === 'pre'
-    ? 'Pre-norm (found in the graph: a normalization right before the attention\'s projections): x + f(LN(x)). The residual path carries x untouched, so gradients reach early layers directly; deep stacks train stably.'
+    ? t('Pre-norm (found in the graph: a normalization right before the attention\'s projections): x + f(LN(x)). The residual path carries x untouched, so gradients reach early layers directly; deep stacks train stably.')
     : s.norm === 'post'
-      ? 'Post-norm (found in the graph: the normalization comes after the residual add): LN(x + f(x)), as in the original Transformer; every layer\'s output is renormalized, which makes deep stacks harder to train without warm-up.'
+      ? t('Post-norm (found in the graph: the normalization comes after the residual add): LN(x + f(x)), as in the original Transformer; every layer\'s output is renormalized, which makes deep stacks harder to train without warm-up.')
       : s.norm === 'res-post'
-        ? 'Res-post-norm (Swin V2; found in the graph: a normalization on the attention branch\'s output, before the residual add): x + LN(f(x)). Pre-norm lets each block add an unnormalized f(LN(x)), so in very large models the activations grow layer after layer; normalizing the branch before adding it keeps every block\'s contribution the same size, while the residual path still carries x untouched.'
-        : 'The normalization placement could not be read from this graph.';
+        ? t('Res-post-norm (Swin V2; found in the graph: a normalization on the attention branch\'s output, before the residual add): x + LN(f(x)). Pre-norm lets each block add an unnormalized f(LN(x)), so in very large models the activations grow layer after layer; normalizing the branch before adding it keeps every block\'s contribution the same size, while the residual path still carries x untouched.')
+        : t('The normalization placement could not be read from this graph.');
   if (await next()) return;
   // ---- high-norm tokens ----
   renderTokenNorms(m, layers, tokenNorms);

@@ -1,5 +1,6 @@
 /** Decodes the image bytes in the browser and turns them into the model's input tensor. */
 import { ImageError } from '../shared/errors';
+import { t } from '../shared/l10n';
 import type { Preprocess } from '../shared/modelCard';
 import { preprocessRgba, toInputTensor } from '../shared/preprocess';
 import type { RowReader } from '../shared/resample';
@@ -20,7 +21,7 @@ export async function loadImageInput(bytes: Uint8Array, mime: string, preprocess
     // No colour management and no premultiplication: the file's own 8-bit values, as PIL reads them.
     bitmap = mime === 'image/svg+xml' ? await rasterizeSvg(blob) : await createImageBitmap(blob, { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
-    throw new ImageError(`The image could not be decoded (${bytes.byteLength} bytes, ${mime}). It may be corrupt or in a format the browser cannot read.`);
+    throw new ImageError(t`The image could not be decoded (${bytes.byteLength} bytes, ${mime}). It may be corrupt or in a format the browser cannot read.`);
   }
   const { width, height } = bitmap;
   const p = typeof preprocess === 'function' ? preprocess(width, height) : preprocess;

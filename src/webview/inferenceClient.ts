@@ -1,6 +1,7 @@
 /** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
 import type { Backend, FromWorker, ToWorker, WorkerFeed, WorkerTensor } from '../shared/protocol';
 import type { ErrorInfo } from '../shared/errors';
+import { l10nBundle, t } from '../shared/l10n';
 import { piecesWithYields } from './inSteps';
 
 export interface WebviewConfig {
@@ -52,8 +53,10 @@ export class InferenceClient {
     const code = await (await fetch(url)).blob();
     const worker = new Worker(URL.createObjectURL(code));
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
+    const bundle = l10nBundle();
+    if (bundle) worker.postMessage({ type: 'l10n', bundle } satisfies ToWorker);
     worker.onerror = (e) => {
-      const error: ErrorInfo = { kind: 'inference', message: `The inference worker crashed: ${e.message || 'unknown error'}` };
+      const error: ErrorInfo = { kind: 'inference', message: t`The inference worker crashed: ${e.message || t('unknown error')}` };
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
       this.worker = undefined;
@@ -73,7 +76,7 @@ export class InferenceClient {
       return;
     }
     p.resolve({
-      tensors: new Map(msg.tensors.map((t) => [t.name, t])),
+      tensors: new Map(msg.tensors.map((x) => [x.name, x])),
       backend: msg.backend,
       threads: msg.threads,
       inferenceMs: msg.inferenceMs,
@@ -129,7 +132,7 @@ export class InferenceClient {
         this.worker?.terminate();
         this.worker = undefined;
         this.pending.delete(id);
-        reject({ kind: 'inference', message: `The model did not finish within ${Math.round(timeoutMs / 1000)} s, so ViT Lens stopped it.`, hint: 'Raise vitLens.inferenceTimeoutSeconds for very large models, or pick a smaller model.' } satisfies ErrorInfo);
+        reject({ kind: 'inference', message: t`The model did not finish within ${Math.round(timeoutMs / 1000)} s, so ViT Lens stopped it.`, hint: t('Raise vitLens.inferenceTimeoutSeconds for very large models, or pick a smaller model.') } satisfies ErrorInfo);
       }, timeoutMs);
     });
     try {

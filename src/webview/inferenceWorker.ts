@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { toErrorInfo } from '../shared/errors';
+import { t, useL10nBundle } from '../shared/l10n';
 import type { Backend, FromWorker, ToWorker, WorkerTensor } from '../shared/protocol';
 import { imageFeed, outputAsFloat32 } from '../shared/ortData';
 
@@ -58,8 +59,8 @@ async function releaseOthers(key: string, companionOf: string | undefined): Prom
 }
 
 /** int64 outputs (the gradient probe's shapes) as float32: exact for every shape and index a ViT has. */
-function asFloat32(t: ort.Tensor): Float32Array {
-  return t.data instanceof BigInt64Array ? Float32Array.from(t.data, Number) : outputAsFloat32(t);
+function asFloat32(x: ort.Tensor): Float32Array {
+  return x.data instanceof BigInt64Array ? Float32Array.from(x.data, Number) : outputAsFloat32(x);
 }
 
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
@@ -70,7 +71,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   let held = sessions.get(msg.modelKey);
   if (!held || held.backend !== backend) {
     const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : held?.bytes;
-    if (!sent) throw new Error('The model bytes were not sent to the worker.');
+    if (!sent) throw new Error(t('The model bytes were not sent to the worker.'));
     await releaseOthers(msg.modelKey, msg.companionOf);
     held = undefined;
     const t0 = performance.now();
@@ -79,7 +80,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
       session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
     } catch (e) {
       if (backend !== 'webgpu') throw e;
-      fellBack = `WebGPU failed (${(e as Error).message}); ran on WASM instead.`;
+      fellBack = t`WebGPU failed (${String((e as Error).message)}); ran on WASM instead.`;
       backend = 'wasm';
       session = await createSession(sent.model, backend, msg.wasmUrl, msg.threads, sent.externalData);
     }
@@ -96,16 +97,20 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const out = await session.run(feeds, msg.outputs);
   const inferenceMs = performance.now() - t1;
   const tensors: WorkerTensor[] = msg.outputs.map((name) => {
-    const t = out[name];
-    return { name, dims: [...t.dims], data: asFloat32(t) };
+    const o = out[name];
+    return { name, dims: [...o.dims], data: asFloat32(o) };
   });
   const reply: FromWorker = { type: 'result', id: msg.id, tensors, backend: held.backend, threads: msg.threads, inferenceMs, sessionMs: held.sessionMs, fellBack };
-  scope.postMessage(reply, tensors.map((t) => t.data.buffer));
+  scope.postMessage(reply, tensors.map((x) => x.data.buffer));
   held.sessionMs = 0; // reported once, for the run that created it
 }
 
 scope.onmessage = (e) => {
   const msg = e.data;
+  if (msg.type === 'l10n') {
+    useL10nBundle(msg.bundle);
+    return;
+  }
   if (msg.type === 'warmup') {
     void warmUp(msg);
     return;

@@ -1,10 +1,12 @@
 /** The visualize panel: receives a model and an image from the host, runs the model in a worker, draws. */
+import './l10nBoot';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
+import { t } from '../shared/l10n';
 import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
@@ -96,7 +98,7 @@ function setStatus(s: 'loading' | 'running' | 'done' | 'error', text: string): v
 }
 
 function showError(error: ErrorInfo): void {
-  setStatus('error', 'Could not visualize this image.');
+  setStatus('error', t('Could not visualize this image.'));
   const el = $('error');
   el.hidden = false;
   el.replaceChildren();
@@ -111,7 +113,7 @@ function showError(error: ErrorInfo): void {
   }
   if (error.kind === 'not-a-vit' || error.kind === 'model-format' || error.kind === 'fused-attention' || error.kind === 'file') {
     const b = document.createElement('button');
-    b.textContent = 'Select another model…';
+    b.textContent = t('Select another model…');
     b.addEventListener('click', () => void requests.request({ kind: 'selectModel' }).catch(() => undefined));
     el.append(b);
   }
@@ -147,7 +149,7 @@ function syncControls(): void {
   ranges.discard.value = String(state.discard);
   ranges.mass.value = String(state.mass);
   $('discard-value').textContent = `${Math.round(state.discard * 100)}%`;
-  $('mass-value').textContent = state.mass > 0 ? `${Math.round(state.mass * 100)}%` : 'off';
+  $('mass-value').textContent = state.mass > 0 ? `${Math.round(state.mass * 100)}%` : t('off');
   checks.showGrid.checked = state.showGrid;
   checks.smooth.checked = state.smooth;
   checks.showWindows.checked = state.showWindows;
@@ -183,7 +185,7 @@ function redraw(): void {
   } else if (data.rgb) {
     view.drawRgb(data.rgb, grid, state.opacity);
     $('colorbar-min').textContent = '';
-    $('colorbar-max').textContent = 'PC1–3 → RGB';
+    $('colorbar-max').textContent = t('PC1–3 → RGB');
   } else if (data.values) {
     const floor = data.floor ?? 0;
     const shown = floor ? data.values.map((v) => v - floor) : data.values;
@@ -191,7 +193,7 @@ function redraw(): void {
     let raw = 0;
     for (const v of data.values) if (v > raw) raw = v;
     $('colorbar-min').textContent = floor ? floor.toPrecision(3) : '0';
-    $('colorbar-max').textContent = state.scale === 'log' ? `${raw.toPrecision(3)} (log)` : (max + floor).toPrecision(3);
+    $('colorbar-max').textContent = state.scale === 'log' ? t`${raw.toPrecision(3)} (log)` : (max + floor).toPrecision(3);
   }
   const block = s.swin?.blocks[state.layer];
   if (block) {
@@ -210,8 +212,8 @@ function redraw(): void {
   $('view-caption').textContent = sinks ? `${data.caption} ${sinks}` : data.caption;
   const sel = state.selected;
   $('selection').textContent = sel
-    ? `Selected patch row ${sel.row}, column ${sel.col} (token ${sel.row * grid.cols + sel.col + s.prefixTokens}). Arrow keys move it; Escape clears.`
-    : 'Click a patch (or focus the image and use the arrow keys) to see what it attends to.';
+    ? t`Selected patch row ${sel.row}, column ${sel.col} (token ${sel.row * grid.cols + sel.col + s.prefixTokens}). Arrow keys move it; Escape clears.`
+    : t('Click a patch (or focus the image and use the arrow keys) to see what it attends to.');
   renderOverview(grid);
   $('heatmap').dataset.redrawMs = (performance.now() - t0).toFixed(2);
   vscode.setState({ imageUri: current.imageUri, view: state });
@@ -238,7 +240,7 @@ function renderOverview(grid: { rows: number; cols: number }): void {
 }
 
 function tokenLabel(token: number, prefix: number, cols: number): string {
-  if (token < prefix) return token === 0 ? 'CLS' : prefix === 2 && token === 1 ? 'DIST' : `prefix ${token}`;
+  if (token < prefix) return token === 0 ? 'CLS' : prefix === 2 && token === 1 ? 'DIST' : t`prefix ${token}`;
   const p = token - prefix;
   return `(${Math.floor(p / cols)}, ${p % cols})`;
 }
@@ -262,7 +264,7 @@ function inspectorInfo(grid: { rows: number; cols: number }): InspectorInfo {
     const fusion = fusionOf(state.head);
     const to = attentionRow(layer, token, fusion, 0);
     const from = attentionColumn(layer, token, fusion, 0);
-    const label = (t: number) => tokenLabel(t, s.prefixTokens, grid.cols);
+    const label = (x: number) => tokenLabel(x, s.prefixTokens, grid.cols);
     info.patch = {
       row: sel.row,
       col: sel.col,
@@ -283,8 +285,8 @@ function selectedInClassMap(sel: { row: number; col: number }, grid: { rows: num
   if (!m || m.grid.rows !== grid.rows || m.grid.cols !== grid.cols) return undefined;
   const i = sel.row * grid.cols + sel.col;
   const rank = 1 + Array.from(m.values).filter((v) => v > m.values[i]).length;
-  const kind = { relevance: 'Relevance', gradcam: 'Grad-CAM', attgrad: 'Attention × gradient', occlusion: 'Occlusion', compare: 'Relevance difference' }[m.kind];
-  return { what: `${kind} for ${m.label}${m.versus ? ` vs ${m.versus.label}` : ''}`, value: m.values[i], rank, of: m.values.length };
+  const kind = { relevance: t('Relevance'), gradcam: t('Grad-CAM'), attgrad: t('Attention × gradient'), occlusion: t('Occlusion'), compare: t('Relevance difference') }[m.kind];
+  return { what: m.versus ? t`${kind} for ${m.label} vs ${m.versus.label}` : t`${kind} for ${m.label}`, value: m.values[i], rank, of: m.values.length };
 }
 
 /** The selected patch's pixels, scaled up, as a PNG data URL for the sidebar. */
@@ -348,20 +350,20 @@ let runSeq = 0;
 function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | 'graphPatch' | 'externalData'> | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
   const { height, width } = inputSize(model.card.preprocess);
   return client.run(model.key, () => {
-    if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
+    if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
     return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
   }, input, model.structure.input.name, [1, 3, height, width], runOutputs(model), backend, timeoutMs);
 }
 
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
 async function measureDistances(image: ImagePayload): Promise<{ modelKey: string; distances: number[][] }> {
-  if (!current) throw new Error('The panel has no model loaded.');
+  if (!current) throw new Error(t('The panel has no model loaded.'));
   const { model } = current;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
   const r = await runInWorker(model, heldFor(model.key), input.tensor, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
-  if (!distances) throw new Error(model.structure.swin ? 'Swin attends within windows; attention distance over a folder is for global-attention ViTs.' : 'Attention distance needs the attention matrices, which this model does not expose.');
+  if (!distances) throw new Error(model.structure.swin ? t('Swin attends within windows; attention distance over a folder is for global-attention ViTs.') : t('Attention distance needs the attention matrices, which this model does not expose.'));
   return { modelKey: model.key, distances };
 }
 
@@ -385,7 +387,7 @@ setupClassMaps({
     const { height, width } = inputSize(model.card.preprocess);
     const stored = heldFor(model.key);
     const r = await client.run(model.key, () => {
-      if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
+      if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
       return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
     }, batch, model.structure.input.name, [batchSize, model.structure.input.channels, height, width], [model.logitsOutput], current?.backend ?? 'wasm', current?.timeoutMs);
     const z = r.tensors.get(model.logitsOutput)!.data;
@@ -395,7 +397,7 @@ setupClassMaps({
   // The gradient model is built from the file's bytes (not ViT Lens's output patch), in the same worker.
   gradients: (model, input, classIndex) => {
     const stored = heldFor(model.key);
-    if (!stored?.bytes) throw new Error('Model bytes missing in the webview.');
+    if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
     return gradients.run({ model, bytes: stored.bytes, externalData: stored.externalData, backend: current?.backend ?? 'wasm', timeoutMs: current?.timeoutMs }, input, classIndex);
   },
   view: () => ({ layer: state.layer, head: state.head }),
@@ -415,21 +417,21 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     held = { key: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData, parameters: model.parameters };
   } else if (!heldFor(model.key)) {
     // Not sent: the host knows this page keeps a copy from an earlier panel (else ask it for the bytes).
-    setStatus('loading', `Reading ${model.fileName} from the panel's storage…`);
+    setStatus('loading', t`Reading ${model.fileName} from the panel's storage…`);
     const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
     if (kept) performance.mark('vitlens-kept-read');
     const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
     held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData, parameters: model.parameters };
     if (seq !== runSeq) return;
   }
-  setStatus('loading', `Preparing ${image.name}…`);
+  setStatus('loading', t`Preparing ${image.name}…`);
   // A model that runs at any size is run at this image's aspect ratio: its card and grid follow the decoded image.
   const input = await loadImageInput(image.bytes, image.mime, (w, h) => (model = atImageSize(msg.model, w, h)).card.preprocess);
   if (seq !== runSeq) return;
   view.drawInput(input.rgba, inputSize(model.card.preprocess));
   let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
-  setStatus('running', `Running ${model.card.name} on ${backend === 'webgpu' ? 'WebGPU' : 'WASM'}…`);
+  setStatus('running', t`Running ${model.card.name} on ${backend === 'webgpu' ? t('WebGPU') : t('WASM')}…`);
   performance.mark('vitlens-running');
   const r = await runInWorker(model, heldFor(model.key), input.tensor, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
@@ -438,14 +440,14 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const top = classPredictions(model, r.tensors.get(model.logitsOutput)!.data, 5);
   current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
-  $('layer-label').textContent = model.structure.swin ? 'Block' : 'Layer';
+  $('layer-label').textContent = model.structure.swin ? t('Block') : t('Layer');
   $('swin-controls').hidden = !model.structure.swin;
   fillSelect(selects.layer, run.layers.map((_, i) => ({ value: String(i), label: layerLabel(model, i) })), String(state.layer));
   fillHeads();
   fillSelect(selects.mode, [
-    { value: 'attention', label: model.structure.swin ? 'Window attention' : 'Attention' },
-    ...(model.structure.swin ? [] : [{ value: 'rollout', label: 'Attention rollout' }]),
-    ...(run.features ? [{ value: 'features', label: 'Token features (PCA)' }] : []),
+    { value: 'attention', label: model.structure.swin ? t('Window attention') : t('Attention') },
+    ...(model.structure.swin ? [] : [{ value: 'rollout', label: t('Attention rollout') }]),
+    ...(run.features ? [{ value: 'features', label: t('Token features (PCA)') }] : []),
   ], state.mode);
   if (model.structure.swin && state.mode === 'rollout') state.mode = 'attention';
   $('explain').textContent = explanation(model);
@@ -456,10 +458,11 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   updateClassMaps(model, top);
   syncControls();
   redraw();
-  const threads = r.threads > 1 ? `${r.threads} threads` : '1 thread';
-  $('backend').textContent = r.backend === 'webgpu' ? 'WebGPU' : `WASM · ${threads}`;
-  $('timing').textContent = `Inference ${r.inferenceMs.toFixed(0)} ms` + (r.sessionMs ? ` · session created in ${r.sessionMs.toFixed(0)} ms` : ' · session reused') + (r.fellBack ? ` · ${r.fellBack}` : '');
-  setStatus('done', top[0] ? `Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : `Done: ${mainOutput(model.structure.outputs).describe}`);
+  const threads = r.threads > 1 ? t`${r.threads} threads` : t('1 thread');
+  $('backend').textContent = r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
+  const session = r.sessionMs ? t`session created in ${r.sessionMs.toFixed(0)} ms` : t('session reused');
+  $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '');
+  setStatus('done', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : t`Done: ${mainOutput(model.structure.outputs).describe}`);
   performance.mark('vitlens-drawn');
   post({ type: 'rendered', summary: { image: image.name, model: model.card.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top } });
   // The teaching views below the heatmap (PCA of the filters, position-embedding similarities, …) take a few
@@ -519,7 +522,7 @@ async function exportJson(): Promise<void> {
   const stored = heldFor(model.key);
   const round = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
   const doc = {
-    tool: 'ViT Lens',
+    tool: 'ViT Lens', // l10n-ignore: the exported file's tool id, not UI text
     exportedAt: new Date().toISOString(),
     image: current.imageName,
     model: {
@@ -559,9 +562,9 @@ function classMapExport(round: (v: number) => number | null) {
 async function save(format: 'png' | 'json', fileName: string, data: Uint8Array): Promise<void> {
   try {
     const saved = await requests.request({ kind: 'export', format, fileName, data });
-    if (saved) $('selection').textContent = `Saved ${saved}.`;
+    if (saved) $('selection').textContent = t`Saved ${String(saved)}.`;
   } catch (e) {
-    $('selection').textContent = `Export failed: ${(e as ErrorInfo).message}`;
+    $('selection').textContent = t`Export failed: ${(e as ErrorInfo).message}`;
   }
 }
 
@@ -571,13 +574,14 @@ function copyValues(): void {
   const { model } = current;
   const v = lastView;
   if (!v.values || v.refused) {
-    notify(v.refused ? 'this view is not drawn, so there are no values to copy.' : 'this view shows colours (PCA), not values: switch to attention or rollout to copy values.');
+    notify(v.refused ? t('this view is not drawn, so there are no values to copy.') : t('this view shows colours (PCA), not values: switch to attention or rollout to copy values.'));
     return;
   }
   const csv = valuesCsv(v.values, v.grid, { image: current.imageName, model: model.card.name, view: state.mode, layer: layerLabel(model, state.layer), head: state.head, caption: v.caption });
   const head = headChoices(current.run.layers[state.layer].heads).find((c) => c.value === state.head)?.label ?? state.head;
-  const what = `${v.grid.rows}×${v.grid.cols} values (${state.mode}, ${layerLabel(model, state.layer)}, ${head}) of ${imageBase()} as CSV`;
-  void requests.request({ kind: 'clipboard', text: csv, what }).catch((e: unknown) => ($('selection').textContent = `Copy failed: ${plainError(e).message}`));
+  const mode = { attention: t('attention'), rollout: t('rollout'), features: t('features') }[state.mode];
+  const what = t`${v.grid.rows}×${v.grid.cols} values (${mode}, ${layerLabel(model, state.layer)}, ${head}) of ${imageBase()} as CSV`;
+  void requests.request({ kind: 'clipboard', text: csv, what }).catch((e: unknown) => ($('selection').textContent = t`Copy failed: ${plainError(e).message}`));
 }
 
 function notify(message: string): void {
@@ -587,7 +591,7 @@ function notify(message: string): void {
 /** A toolbar action from the Command Palette or a keybinding: the same code as the panel's own controls. */
 function runPanelAction(action: PanelAction): void {
   if (!current) {
-    notify('the panel has no result yet: wait for the model to finish, or visualize an image first.');
+    notify(t('the panel has no result yet: wait for the model to finish, or visualize an image first.'));
     return;
   }
   const delta = action.startsWith('next') ? 1 : -1;
@@ -627,7 +631,7 @@ $('animate-shift').addEventListener('click', () => {
   }
   // Alternate regular and shifted windows; users who ask for reduced motion get a single toggle.
   const flip = () => { shiftToggle.checked = !shiftToggle.checked; redraw(); };
-  if (matchMedia('(prefers-reduced-motion: reduce)').matches) flip();
+  if (matchMedia('(prefers-reduced-motion: reduce)').matches) flip(); // l10n-ignore: a media query
   else animation = setInterval(flip, 1200);
 });
 

@@ -8,6 +8,7 @@ import type { ModelPayload } from '../shared/protocol';
 import type { RunData } from '../shared/viewData';
 import { heatmapFigure } from './heatmapFigure';
 import { inputSize } from '../shared/modelCard';
+import { t } from '../shared/l10n';
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -26,7 +27,7 @@ export function renderMapProbe(m: ModelPayload, run: RunData, rgba: Uint8Clamped
   }
   const p = run.mapProbe;
   if (!p) {
-    text.textContent = 'This run did not return the probe\'s attention, so it is not drawn.';
+    text.textContent = t('This run did not return the probe\'s attention, so it is not drawn.');
     return;
   }
   const problem = mapProbeMismatch(s, p);
@@ -39,8 +40,8 @@ export function renderMapProbe(m: ModelPayload, run: RunData, rgba: Uint8Clamped
   const maps = mapProbeMaps(s, p);
   const size = inputSize(m.card.preprocess);
   out.replaceChildren(
-    heatmapFigure(p.heads > 1 ? `Mean over ${p.heads} heads` : 'Probe attention', rgba, size, maps.mean, maps.grid),
-    ...(p.heads > 1 ? maps.heads.map((h, i) => heatmapFigure(`Head ${i + 1}`, rgba, size, h, maps.grid)) : []),
+    heatmapFigure(p.heads > 1 ? t`Mean over ${p.heads} heads` : t('Probe attention'), rgba, size, maps.mean, maps.grid),
+    ...(p.heads > 1 ? maps.heads.map((h, i) => heatmapFigure(t`Head ${i + 1}`, rgba, size, h, maps.grid)) : []),
   );
   // The share the sentence states, for the tests to compare with what they compute.
   out.dataset.top = mapProbeShares(s, maps).top.toFixed(4);

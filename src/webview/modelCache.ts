@@ -20,6 +20,7 @@ function db(): Promise<IDBDatabase> {
     const r = indexedDB.open(DB, 1);
     r.onupgradeneeded = () => r.result.createObjectStore(STORE);
     r.onsuccess = () => resolve(r.result);
+    // l10n-ignore: never shown (every caller catches storage errors and the host sends the bytes instead)
     r.onerror = () => reject(r.error ?? new Error('IndexedDB unavailable'));
   });
   opening.catch(() => (opening = undefined));
@@ -29,6 +30,7 @@ function db(): Promise<IDBDatabase> {
 function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
+    // l10n-ignore: never shown (every caller catches storage errors)
     r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
   });
 }
@@ -86,6 +88,7 @@ export async function cacheModel(id: string, bytes: Uint8Array, budget: number):
         if (String(cur.key) !== id) entries.push([String(cur.key), cur.value as Entry]);
         cur.continue();
       };
+      // l10n-ignore: never shown (cacheModel catches storage errors)
       c.onerror = () => reject(c.error ?? new Error('IndexedDB cursor failed'));
     });
     entries.sort((a, b) => a[1].lastUsed - b[1].lastUsed);

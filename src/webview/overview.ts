@@ -1,6 +1,7 @@
 /** The layer × head overview (BertViz-style): one small map per layer and head; click one to focus it. */
 import { AttentionLayer, attentionRow } from '../shared/attentionMaps';
 import { colormapLut, ColormapName } from '../shared/colormap';
+import { t } from '../shared/l10n';
 
 export interface OverviewInput {
   layers: AttentionLayer[];
@@ -30,13 +31,13 @@ export class Overview {
     for (let h = 0; h < heads; h++) {
       const ax = document.createElement('span');
       ax.className = 'axis';
-      ax.textContent = `H${h + 1}`;
+      ax.textContent = t`H${h + 1}`;
       cells.push(ax);
     }
     o.layers.forEach((layer, l) => {
       const ax = document.createElement('span');
       ax.className = 'axis';
-      ax.textContent = `L${l + 1}`;
+      ax.textContent = t`L${l + 1}`;
       cells.push(ax);
       const why = o.notDrawn?.[l];
       for (let h = 0; h < heads && why; h++) {
@@ -62,7 +63,7 @@ export class Overview {
         ctx.putImageData(img, 0, 0);
         const b = document.createElement('button');
         b.className = 'cell' + (l === o.activeLayer && String(h) === o.activeHead ? ' active' : '');
-        b.title = `Layer ${l + 1}, head ${h + 1}`;
+        b.title = t`Layer ${l + 1}, head ${h + 1}`;
         b.setAttribute('aria-label', b.title);
         b.dataset.layer = String(l);
         b.dataset.head = String(h);

@@ -1,7 +1,9 @@
 /** The sidebar inspector: mirrors the panel's view state and selected patch, and changes them. */
+import './l10nBoot';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { t } from '../shared/l10n';
 import type { HostToSidebar, InspectorInfo, SidebarToHost, ViewState } from '../shared/protocol';
 
 interface VsCodeApi { postMessage(msg: SidebarToHost): void }
@@ -47,9 +49,9 @@ bind('insp-cmap', 'cmap');
 bind('insp-opacity', 'opacity', Number);
 
 function list(id: string, items: string[]): void {
-  $(id).replaceChildren(...items.map((t) => {
+  $(id).replaceChildren(...items.map((text) => {
     const li = document.createElement('li');
-    li.textContent = t;
+    li.textContent = text;
     return li;
   }));
 }
@@ -67,31 +69,31 @@ function render(view: ViewState, info: InspectorInfo): void {
   $('insp-image').textContent = info.image;
   $('insp-model').textContent = info.model;
   fill('insp-mode', [
-    { value: 'attention', label: info.swin ? 'Window attention' : 'Attention' },
-    ...(info.swin ? [] : [{ value: 'rollout', label: 'Attention rollout' }]),
-    ...(info.hasFeatures ? [{ value: 'features', label: 'Token features (PCA)' }] : []),
+    { value: 'attention', label: info.swin ? t('Window attention') : t('Attention') },
+    ...(info.swin ? [] : [{ value: 'rollout', label: t('Attention rollout') }]),
+    ...(info.hasFeatures ? [{ value: 'features', label: t('Token features (PCA)') }] : []),
   ], view.mode);
-  $('insp-layer-label').textContent = info.swin ? 'Block' : 'Layer';
+  $('insp-layer-label').textContent = info.swin ? t('Block') : t('Layer');
   fill('insp-layer', info.layers.map((label, i) => ({ value: String(i), label })), String(view.layer));
-  fill('insp-head', [{ value: 'mean', label: 'Mean of heads' }, { value: 'max', label: 'Max over heads' }, { value: 'min', label: 'Min over heads' },
-    ...Array.from({ length: info.heads }, (_, h) => ({ value: String(h), label: `Head ${h + 1}` }))], view.head);
+  fill('insp-head', [{ value: 'mean', label: t('Mean of heads') }, { value: 'max', label: t('Max over heads') }, { value: 'min', label: t('Min over heads') },
+    ...Array.from({ length: info.heads }, (_, h) => ({ value: String(h), label: t`Head ${h + 1}` }))], view.head);
   $<Select>('insp-direction').value = view.direction;
   $<Select>('insp-cmap').value = view.cmap;
   $<HTMLInputElement>('insp-opacity').value = String(view.opacity);
   const p = info.patch;
-  announcePatch(p ? `Selected patch row ${p.row}, column ${p.col} (token ${p.token}).` : '');
+  announcePatch(p ? t`Selected patch row ${p.row}, column ${p.col} (token ${p.token}).` : '');
   $('patch').hidden = !p;
   $('patch-empty').hidden = !!p;
   if (p) {
     $<HTMLImageElement>('patch-pixels').src = p.pixels;
     $('patch-token').textContent = String(p.token);
     $('patch-rc').textContent = `${p.row}, ${p.col}`;
-    list('patch-to', p.attendsTo.map((t) => `${t.label} · ${t.value.toFixed(4)}`));
-    list('patch-from', p.attendedBy.map((t) => `${t.label} · ${t.value.toFixed(4)}`));
-    list('patch-entropy', p.entropy.map((e, h) => `head ${h + 1}: ${e.toFixed(3)} nats`));
+    list('patch-to', p.attendsTo.map((x) => `${x.label} · ${x.value.toFixed(4)}`));
+    list('patch-from', p.attendedBy.map((x) => `${x.label} · ${x.value.toFixed(4)}`));
+    list('patch-entropy', p.entropy.map((e, h) => t`head ${h + 1}: ${e.toFixed(3)} nats`));
     const c = p.classMap;
     $('patch-class').hidden = !c;
-    $('patch-class').textContent = c ? `${c.what}: ${c.value.toFixed(4)}, rank ${c.rank} of ${c.of} patches` : '';
+    $('patch-class').textContent = c ? t`${c.what}: ${c.value.toFixed(4)}, rank ${c.rank} of ${c.of} patches` : '';
   }
   $('insp-summary').replaceChildren(...info.summary.flatMap(([k, v]) => {
     const dt = document.createElement('dt');

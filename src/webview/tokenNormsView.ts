@@ -6,14 +6,16 @@
  */
 import { AttentionLayer, attentionRow } from '../shared/attentionMaps';
 import { colormapLut } from '../shared/colormap';
+import { t } from '../shared/l10n';
 import type { ModelPayload } from '../shared/protocol';
-import { checkResidualShapes, prefixTokenLabels, TokenNormSummary, tokenNormSummary, tokenNormsText } from '../shared/tokenNorms';
+import { checkResidualShapes, prefixTokenLabels, prefixTokenLabelText, TokenNormSummary, tokenNormSummary, tokenNormsText } from '../shared/tokenNorms';
 import type { RunData } from '../shared/viewData';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const $ = (id: string) => document.getElementById(id)!;
 
-const WHY = 'Large ViTs trained long recycle low-information patches (often background) as scratch space for global information: their outputs get very high norms and late layers\' CLS attention concentrates on them, which shows up as bright specks in attention maps (Darcet et al. 2023, "Vision Transformers Need Registers"). Registers, extra learned tokens beside CLS, take that role over.';
+/** Why high-norm tokens matter; a function, as the bundle is configured after this module loads. */
+const why = () => t('Large ViTs trained long recycle low-information patches (often background) as scratch space for global information: their outputs get very high norms and late layers\' CLS attention concentrates on them, which shows up as bright specks in attention maps (Darcet et al. 2023, "Vision Transformers Need Registers"). Registers, extra learned tokens beside CLS, take that role over.');
 
 let shown: { summary: TokenNormSummary; grid: { rows: number; cols: number }; layer: number } | undefined;
 
@@ -30,13 +32,13 @@ function clear(text: string): void {
 
 export function renderTokenNorms(m: ModelPayload, layers: AttentionLayer[], norms: RunData['tokenNorms']): void {
   const s = m.structure;
-  if (!s.residual) return clear(`Not shown for this model: ${s.residualMissing ?? 'the residual stream between blocks was not found'}.`);
-  if (!norms?.length) return clear('Not shown: this run did not return the token norms.');
+  if (!s.residual) return clear(t('Not shown for this model: {0}.', s.residualMissing ?? t('the residual stream between blocks was not found')));
+  if (!norms?.length) return clear(t('Not shown: this run did not return the token norms.'));
   const side = Math.floor(m.card.preprocess.size / s.patchSize);
   const grid = s.grid ?? { rows: side, cols: side };
   const tokens = s.prefixTokens + grid.rows * grid.cols;
   const problem = checkResidualShapes(norms.map((n) => n.shape), norms.map((n) => n.dims), tokens, s.embedDim);
-  if (problem) return clear(`Not drawn: ${problem}.`);
+  if (problem) return clear(t('Not drawn: {0}.', problem));
   const labels = prefixTokenLabels(s.prefixTokens, s.classifier, !!s.distillation);
   const last = layers[layers.length - 1];
   const clsRow = labels[0] === 'CLS' && last && last.tokens === tokens ? attentionRow(last, 0, 'mean', 0) : undefined;
@@ -48,8 +50,11 @@ export function renderTokenNorms(m: ModelPayload, layers: AttentionLayer[], norm
   drawMap();
   drawSelected();
   const regs = labels.filter((x) => x.startsWith('register')).length;
-  const mine = regs ? `This model has ${regs} register token${regs === 1 ? '' : 's'}, drawn left of the gap with ${labels.length > regs ? 'the other prefix tokens' : 'nothing else'}.` : `This model has no registers${labels.length ? ` (its prefix: ${labels.join(', ')}, left of the gap)` : ''}.`;
-  $('norms-text').textContent = `${tokenNormsText(summary)} ${WHY} ${mine}`;
+  const others = labels.length > regs ? t('the other prefix tokens') : t('nothing else');
+  const mine = regs === 1 ? t('This model has {0} register token, drawn left of the gap with {1}.', regs, others)
+    : regs ? t('This model has {0} register tokens, drawn left of the gap with {1}.', regs, others)
+      : labels.length ? t('This model has no registers (its prefix: {0}, left of the gap).', labels.map(prefixTokenLabelText).join(', ')) : t('This model has no registers.');
+  $('norms-text').textContent = `${tokenNormsText(summary)} ${why()} ${mine}`;
 }
 
 /** Rows = layers, columns = tokens (prefix, a gap, patches); each row scaled to its largest patch norm. */
@@ -104,7 +109,9 @@ function drawSelected(): void {
   c.height = grid.rows * cell;
   c.dataset.layer = String(layer);
   c.style.marginTop = '6px';
-  c.setAttribute('aria-label', `Layer ${layer + 1}: patch token norms, ${l.outliers.length} outlier${l.outliers.length === 1 ? '' : 's'} outlined`);
+  c.setAttribute('aria-label', l.outliers.length === 1
+    ? t('Layer {0}: patch token norms, {1} outlier outlined', layer + 1, l.outliers.length)
+    : t('Layer {0}: patch token norms, {1} outliers outlined', layer + 1, l.outliers.length));
   const ctx = c.getContext('2d')!;
   const lut = colormapLut('inferno');
   l.patches.forEach((v, i) => {
@@ -119,8 +126,11 @@ function drawSelected(): void {
   $('norms-layers').replaceChildren(...summary.layers.map((x, i) => {
     const li = document.createElement('li');
     const k = x.outliers.length;
-    const prefix = x.prefix.map((v, j) => ` · ${summary.prefixLabels[j]} ${fmt(v)}`).join('');
-    li.textContent = `Layer ${i + 1}: median ${fmt(x.median)}, max ${fmt(x.max)}, ${k} outlier${k === 1 ? '' : 's'}${k ? ` (${x.ratio.toFixed(1)}× median)` : ''}${prefix}`;
+    const prefix = x.prefix.map((v, j) => ` · ${prefixTokenLabelText(summary.prefixLabels[j])} ${fmt(v)}`).join('');
+    const line = k === 1 ? t('Layer {0}: median {1}, max {2}, {3} outlier ({4}× median)', i + 1, fmt(x.median), fmt(x.max), k, x.ratio.toFixed(1))
+      : k ? t('Layer {0}: median {1}, max {2}, {3} outliers ({4}× median)', i + 1, fmt(x.median), fmt(x.max), k, x.ratio.toFixed(1))
+        : t('Layer {0}: median {1}, max {2}, {3} outliers', i + 1, fmt(x.median), fmt(x.max), k);
+    li.textContent = line + prefix;
     if (i === layer) {
       li.setAttribute('aria-current', 'true');
       li.style.fontWeight = '600';

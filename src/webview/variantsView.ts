@@ -12,6 +12,7 @@ import { computeView, type RunData } from '../shared/viewData';
 import { heatmapFigure } from './heatmapFigure';
 import { loadImageInput } from './imageInput';
 import { describeInputSize, inputSize } from '../shared/modelCard';
+import { t } from '../shared/l10n';
 
 export interface VariantRun { run: RunData; logits: Float32Array }
 
@@ -37,7 +38,7 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
   if (!cur) return;
   out.replaceChildren();
   out.setAttribute('aria-busy', 'true');
-  text.textContent = 'Rewriting a copy of the graph and running it…';
+  text.textContent = t('Rewriting a copy of the graph and running it…');
   try {
     const v = make(cur.bytes, cur.model);
     const prepared = prepareVariant(v, cur.model, tag);
@@ -49,15 +50,15 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
     const top = classPredictions(prepared, r.logits, 5);
     const n = cur.model.structure;
     out.replaceChildren(
-      column(`Native: ${describeInputSize(cur.model.card.preprocess)}, ${n.tokens ?? '?'} tokens`, nativeInput.rgba, inputSize(cur.model.card.preprocess), cur.model, cur.run, cur.top),
-      column(`${tag === 'nopos' ? 'No position embeddings' : `${v.size}×${v.size}`}, ${v.tokens} tokens`, input.rgba, inputSize(prepared.card.preprocess), prepared, r.run, top),
+      column(t`Native: ${describeInputSize(cur.model.card.preprocess)}, ${n.tokens ?? '?'} tokens`, nativeInput.rgba, inputSize(cur.model.card.preprocess), cur.model, cur.run, cur.top),
+      column(tag === 'nopos' ? t`No position embeddings, ${v.tokens} tokens` : t`${v.size}×${v.size}, ${v.tokens} tokens`, input.rgba, inputSize(prepared.card.preprocess), prepared, r.run, top),
     );
     out.dataset.top1 = top[0]?.label ?? '';
     out.dataset.tokens = String(v.tokens);
-    text.textContent = `${describe(v, cur.top, top)} Rewritten: ${v.changes.join('; ')}.`;
+    text.textContent = t`${describe(v, cur.top, top)} Rewritten: ${v.changes.join('; ')}.`;
   } catch (e) {
     out.dataset.error = 'true';
-    text.textContent = `Could not run this variant: ${(e as { message?: string }).message ?? String(e)}`;
+    text.textContent = t`Could not run this variant: ${(e as { message?: string }).message ?? String(e)}`;
   } finally {
     out.removeAttribute('aria-busy');
   }
@@ -66,27 +67,30 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
 const sameTop = (a: Prediction[], b: Prediction[]) => a[0]?.label === b[0]?.label;
 /** An embedding model has no top prediction to compare: say so instead of inventing one. */
 const topSentence = (a: Prediction[], b: Prediction[], held: string, changed: string) =>
-  !a.length ? 'This model outputs an embedding, not classes: compare the maps.' : sameTop(a, b) ? held : changed;
+  !a.length ? t('This model outputs an embedding, not classes: compare the maps.') : sameTop(a, b) ? held : changed;
 
 export function setupVariants(host: VariantHost): void {
   $('res-run').addEventListener('click', () => {
     const size = Number(($('res-size') as HTMLElement & { value: string }).value);
     void compare(host, 'res-out', 'res-text', String(size), (bytes, m) => modelAtResolution(bytes, m.structure, size), (v, a, b) => {
       const cost = (v.tokens / (host.current()?.model.structure.tokens ?? v.tokens)) ** 2;
-      return `${v.tokens} tokens instead of ${host.current()?.model.structure.tokens}: attention costs ${cost.toFixed(2)}× as much per layer. ${topSentence(a, b, 'The top prediction holds with the interpolated position embedding.', `The top prediction changes from ${a[0]?.label} to ${b[0]?.label} with the interpolated position embedding.`)}`;
+      const sentence = topSentence(a, b, t('The top prediction holds with the interpolated position embedding.'), t`The top prediction changes from ${String(a[0]?.label)} to ${String(b[0]?.label)} with the interpolated position embedding.`);
+      return t`${v.tokens} tokens instead of ${String(host.current()?.model.structure.tokens)}: attention costs ${cost.toFixed(2)}× as much per layer. ${sentence}`;
     });
   });
   $('nopos-run').addEventListener('click', () => {
-    void compare(host, 'nopos-out', 'nopos-text', 'nopos', (bytes, m) => modelWithoutPositionEmbedding(bytes, m.structure), (_v, a, b) =>
-      `Without position embeddings self-attention cannot tell where a patch is: shuffling the patches would not change the prediction. ${topSentence(a, b, `The top prediction (${b[0]?.label}) survives, so this image is recognizable as a bag of patches.`, `The top prediction changes from ${a[0]?.label} to ${b[0]?.label}: layout mattered for this image.`)}`);
+    void compare(host, 'nopos-out', 'nopos-text', 'nopos', (bytes, m) => modelWithoutPositionEmbedding(bytes, m.structure), (_v, a, b) => {
+      const sentence = topSentence(a, b, t`The top prediction (${String(b[0]?.label)}) survives, so this image is recognizable as a bag of patches.`, t`The top prediction changes from ${String(a[0]?.label)} to ${String(b[0]?.label)}: layout mattered for this image.`);
+      return t`Without position embeddings self-attention cannot tell where a patch is: shuffling the patches would not change the prediction. ${sentence}`;
+    });
   });
 }
 
 /** Enables the experiments for the model now shown, or says why they do not apply. */
 export function updateVariants(m: ModelPayload): void {
   const s = m.structure;
-  const why = s.swin ? 'Swin has no absolute position embedding (a relative bias inside each window instead), and its window masks are fixed for the exported size.'
-    : !s.parameters.positionEmbedding ? 'No learned position embedding constant was found in this graph.' : '';
+  const why = s.swin ? t('Swin has no absolute position embedding (a relative bias inside each window instead), and its window masks are fixed for the exported size.')
+    : !s.parameters.positionEmbedding ? t('No learned position embedding constant was found in this graph.') : '';
   for (const id of ['res-run', 'nopos-run']) ($(id) as HTMLElement & { disabled: boolean }).disabled = !!why;
   $('res-out').replaceChildren();
   $('nopos-out').replaceChildren();
@@ -97,10 +101,10 @@ export function updateVariants(m: ModelPayload): void {
   select.replaceChildren(...sizes.map((x) => {
     const o = document.createElement('vscode-option');
     o.setAttribute('value', String(x));
-    o.textContent = `${x}×${x} (${(x / s.patchSize) ** 2 + s.prefixTokens} tokens)`;
+    o.textContent = t`${x}×${x} (${(x / s.patchSize) ** 2 + s.prefixTokens} tokens)`;
     return o;
   }));
   select.value = String(sizes[1] ?? sizes[0]);
-  $('res-text').textContent = why || `Runs this model at another input size: the ${s.grid?.rows ?? '?'}×${s.grid?.cols ?? '?'} grid of learned position embeddings is resized bicubically (prefix tokens kept) in a copy of the graph, since there is one embedding per patch position it was trained with.`;
-  $('nopos-text').textContent = why || 'Runs this model with its position embedding set to zero.';
+  $('res-text').textContent = why || t`Runs this model at another input size: the ${s.grid?.rows ?? '?'}×${s.grid?.cols ?? '?'} grid of learned position embeddings is resized bicubically (prefix tokens kept) in a copy of the graph, since there is one embedding per patch position it was trained with.`;
+  $('nopos-text').textContent = why || t('Runs this model with its position embedding set to zero.');
 }

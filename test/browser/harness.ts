@@ -2,6 +2,7 @@
  * Serves the real webview bundle with the real panel HTML and CSP from a local HTTP server, with a
  * stand-in for `acquireVsCodeApi`, and drives it in headless Debian Chromium (playwright-core).
  */
+import type { L10nBundle } from '../../src/shared/l10n';
 import { createServer, Server } from 'node:http';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
@@ -54,6 +55,8 @@ export async function startHarness(opts: {
   /** The visualize panel (default) or the sidebar Inspector (dist/webview/sidebar.js with inspectorHtml). */
   page?: 'panel' | 'sidebar';
   viewport?: { width: number; height: number };
+  /** A translated bundle the page is given, as `vscode.l10n.bundle` would be. */
+  l10nBundle?: L10nBundle;
 } = {}): Promise<Harness> {
   const theme = opts.theme ?? 'dark';
   const body = THEME_BODY[theme];
@@ -66,14 +69,14 @@ export async function startHarness(opts: {
     const url = new URL(req.url ?? '/', origin);
     if (url.pathname === '/') {
       const assets = { cspSource: origin, styleUri: `${origin}/media/vitLens.css`, codiconUri: `${origin}/dist/webview/codicons/codicon.css` };
-      const pageHtml = opts.page === 'sidebar' ? inspectorHtml({ ...assets, scriptUri: `${origin}/dist/webview/sidebar.js` }, nonce) : visualizeHtml({
+      const pageHtml = opts.page === 'sidebar' ? inspectorHtml({ ...assets, scriptUri: `${origin}/dist/webview/sidebar.js` }, { nonce, l10nBundle: opts.l10nBundle }) : visualizeHtml({
         ...assets,
         scriptUri: `${origin}/dist/webview/main.js`,
         wasmWorkerUri: `${origin}/dist/webview/worker-wasm.js`,
         wasmBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.wasm`,
         webgpuWorkerUri: `${origin}/dist/webview/worker-webgpu.js`,
         webgpuBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.asyncify.wasm`,
-      }, { nonce, allowWebgpuEval: !!opts.webgpu });
+      }, { nonce, allowWebgpuEval: !!opts.webgpu, l10nBundle: opts.l10nBundle });
       const html = pageHtml
         .replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}${themeScript}</script>\n<script nonce="${nonce}"`)
         .replace('</head>', `<link rel="stylesheet" href="${origin}/test/browser/theme-${theme}.css">\n</head>`);

@@ -48,3 +48,17 @@ test('cat_tabby.jpg on the real ViT: top-1 "tabby cat"; the rollout\'s hottest p
   assert.ok(kinds.slice(0, 5).every((k) => k === 'C'), `the five hottest rollout patches must be on the cat: ${hot.map((i, k) => `${i}:${kinds[k]}`).join(' ')}`);
   await h.page.screenshot({ path: path.join(ROOT, 'test-results/real-model-cat-rollout.png'), fullPage: false });
 });
+
+test('the ideas on the real ViT-Ti: its attention cost, patch filters, and position embeddings that learned locality', async () => {
+  // Runs after the first test: the panel holds cat_tabby.jpg on the real model.
+  await h.page.waitForFunction(() => (document.getElementById('pos-text')?.textContent ?? '').length > 0, undefined, { timeout: 60_000 });
+  assert.match(await h.page.locator('#cost-text').textContent() ?? '', /N = 197 tokens of width C = 192/);
+  const pos = await h.page.locator('#pos-text').textContent() ?? '';
+  const m = /adjacent patches average (-?[\d.]+) against (-?[\d.]+) for all pairs/.exec(pos);
+  assert.ok(m, pos);
+  // Learned locality: neighbouring patches' embeddings are far more alike than patches at random.
+  assert.ok(Number(m[1]) > Number(m[2]) + 0.2, pos);
+  assert.equal(await h.page.locator('#filters').getAttribute('width'), String(16 * 17));
+  // The README's picture of the ideas: cost, filters, position embeddings and other resolutions, on the real model.
+  await h.page.locator('#ideas').screenshot({ path: path.join(ROOT, 'test-results/real-model-ideas.png') });
+});

@@ -68,7 +68,7 @@ test('an unknown --view is refused with the choices', async () => {
 
 interface ClassReport extends Report {
   heatmap: Report['heatmap'] & { classIndex: number; label: string; caption: string };
-  faithfulness?: { classIndex: number; label: string; ranking: { name: string; deletionAuc: number; insertionAuc: number; rank: number }[]; explanation: string };
+  faithfulness?: { classIndex: number; label: string; ranking: { name: string; deletionAuc: number; insertionAuc: number; rank: number }[]; explanation: string; skipped?: string[] };
 }
 
 test('inspect --view relevance --class: "tabby cat" and "Egyptian Mau" give different maps, both mostly on the cat, equal to the shared maths', async () => {
@@ -157,6 +157,12 @@ test('inspect a Swin model: Grad-CAM on the last stage and attention × gradient
     assert.ok(Math.abs(Math.max(...h.values.flat()) - 1) < 1e-6, `${view}: normalized`);
     assert.match(h.caption, view === 'gradcam' ? /last stage's 7×7 tokens/ : /stage 1 block 2 \(shifted windows\)/);
   }
+  // --faithfulness ranks the maps on the patch grid and names the last stage's 7×7 attention instead of failing on it.
+  const f = await run(['inspect', swin, '--image', img, '--view', 'attgrad', '--faithfulness', '--json']);
+  assert.equal(f.code, 0, f.err);
+  const faith = (JSON.parse(f.out) as ClassReport).faithfulness!;
+  assert.deepEqual(faith.ranking.map((m) => m.name), ['attgrad']);
+  assert.deepEqual(faith.skipped, ['attention: 49 values, not one per patch of the 56×56 grid']);
   const rel = await run(['inspect', swin, '--image', img, '--view', 'relevance']);
   assert.equal(rel.code, 1);
   assert.match(rel.err, /Relevance through Swin's stages is not defined exactly/);

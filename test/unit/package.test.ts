@@ -33,7 +33,7 @@ function pngHeader(b: Buffer): { width: number; height: number; bitDepth: number
 }
 
 const FORBIDDEN_DIRS = ['src/', 'test/', 'scripts/', 'bench/', 'docs/', 'samples/', 'node_modules/', 'out/', 'test-results/', '.cache/', 'bin/', 'models/reference/'];
-const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'CHANGELOG.md', 'media/icon.png', 'models/vit-tiny-imagenet.onnx', 'models/vit-tiny-imagenet.json'];
+const REQUIRED = ['package.json', 'package.nls.json', 'l10n/bundle.l10n.json', 'README.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'CHANGELOG.md', 'media/icon.png', 'models/vit-tiny-imagenet.onnx', 'models/vit-tiny-imagenet.json'];
 const BUILT = ['dist/extension.js', 'dist/webview/main.js', 'dist/webview/sidebar.js', 'dist/webview/worker-wasm.js', 'dist/webview/worker-webgpu.js'];
 
 /** Single files .vscodeignore lets in by name (`!samples/cat_tabby.jpg`), not by a glob. */

@@ -68,9 +68,10 @@ test('every panel command is in the Command Palette only with a panel open; its 
   };
   assert.equal(Object.keys(PANEL_COMMANDS).length, 7);
   for (const id of Object.keys(PANEL_COMMANDS)) {
-    assert.equal(pkg.contributes.commands.find((c) => c.command === id)?.category, 'ViT Lens', `${id} contributed`);
+    assert.equal(pkg.contributes.commands.find((c) => c.command === id)?.category, '%command.category%', `${id} contributed`);
     assert.equal(pkg.contributes.menus.commandPalette.find((m) => m.command === id)?.when, 'vitLens.panelOpen', `${id} in the palette only with a panel`);
   }
+  assert.equal((JSON.parse(readFileSync(path.join(__dirname, '../../package.nls.json'), 'utf8')) as Record<string, string>)['command.category'], 'ViT Lens');
   for (const k of pkg.contributes.keybindings.filter((b) => b.command.startsWith('vitLens.'))) {
     assert.equal(k.when, "activeWebviewPanelId == 'vitLens.visualize'", `${k.key} only in the panel`);
   }

@@ -8,13 +8,14 @@
 import { Writer } from 'protobufjs/minimal';
 import { VitLensError } from '../errors';
 import { encodeGraphPatch, GraphPatch, PatchAttribute } from '../instrumentAttention';
+import { t } from '../l10n';
 import { GraphIndex } from './graphIndex';
 import { OnnxModel, OnnxNode, opsetVersion, TensorDataType, tensorValues } from './onnxModel';
 
 /** An op between the targets and the logits that has no gradient rule (quantized matmuls, fused attention, …). */
 export class NoGradientError extends VitLensError {
   constructor(public readonly ops: { opType: string; node: string }[]) {
-    super('inference', `No gradient through ${ops.map((o) => `${o.opType} (node "${o.node}")`).join(', ')}: gradient views are not available for this model.`, 'Occlusion works without gradients: use it instead.');
+    super('inference', t`No gradient through ${ops.map((o) => t`${o.opType} (node "${o.node}")`).join(', ')}: gradient views are not available for this model.`, t('Occlusion works without gradients: use it instead.'));
   }
   get opType(): string {
     return this.ops[0].opType;
@@ -220,17 +221,17 @@ class Builder {
     this.opset = opsetVersion(model) ?? 17;
   }
 
-  shape(t: string): number[] {
-    const s = this.probe.shapes.get(t);
-    if (!s) throw new Error(`backward: no probed shape for "${t}"`);
+  shape(name: string): number[] {
+    const s = this.probe.shapes.get(name);
+    if (!s) throw new Error(t`backward: no probed shape for "${name}"`);
     return s;
   }
 
   /** An integer steering input's values: a graph constant, else the probed value. */
-  values(t: string): number[] {
-    const c = this.g.constant(t);
-    const v = c ? tensorValues(c) : this.probe.values.get(t);
-    if (!v) throw new Error(`backward: no value for "${t}"`);
+  values(name: string): number[] {
+    const c = this.g.constant(name);
+    const v = c ? tensorValues(c) : this.probe.values.get(name);
+    if (!v) throw new Error(t`backward: no value for "${name}"`);
     return v;
   }
 
@@ -330,7 +331,7 @@ function matmulRule(c: RuleContext): void {
   const as = b.shape(A);
   const bs = b.shape(B);
   const ys = b.shape(n.outputs[0]);
-  if (as.length < 2 || bs.length < 2) throw new NoGradientError([{ opType: 'MatMul (1-D operand)', node: n.name }]);
+  if (as.length < 2 || bs.length < 2) throw new NoGradientError([{ opType: t('MatMul (1-D operand)'), node: n.name }]);
   const swap = (r: number) => [...Array(r - 2).keys(), r - 1, r - 2];
   const batch = ys.slice(0, -2);
   if (c.want(0)) c.give(0, un(b, 'MatMul', gy, b.node('Transpose', [B], [{ name: 'perm', ints: swap(bs.length) }])), [...batch, as[as.length - 2], as[as.length - 1]]);
@@ -361,7 +362,7 @@ function softmaxAxes(c: RuleContext): number[] {
 
 function layerNormRule(c: RuleContext): void {
   const { n, b, gy } = c;
-  if (c.want(1) || c.want(2)) throw new NoGradientError([{ opType: 'LayerNormalization (computed scale or bias)', node: n.name }]);
+  if (c.want(1) || c.want(2)) throw new NoGradientError([{ opType: t('LayerNormalization (computed scale or bias)'), node: n.name }]);
   const X = n.inputs[0];
   const r = b.shape(X).length;
   const axis = normAxis(n.attributes.get('axis')?.i ?? -1, r);
@@ -428,7 +429,7 @@ function stridedSliceGrad(c: RuleContext, xs: number[], starts: number[], ends: 
     const a = normAxis(a0, xs.length);
     const d = xs[a];
     const step = steps[k];
-    if (step === 0) throw new NoGradientError([{ opType: 'Slice (step 0)', node: c.n.name }]);
+    if (step === 0) throw new NoGradientError([{ opType: t('Slice (step 0)'), node: c.n.name }]);
     // ONNX clamps start and end to [0, d] going forward and to [−1, d − 1] going backward.
     const lo = step > 0 ? 0 : -1;
     const hi = step > 0 ? d : d - 1;
@@ -450,7 +451,7 @@ function stridedSliceGrad(c: RuleContext, xs: number[], starts: number[], ends: 
 function padRule(c: RuleContext): void {
   const { n, b, gy } = c;
   const mode = n.attributes.get('mode')?.s ?? 'constant';
-  if (mode !== 'constant') throw new NoGradientError([{ opType: `Pad (${mode} mode)`, node: n.name }]);
+  if (mode !== 'constant') throw new NoGradientError([{ opType: t`Pad (${mode} mode)`, node: n.name }]);
   const xs = b.shape(n.inputs[0]);
   const r = xs.length;
   const raw = n.inputs[1] ? b.values(n.inputs[1]) : n.attributes.get('pads')?.ints ?? [];
@@ -525,7 +526,7 @@ function batchNormRule(c: RuleContext): void {
   const scale = b.constantValues(n.inputs[1]);
   const variance = b.constantValues(n.inputs[4]);
   if (n.attributes.get('training_mode')?.i || !scale || !variance || [1, 2, 3, 4].some((i) => c.want(i))) {
-    throw new NoGradientError([{ opType: 'BatchNormalization (training mode or computed statistics)', node: n.name }]);
+    throw new NoGradientError([{ opType: t('BatchNormalization (training mode or computed statistics)'), node: n.name }]);
   }
   const eps = n.attributes.get('epsilon')?.f ?? 1e-5;
   const r = b.shape(n.inputs[0]).length;
@@ -559,7 +560,7 @@ const RULES: Record<string, Rule> = {
   },
   Pow: (c) => {
     const p = c.b.scalar(c.n.inputs[1]);
-    if (p === undefined || c.want(1)) throw new NoGradientError([{ opType: 'Pow (computed exponent)', node: c.n.name }]);
+    if (p === undefined || c.want(1)) throw new NoGradientError([{ opType: t('Pow (computed exponent)'), node: c.n.name }]);
     const X = c.n.inputs[0];
     const d = p === 2 ? un(c.b, 'Mul', X, c.b.f32([2])) : un(c.b, 'Mul', un(c.b, 'Pow', X, c.b.f32([p - 1])), c.b.f32([p]));
     c.give(0, un(c.b, 'Mul', c.gy, d), c.b.shape(c.n.outputs[0]));
@@ -572,7 +573,7 @@ const RULES: Record<string, Rule> = {
   Exp: elementwise(({ n }) => n.outputs[0]),
   Neg: (c) => c.give(0, un(c.b, 'Neg', c.gy)),
   Gelu: (c) => {
-    if ((c.n.attributes.get('approximate')?.s ?? 'none') !== 'none') throw new NoGradientError([{ opType: 'Gelu (tanh approximation)', node: c.n.name }]);
+    if ((c.n.attributes.get('approximate')?.s ?? 'none') !== 'none') throw new NoGradientError([{ opType: t('Gelu (tanh approximation)'), node: c.n.name }]);
     // d/dx x·Φ(x) = Φ(x) + x·φ(x).
     const { b, n } = c;
     const x = n.inputs[0];

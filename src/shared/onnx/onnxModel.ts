@@ -7,6 +7,7 @@
 import { Reader } from 'protobufjs/minimal';
 import { ModelFormatError } from '../errors';
 import { halfToFloat } from '../half';
+import { t } from '../l10n';
 import { dequantizeLinear } from './dequantize';
 
 export const enum TensorDataType {
@@ -93,14 +94,14 @@ function forEachField(r: Reader, end: number, onField: (field: number, wireType:
     const field = tag >>> 3;
     const wireType = tag & 7;
     if (field === 0) {
-      throw new Error(`illegal field number 0 at byte ${r.pos}`);
+      throw new Error(t`illegal field number 0 at byte ${r.pos}`);
     }
     if (!onField(field, wireType)) {
       r.skipType(wireType);
     }
   }
   if (r.pos !== end) {
-    throw new Error(`message overruns its length at byte ${r.pos}`);
+    throw new Error(t`message overruns its length at byte ${r.pos}`);
   }
 }
 
@@ -109,7 +110,7 @@ function subMessage(r: Reader): number {
   const len = r.uint32();
   const end = r.pos + len;
   if (end > r.len) {
-    throw new Error(`length ${len} at byte ${r.pos} runs past the end of the file`);
+    throw new Error(t`length ${len} at byte ${r.pos} runs past the end of the file`);
   }
   return end;
 }
@@ -124,20 +125,20 @@ function readPacked(r: Reader, wireType: number, read: () => number, into: numbe
 }
 
 function readTensor(r: Reader, end: number): OnnxTensor {
-  const t: OnnxTensor = { name: '', dims: [], dataType: 0 };
+  const tensor: OnnxTensor = { name: '', dims: [], dataType: 0 };
   let location = 0;
   forEachField(r, end, (f, w) => {
     switch (f) {
-      case 1: readPacked(r, w, () => i64(r), t.dims); return true;
-      case 2: t.dataType = r.int32(); return true;
-      case 4: readPacked(r, w, () => r.float(), (t.floatData ??= [])); return true;
-      case 5: readPacked(r, w, () => r.int32(), (t.int32Data ??= [])); return true;
-      case 7: readPacked(r, w, () => i64(r), (t.int64Data ??= [])); return true;
-      case 8: t.name = r.string(); return true;
+      case 1: readPacked(r, w, () => i64(r), tensor.dims); return true;
+      case 2: tensor.dataType = r.int32(); return true;
+      case 4: readPacked(r, w, () => r.float(), (tensor.floatData ??= [])); return true;
+      case 5: readPacked(r, w, () => r.int32(), (tensor.int32Data ??= [])); return true;
+      case 7: readPacked(r, w, () => i64(r), (tensor.int64Data ??= [])); return true;
+      case 8: tensor.name = r.string(); return true;
       case 9: {
         const len = r.uint32();
-        if (r.pos + len > r.len) throw new Error(`tensor data runs past the end of the file`);
-        t.raw = r.buf.subarray(r.pos, r.pos + len);
+        if (r.pos + len > r.len) throw new Error(t('tensor data runs past the end of the file'));
+        tensor.raw = r.buf.subarray(r.pos, r.pos + len);
         r.pos += len;
         return true;
       }
@@ -150,15 +151,15 @@ function readTensor(r: Reader, end: number): OnnxTensor {
           if (ff === 2) { value = r.string(); return true; }
           return false;
         });
-        (t.external ??= {})[key] = value;
+        (tensor.external ??= {})[key] = value;
         return true;
       }
       case 14: location = r.int32(); return true;
       default: return false;
     }
   });
-  if (location !== 1) delete t.external;
-  return t;
+  if (location !== 1) delete tensor.external;
+  return tensor;
 }
 
 function readAttribute(r: Reader, end: number): OnnxAttribute {
@@ -256,10 +257,10 @@ function readGraph(r: Reader, end: number): OnnxGraph {
  */
 export function readOnnxModel(bytes: Uint8Array): OnnxModel {
   if (bytes.byteLength === 0) {
-    throw new ModelFormatError('The model file is empty (0 bytes).');
+    throw new ModelFormatError(t('The model file is empty (0 bytes).'));
   }
   if (looksLikeText(bytes)) {
-    throw new ModelFormatError('The file is text, not an ONNX protobuf. Was a JSON or config file renamed to .onnx?');
+    throw new ModelFormatError(t('The file is text, not an ONNX protobuf. Was a JSON or config file renamed to .onnx?'));
   }
   const r = Reader.create(bytes);
   const model: OnnxModel = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], graph: undefined as unknown as OnnxGraph, byteLength: bytes.byteLength };
@@ -293,13 +294,13 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModel {
     });
   } catch (e) {
     if (e instanceof ModelFormatError) throw e;
-    throw new ModelFormatError(`The file is not a valid ONNX model, or it is truncated or corrupt: ${(e as Error).message}.`);
+    throw new ModelFormatError(t`The file is not a valid ONNX model, or it is truncated or corrupt: ${(e as Error).message}.`);
   }
   if (!model.graph || model.graph.nodes.length === 0) {
-    throw new ModelFormatError('The file parsed as protobuf but holds no ONNX graph (no nodes). Is it an ONNX model?');
+    throw new ModelFormatError(t('The file parsed as protobuf but holds no ONNX graph (no nodes). Is it an ONNX model?'));
   }
   if (model.irVersion <= 0 || model.opsets.length === 0) {
-    throw new ModelFormatError('The file has no ONNX IR version or opset import: it is not a valid ONNX model (or is corrupt).');
+    throw new ModelFormatError(t('The file has no ONNX IR version or opset import: it is not a valid ONNX model (or is corrupt).'));
   }
   return model;
 }
