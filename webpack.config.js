@@ -1,5 +1,5 @@
-// Builds three kinds of bundle: the extension host (Node), the webview page, and the inference worker
-// twice (onnxruntime-web's WASM-only build and its WebGPU build), plus the CLI.
+// Builds the extension host (Node) and its model thread, the webview page, the inference worker twice
+// (onnxruntime-web's WASM-only build and its WebGPU build), and the CLI.
 const path = require('path');
 const CopyPlugin = require('copy-webpack-plugin');
 
@@ -27,6 +27,15 @@ module.exports = (_env, argv) => {
     output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
     externals: { vscode: 'commonjs vscode' },
   };
+  // The extension host's model thread (vitLens.runModelIn = "extensionHost"): onnxruntime-web's Node build, bundled;
+  // at run time it imports its WASM glue (ort-wasm-simd-threaded.mjs, copied beside the .wasm) from dist/webview.
+  const modelThread = {
+    ...common(mode),
+    name: 'modelThread',
+    target: 'node',
+    entry: { modelThread: './src/host/modelThread.ts' },
+    output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
+  };
   const cli = {
     ...common(mode),
     name: 'cli',
@@ -46,6 +55,8 @@ module.exports = (_env, argv) => {
       new CopyPlugin({
         patterns: [
           { from: 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm' },
+          // Already minified: copied as it is (Terser would rewrite it).
+          { from: 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', info: { minimized: true } },
           { from: 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm' },
           { from: 'node_modules/@vscode/codicons/dist/codicon.css', to: 'codicons/' },
           { from: 'node_modules/@vscode/codicons/dist/codicon.ttf', to: 'codicons/' },
@@ -61,7 +72,7 @@ module.exports = (_env, argv) => {
     output: { path: path.resolve(__dirname, 'dist', 'webview'), filename: '[name].js' },
     resolve: { extensions: ['.ts', '.js'], alias: { 'onnxruntime-web/wasm$': path.resolve(__dirname, 'node_modules/onnxruntime-web/dist', ortEntry) } },
   });
-  const all = [extension, webview, worker('worker-wasm', 'ort.wasm.bundle.min.mjs'), worker('worker-webgpu', 'ort.webgpu.bundle.min.mjs')];
+  const all = [extension, modelThread, webview, worker('worker-wasm', 'ort.wasm.bundle.min.mjs'), worker('worker-webgpu', 'ort.webgpu.bundle.min.mjs')];
   if (require('fs').existsSync(path.join(__dirname, 'src/cli/cli.ts'))) all.push(cli);
   return all;
 };

@@ -22,6 +22,35 @@ import { computeView } from '../src/shared/viewData';
 import { createSession, runModel } from '../src/cli/runModel';
 import { runOutputs } from '../src/shared/protocol';
 import { chromiumInference, frameGaps, InferenceCase, redrawTimes, withChromium } from './chromium';
+import { modelThreadFromSource } from '../test/support/modelThread';
+
+/** What `npm run bench` is doing, as it goes (a full run takes many minutes). */
+const progress = (what: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${what}`);
+
+/**
+ * vitLens.runModelIn = "extensionHost": the instrumented model in the host's model thread (a Node worker thread, the
+ * same session runner as the panel's worker). First run (bytes to the thread, session, inference), then the median
+ * round trip of `runs` warm runs, outputs included.
+ */
+async function hostThreadTimes(m: PreparedModel, input: Float32Array, runs: number): Promise<{ firstMs: number; warmMs: number }> {
+  const thread = modelThreadFromSource();
+  const size = m.card.preprocess.size;
+  const go = () => thread.run(m.key, () => ({ parts: [m.bytes, m.graphPatch!], externalData: m.externalData }), input.slice(), m.structure.input.name, [1, 3, size, size], runOutputs(m), 'wasm', 600_000);
+  try {
+    let t0 = performance.now();
+    await go();
+    const firstMs = performance.now() - t0;
+    const t: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      t0 = performance.now();
+      await go();
+      t.push(performance.now() - t0);
+    }
+    return { firstMs, warmMs: median(t) };
+  } finally {
+    thread.stop();
+  }
+}
 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache/bench-models');
@@ -121,8 +150,10 @@ async function main(): Promise<void> {
   const native = loadNative();
   const rows: string[] = [];
   const notes: string[] = [];
-  const node: { name: string; file: string; model: PreparedModel; webPlain: number; webInst: number; native: number; runs: number }[] = [];
+  const node: { name: string; file: string; model: PreparedModel; webPlain: number; webInst: number; native: number; runs: number; host: { firstMs: number; warmMs: number } }[] = [];
+  progress('exporting the random ViT-Ti/S/B-16 (Debian python3-torch), if not done yet');
   for (const [name, file] of benchModels()) {
+    progress(`${name}: Node (web plain, instrumented, native) and the host's model thread`);
     const bytes = new Uint8Array(readFileSync(file));
     const m = prepareModel(bytes, path.basename(file), path.basename(file));
     const size = m.card.preprocess.size;
@@ -153,9 +184,11 @@ async function main(): Promise<void> {
         c.push(performance.now() - t0);
       }
     }
-    node.push({ name, file, model: m, webPlain: median(a), webInst: median(b), native: c.length ? median(c) : NaN, runs });
     await plain.release();
     await inst.release();
+    const host = await hostThreadTimes(m, input, Math.min(runs, 15));
+    node.push({ name, file, model: m, webPlain: median(a), webInst: median(b), native: c.length ? median(c) : NaN, runs, host });
+    progress(`${name}: Node web plain ${ms(median(a))}, instrumented ${ms(median(b))}${c.length ? `, native ${ms(median(c))}` : ''}; host thread first run ${ms(host.firstMs)}, then ${ms(host.warmMs)} a run (${runs} runs)`);
     if (!m.structure.swin && name.startsWith('demo')) {
       const run = await runModel(await createSession(m), m, input);
       const t: number[] = [], r: number[] = [];
@@ -184,11 +217,12 @@ async function main(): Promise<void> {
       notes.push(`Instrumenting ViT-B/16 (${(bytes.byteLength / 1e6).toFixed(0)} MB): parse + detect + instrument ${ms(median(times))} median of 5; extra memory ${(extra / 1e6).toFixed(1)} MB = **${(extra / bytes.byteLength).toFixed(3)}×** the file (weights are never decoded or copied: the output patch is appended where the worker's copy is made anyway).`);
     }
   }
+  progress('headless Chromium: inference, frame gaps, redraw');
   const chrome = await chromiumSection(node, notes);
   for (const r of node) {
     const c = chrome.get(r.name);
     const nat = Number.isFinite(r.native);
-    rows.push(`| ${r.name} | ${ms(r.webPlain)} | ${ms(r.webInst)} | **${(r.webInst / r.webPlain).toFixed(3)}** | ${c ? ms(c.plain) : 'n/a'} | ${c ? ms(c.inst) : 'n/a'} | ${c ? `**${(c.inst / c.plain).toFixed(3)}**` : 'n/a'} | ${nat ? ms(r.native) : 'n/a'} | ${nat ? `**${(r.webPlain / r.native).toFixed(1)}×**` : 'n/a'} | ${c && nat ? `**${(c.plain / r.native).toFixed(1)}×**` : 'n/a'} |`);
+    rows.push(`| ${r.name} | ${ms(r.webPlain)} | ${ms(r.webInst)} | **${(r.webInst / r.webPlain).toFixed(3)}** | ${c ? ms(c.plain) : 'n/a'} | ${c ? ms(c.inst) : 'n/a'} | ${c ? `**${(c.inst / c.plain).toFixed(3)}**` : 'n/a'} | ${nat ? ms(r.native) : 'n/a'} | ${nat ? `**${(r.webPlain / r.native).toFixed(1)}×**` : 'n/a'} | ${c && nat ? `**${(c.plain / r.native).toFixed(1)}×**` : 'n/a'} | ${ms(r.host.warmMs)} (first ${ms(r.host.firstMs)}) | ${c ? `**${(r.host.warmMs / c.inst).toFixed(2)}**` : 'n/a'} |`);
   }
   {
     // Redraw maths at 3 601 tokens (ViT-S/8 at 480 px): one layer of synthetic, row-normalized attention.
@@ -215,6 +249,7 @@ async function main(): Promise<void> {
     }
     notes.push(`View maths per redraw at 3 601 tokens (60×60 patches, 6 heads): CLS row ${median(cls).toFixed(2)} ms, a patch as query ${median(query).toFixed(2)} ms, as key ${median(key).toFixed(2)} ms (median of 21; drawing the 224² canvas is extra and not measured here).`);
   }
+  progress('WASM threads, memory budget, class maps');
   // What WASM threads would give if the webview were cross-origin isolated (VS Code's are not).
   for (const r of node.filter((x) => /^ViT-[SB]\/16/.test(x.name))) {
     const t2 = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'wasmThreads.ts'), r.file, '2', String(RUNS)], { encoding: 'utf8', timeout: 600_000 }).trim().split('\n').pop()!) as { median: number };
@@ -236,10 +271,10 @@ async function main(): Promise<void> {
   const out = `# ViT Lens benchmark
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Medians of interleaved runs at 224×224 (${node.map((r) => r.runs).join('/')} runs, about 2 s of samples and at least ${RUNS} per model).
-Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isolated), in Node and in headless Chromium (the panel's own worker bundle); native = onnxruntime-node, 2 threads.
+Web = onnxruntime-web WASM, 1 thread (a VS Code webview is not cross-origin isolated), in Node and in headless Chromium (the panel's own worker bundle); native = onnxruntime-node, 2 threads. The two places a model runs (vitLens.runModelIn), side by side: the panel's worker (Chromium instrumented) and the extension host's model thread (a Node worker thread, instrumented model, round trip with every output; first = bytes to the thread, session and the first run).
 
-| model | Node web plain | Node web instrumented | instrumented / plain | Chromium plain | Chromium instrumented | instrumented / plain (Chromium) | native plain | Node web / native | Chromium / native |
-|---|---|---|---|---|---|---|---|---|---|
+| model | Node web plain | Node web instrumented | instrumented / plain | Chromium plain | Chromium instrumented | instrumented / plain (Chromium) | native plain | Node web / native | Chromium / native | host thread instrumented | host thread / Chromium instrumented |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ${notes.map((n) => `- ${n}`).join('\n')}

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT, startCodeServer } from '../test/vscode/codeServer';
+import type { RunModelIn } from '../src/shared/protocol';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -97,12 +98,16 @@ async function coldStart(page: Page, image: string, profile?: string): Promise<{
 
 interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
 
-/** Three cold/warm cycles with `modelPath` ('' = the bundled default, the ImageNet ViT-Ti/16) in a fresh code-server. */
-async function measure(vsix: string, name: string, modelPath: string): Promise<Measured> {
+/**
+ * Three cold/warm cycles with `modelPath` ('' = the bundled default, the ImageNet ViT-Ti/16) in a fresh code-server,
+ * the model run where `runIn` says (vitLens.runModelIn). In the host, "kept" is a new panel on the model the host's
+ * thread already holds.
+ */
+async function measure(vsix: string, name: string, modelPath: string, runIn: RunModelIn): Promise<Measured> {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const images = ['cat_tabby.jpg', 'dog_beagle.jpg', 'pizza.jpg', 'shuttle.jpg'];
   for (const f of images) fs.copyFileSync(path.join(REPO_ROOT, 'samples', f), path.join(ws, f));
-  const server = await startCodeServer({ folder: ws, vsix, settings: modelPath ? { 'vitLens.modelPath': modelPath } : {} });
+  const server = await startCodeServer({ folder: ws, vsix, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}) } });
   const browser = await launchBrowser();
   const m: Measured = { name, cold: [], warm: [], kept: [], phases: [], warmPhases: [], keptPhases: [] };
   try {
@@ -126,7 +131,7 @@ async function measure(vsix: string, name: string, modelPath: string): Promise<M
       const since = (k: string) => Math.round(w.timeOrigin + w[k] - clicked1);
       m.warmPhases.push({ visualize: since('visualize'), running: since('running'), ran: since('ran'), drawn: since('drawn'), inference: w.inference });
       // The panel keeps a copy of the model in its storage after the first heatmap: wait until it has decided.
-      await (await panelFrame(page)).waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.kept, undefined, { timeout: 120_000 });
+      if (runIn === 'webview') await (await panelFrame(page)).waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.kept, undefined, { timeout: 120_000 });
       // Close every editor, the panel included, so the next start is cold again: now with the model kept.
       await runCommand(page, 'F1', '>View: Close All Editors', 'Close All Editors');
       await sleep(1500);
@@ -153,16 +158,21 @@ async function main(): Promise<void> {
     const f = path.join(REPO_ROOT, '.cache/bench-models', file);
     if (fs.existsSync(f)) models.push([name, f]);
   }
+  // VITLENS_BENCH_ONLY=ViT-B: only the models whose name contains it.
+  const only = process.env.VITLENS_BENCH_ONLY;
   const lines: string[] = [];
-  for (const [name, file] of models) {
-    const m = await measure(vsix, name, file);
+  // Both places a model can run, side by side (the demo only in the panel: it is tiny either way).
+  for (const [label, file, runIn] of models.filter(([n]) => !only || n.includes(only)).flatMap(([n, f]) => (n.startsWith('demo') ? ['webview' as const] : ['webview' as const, 'extensionHost' as const]).map((r) => [n, f, r] as const))) {
+    const name = `${label}, ${runIn === 'webview' ? 'run in the panel' : 'run in the extension host'}`;
+    console.log(`[bench:vscode ${new Date().toISOString().slice(11, 19)}] ${name}…`);
+    const m = await measure(vsix, name, file, runIn);
     const med = (k: string) => median(m.phases.map((p) => p[k] ?? NaN));
     const wmed = (k: string) => median(m.warmPhases.map((p) => p[k] ?? NaN));
     const kmed = (k: string) => median(m.keptPhases.map((p) => p[k] ?? NaN));
     lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), cold with the model kept by the panel **${median(m.kept).toFixed(0)} ms** (${m.kept.map((v) => v.toFixed(0)).join(', ')}; page started ${kmed('pageStart')} ms after the click, the kept copy read ${kmed('kept-read')} ms and the run done ${kmed('ran')} ms after that), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, heatmap drawn ${med('drawn')}; the run reported session creation ${med('session')} ms and inference ${med('inference')} ms; warm breakdown, ms after the click: image received ${wmed('visualize')}, decoded and running ${wmed('running')}, run done ${wmed('ran')} (inference ${wmed('inference')}), heatmap drawn ${wmed('drawn')}.`);
     console.log(lines[lines.length - 1]);
   }
-  const line = `Visualize Active Image to first heatmap in VS Code (code-server 4.100.3; medians of 3; from the command's click to the heatmap; cold = a new panel that has never seen the model; cold with the model kept = a new panel after one that has (vitLens.modelCacheMB); warm = the next image in the same panel, including opening its tab): ${lines.join(' ')}`;
+  const line = `Visualize Active Image to first heatmap in VS Code (code-server 4.100.3; medians of 3; from the command's click to the heatmap; cold = a new panel that has never seen the model; cold with the model kept = a new panel after one that has (vitLens.modelCacheMB; in the host: the model thread's session kept); warm = the next image in the same panel, including opening its tab): ${lines.join(' ')}`;
   if (QUICK) return;
   const results = path.join(REPO_ROOT, 'bench/RESULTS.md');
   const text = fs.existsSync(results) ? fs.readFileSync(results, 'utf8').replace(/\n- Visualize Active Image to first heatmap.*\n/, '\n') : '# ViT Lens benchmark\n';

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { onDidActivateImage } from './host/activeImage';
 import { registerCommands } from './host/commands';
+import { stopHostRunner } from './host/hostRunner';
 import { InspectorView } from './host/inspectorView';
 import { registerPanelCommands } from './host/panelCommands';
 import { SECTION, settings } from './host/settings';
@@ -30,10 +31,12 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((e) => {
       // Another model, backend or budget changes what the panel shows: run it again on the same image.
       const panel = VisualizePanel.active;
-      if (panel?.image && ['modelPath', 'backend', 'attentionMemoryBudgetMB'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) void panel.visualize(panel.image);
+      if (panel?.image && ['modelPath', 'backend', 'attentionMemoryBudgetMB', 'runModelIn'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) void panel.visualize(panel.image);
     }),
     { dispose: () => VisualizePanel.active?.dispose() },
   );
 }
 
-export function deactivate(): void {}
+export function deactivate(): void {
+  stopHostRunner();
+}

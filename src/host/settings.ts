@@ -1,6 +1,6 @@
 /** All settings live under `vitLens.`. */
 import * as vscode from 'vscode';
-import type { BackendSetting } from '../shared/protocol';
+import type { BackendSetting, RunModelIn } from '../shared/protocol';
 
 export const SECTION = 'vitLens';
 
@@ -15,5 +15,6 @@ export function settings() {
     maxImageMegapixels: c.get<number>('maxImageMegapixels', 64),
     inferenceTimeoutSeconds: c.get<number>('inferenceTimeoutSeconds', 120),
     modelCacheMB: c.get<number>('modelCacheMB', 1024),
+    runModelIn: c.get<RunModelIn>('runModelIn', 'webview') === 'extensionHost' ? 'extensionHost' as const : 'webview' as const,
   };
 }

@@ -8,6 +8,8 @@ import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import type { PreparedModel } from '../shared/prepareModel';
 import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
+import { runInHost } from './hostRunner';
+import { offerHostRunner } from './runPlaceOffer';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
 
@@ -35,6 +37,8 @@ export class VisualizePanel implements vscode.Disposable {
   private markReady!: () => void;
   private webgpuEnabled = false;
   private lastSummary: RunSummary | undefined;
+  /** When the model's bytes were posted to the webview, to time their crossing ('received'). */
+  private bytesSent?: { key: string; at: number; bytes: number };
   private readonly onRenderedEmitter = new vscode.EventEmitter<RunSummary>();
   /** Images measured for a folder average: the webview runs the model on each and replies with distances. */
   private readonly measures = new RequestChannel<ImagePayload, { modelKey: string; distances: number[][] }>((id, image) => this.post({ type: 'measure', id, image }));
@@ -131,17 +135,21 @@ export class VisualizePanel implements vscode.Disposable {
         // Bytes, output patch, external weights and drawn parameters travel once per model (the webview keeps them
         // by key); the bytes not even then when the webview keeps a copy from an earlier panel.
         const first = this.sentModelKey !== model.key;
-        const sendBytes = first && !(settings().modelCacheMB > 0 && model.bytesId && this.webviewKeeps.has(model.bytesId));
+        const runIn = settings().runModelIn;
+        // Run in the host: the bytes stay here, and cross only if a view that rewrites the graph asks for them.
+        const sendBytes = first && runIn === 'webview' && !(settings().modelCacheMB > 0 && model.bytesId && this.webviewKeeps.has(model.bytesId));
         this.sentModelKey = model.key;
         this.model = model;
         progress.report({ message: vscode.l10n.t('running {0}…', model.card.name) });
         const outcome = this.nextOutcome();
+        this.bytesSent = sendBytes ? { key: model.key, at: Date.now(), bytes: model.bytes.byteLength } : undefined;
         this.post({
           type: 'visualize',
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: first ? model.graphPatch : undefined, externalData: first ? model.externalData : undefined, parameters: first ? model.parameters : undefined },
           modelCacheBytes: Math.max(0, settings().modelCacheMB) * 2 ** 20,
+          runIn,
           image: { name, uri: image.toString(), bytes, mime: header.mime },
         });
         await outcome;
@@ -195,6 +203,10 @@ export class VisualizePanel implements vscode.Disposable {
         this.markReady();
         break;
       }
+      case 'received':
+        if (this.bytesSent?.key === m.modelKey) void offerHostRunner(this.context, Date.now() - this.bytesSent.at, this.bytesSent.bytes);
+        this.bytesSent = undefined;
+        break;
       case 'rendered':
         this.lastSummary = m.summary;
         this.onRenderedEmitter.fire(m.summary);
@@ -247,6 +259,9 @@ export class VisualizePanel implements vscode.Disposable {
       else if (r.kind === 'modelBytes') {
         if (this.model?.key !== r.modelKey) throw new Error(vscode.l10n.t('The panel has moved on to another model.'));
         value = { bytes: this.model.bytes, graphPatch: this.model.graphPatch, externalData: this.model.externalData } satisfies ModelBytes;
+      } else if (r.kind === 'run') {
+        if (this.model?.key !== r.modelKey) throw new Error(vscode.l10n.t('The panel has moved on to another model.'));
+        value = await runInHost(this.context.extensionUri, this.model, r);
       } else if (r.kind === 'clipboard') {
         await vscode.env.clipboard.writeText(r.text);
         void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: copied {0} to the clipboard.', r.what));

@@ -63,6 +63,11 @@ export interface ImagePayload {
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendSetting = 'auto' | 'webgpu' | 'wasm';
+/** Where the panel's model runs (vitLens.runModelIn): the webview's worker, or a worker thread of the extension host. */
+export type RunModelIn = 'webview' | 'extensionHost';
+
+/** A run of the panel's model in the extension host, as the webview receives it. */
+export interface HostRun { tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number }
 
 export type ViewMode = 'attention' | 'rollout' | 'features';
 /** 'mean' | 'max' | 'min' over heads, or a head index as a string ('0', '1', …). */
@@ -141,7 +146,8 @@ export interface FolderDistance {
 /** Host → webview. */
 export type HostToWebview =
   /** `modelCacheBytes`: how much the webview may keep of recent models' bytes (vitLens.modelCacheMB; 0 = nothing). */
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number }
+  /** `runIn`: 'extensionHost' sends no model bytes; the webview asks the host to run the model ('run' requests). */
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn }
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
@@ -157,6 +163,8 @@ export type HostToWebview =
 export type WebviewToHost =
   /** `cachedModels`: the bytesIds of the models the webview keeps, whose bytes the host need not send. */
   | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean; cachedModels?: string[] }
+  /** The visualize message (with the model's bytes, when sent) has arrived: the host times the crossing. */
+  | { type: 'received'; modelKey: string }
   | { type: 'rendered'; summary: RunSummary }
   | { type: 'viewState'; view: ViewState; info: InspectorInfo }
   | { type: 'failed'; error: ErrorInfo }
@@ -170,6 +178,8 @@ export type WebviewRequest =
   | { kind: 'distanceOverFolder' }
   /** The model's bytes (ModelBytes), when the webview's kept copy turned out unreadable. */
   | { kind: 'modelBytes'; modelKey: string }
+  /** Run the panel's model in the extension host (vitLens.runModelIn); the reply is a HostRun. */
+  | { kind: 'run'; modelKey: string; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
   | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array }
   /** Put `text` on the clipboard; `what` says what it is, for the confirmation. */

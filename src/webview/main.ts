@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import { t } from '../shared/l10n';
-import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, HostRun, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, RunModelIn, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
@@ -80,8 +80,12 @@ let current: Current | undefined;
  * with its output patch, external weights and drawn parameters. Only this one stays in memory: a session that
  * moves between large models must not hold them all (the host re-sends another, or the kept copy is read).
  */
-let held: Required<Pick<ModelPayload, 'key' | 'bytes'>> & Pick<ModelPayload, 'graphPatch' | 'externalData' | 'parameters'> | undefined;
+let held: Required<Pick<ModelPayload, 'key' | 'bytes'>> & Pick<ModelPayload, 'graphPatch' | 'externalData'> | undefined;
+/** The model's drawn parameters (patch filters, position embeddings), sent once per model, whether or not its bytes are. */
+let drawn: { key: string; parameters: ModelPayload['parameters'] } | undefined;
 const heldFor = (key: string) => (held?.key === key ? held : undefined);
+/** Where the panel's model runs (vitLens.runModelIn, from the last visualize). */
+let runIn: RunModelIn = 'webview';
 let lastView: ViewData | undefined;
 
 function post(msg: WebviewToHost): void {
@@ -355,12 +359,42 @@ function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | '
   }, input, model.structure.input.name, [1, 3, height, width], runOutputs(model), backend, timeoutMs);
 }
 
+/**
+ * The panel's own model on `input`: in the webview's worker, or in the extension host's model thread (whose reply
+ * carries the same tensors). `batch`: images laid back to back (occlusion); `outputs`: default, every view's.
+ */
+async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model)): Promise<RunResult> {
+  const { height, width } = inputSize(model.card.preprocess);
+  const dims = [batch, model.structure.input.channels, height, width];
+  if (runIn === 'webview') {
+    const stored = heldFor(model.key);
+    return client.run(model.key, () => {
+      if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
+      return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
+    }, input, model.structure.input.name, dims, outputs, backend, timeoutMs);
+  }
+  const r = (await requests.request({ kind: 'run', modelKey: model.key, input, inputName: model.structure.input.name, dims, outputs, timeoutMs })) as HostRun;
+  return { tensors: new Map(r.tensors.map((x) => [x.name, x])), backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs };
+}
+
+/**
+ * The model's bytes in the page, for what rewrites or differentiates its graph (variants, class gradients, the
+ * export's SHA-256): when the model runs in the host they cross only now, when such a view asks for them.
+ */
+async function ensureHeld(model: ModelPayload): Promise<NonNullable<typeof held>> {
+  const have = heldFor(model.key);
+  if (have) return have;
+  const got = (await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes;
+  held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData };
+  return held;
+}
+
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
 async function measureDistances(image: ImagePayload): Promise<{ modelKey: string; distances: number[][] }> {
   if (!current) throw new Error(t('The panel has no model loaded.'));
   const { model } = current;
   const input = await loadImageInput(image.bytes, image.mime, model.card.preprocess);
-  const r = await runInWorker(model, heldFor(model.key), input.tensor, current.backend, current.timeoutMs);
+  const r = await runPanelModel(model, input.tensor, current.backend, current.timeoutMs);
   const run = toRunData(r, model);
   const distances = headDistances(model, run.layers, run.headDistance);
   if (!distances) throw new Error(model.structure.swin ? t('Swin attends within windows; attention distance over a folder is for global-attention ViTs.') : t('Attention distance needs the attention matrices, which this model does not expose.'));
@@ -370,8 +404,8 @@ async function measureDistances(image: ImagePayload): Promise<{ modelKey: string
 /** What the panel's variants are compared with, and how a variant is run (the same worker, another model key). */
 setupVariants({
   current: () => {
-    const stored = current && heldFor(current.model.key);
-    return current && stored ? { model: current.model, bytes: stored.bytes, image: current.image, run: current.run, top: current.top } : undefined;
+    const cur = current;
+    return cur && { model: cur.model, bytes: async () => (await ensureHeld(cur.model)).bytes, image: cur.image, run: cur.run, top: cur.top };
   },
   run: async (model, input) => {
     // A variant is rewritten from the bytes; its external weights are the original's.
@@ -384,20 +418,14 @@ setupVariants({
 setupClassMaps({
   current: () => current && { model: current.model, run: current.run, top: current.top, rgba: current.rgba },
   runBatch: async (model, batch, batchSize) => {
-    const { height, width } = inputSize(model.card.preprocess);
-    const stored = heldFor(model.key);
-    const r = await client.run(model.key, () => {
-      if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
-      return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
-    }, batch, model.structure.input.name, [batchSize, model.structure.input.channels, height, width], [model.logitsOutput], current?.backend ?? 'wasm', current?.timeoutMs);
+    const r = await runPanelModel(model, batch, current?.backend ?? 'wasm', current?.timeoutMs, batchSize, [model.logitsOutput]);
     const z = r.tensors.get(model.logitsOutput)!.data;
     const k = z.length / batchSize;
     return Array.from({ length: batchSize }, (_, i) => z.subarray(i * k, (i + 1) * k));
   },
   // The gradient model is built from the file's bytes (not ViT Lens's output patch), in the same worker.
-  gradients: (model, input, classIndex) => {
-    const stored = heldFor(model.key);
-    if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
+  gradients: async (model, input, classIndex) => {
+    const stored = await ensureHeld(model);
     return gradients.run({ model, bytes: stored.bytes, externalData: stored.externalData, backend: current?.backend ?? 'wasm', timeoutMs: current?.timeoutMs }, input, classIndex);
   },
   view: () => ({ layer: state.layer, head: state.head }),
@@ -413,15 +441,18 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   let model = msg.model;
   $('error').hidden = true;
   $('image-name').textContent = image.name;
+  runIn = msg.runIn ?? 'webview';
+  if (model.parameters) drawn = { key: model.key, parameters: model.parameters };
+  if (model.bytes) post({ type: 'received', modelKey: model.key });
   if (model.bytes) {
-    held = { key: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData, parameters: model.parameters };
-  } else if (!heldFor(model.key)) {
+    held = { key: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData };
+  } else if (runIn === 'webview' && !heldFor(model.key)) {
     // Not sent: the host knows this page keeps a copy from an earlier panel (else ask it for the bytes).
     setStatus('loading', t`Reading ${model.fileName} from the panel's storage…`);
     const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
     if (kept) performance.mark('vitlens-kept-read');
     const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
-    held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData, parameters: model.parameters };
+    held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData };
     if (seq !== runSeq) return;
   }
   setStatus('loading', t`Preparing ${image.name}…`);
@@ -431,9 +462,11 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   view.drawInput(input.rgba, inputSize(model.card.preprocess));
   let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
   if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
-  setStatus('running', t`Running ${model.card.name} on ${backend === 'webgpu' ? t('WebGPU') : t('WASM')}…`);
+  // In the host the model runs on WASM, and the status says where.
+  if (runIn === 'extensionHost') backend = 'wasm';
+  setStatus('running', runIn === 'extensionHost' ? t`Running ${model.card.name} in the extension host…` : t`Running ${model.card.name} on ${backend === 'webgpu' ? t('WebGPU') : t('WASM')}…`);
   performance.mark('vitlens-running');
-  const r = await runInWorker(model, heldFor(model.key), input.tensor, backend, msg.timeoutMs);
+  const r = await runPanelModel(model, input.tensor, backend, msg.timeoutMs);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const run = toRunData(r, model);
@@ -459,7 +492,8 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   syncControls();
   redraw();
   const threads = r.threads > 1 ? t`${r.threads} threads` : t('1 thread');
-  $('backend').textContent = r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
+  $('backend').textContent = runIn === 'extensionHost' ? t`Extension host · WASM · ${threads}` : r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
+  $('backend').dataset.place = runIn;
   const session = r.sessionMs ? t`session created in ${r.sessionMs.toFixed(0)} ms` : t('session reused');
   $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '');
   setStatus('done', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : t`Done: ${mainOutput(model.structure.outputs).describe}`);
@@ -471,7 +505,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ideas.dataset.state = 'rendering';
   setTimeout(() => {
     if (seq !== runSeq) return;
-    void renderIdeas({ ...model, parameters: heldFor(model.key)?.parameters }, run.layers, run.headDistance, () => seq !== runSeq, run.tokenNorms).then(() => {
+    void renderIdeas({ ...model, parameters: drawn?.key === model.key ? drawn.parameters : undefined }, run.layers, run.headDistance, () => seq !== runSeq, run.tokenNorms).then(() => {
       if (seq !== runSeq) return;
       updateVariants(model);
       ideas.dataset.state = 'ready';
@@ -519,7 +553,8 @@ async function exportPng(): Promise<void> {
 async function exportJson(): Promise<void> {
   if (!current || !lastView) return;
   const { model } = current;
-  const stored = heldFor(model.key);
+  // The SHA-256 identifies the exact file; with the model in the host its bytes cross now, once.
+  const stored = await ensureHeld(model).catch(() => undefined);
   const round = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
   const doc = {
     tool: 'ViT Lens', // l10n-ignore: the exported file's tool id, not UI text

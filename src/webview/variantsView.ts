@@ -18,7 +18,8 @@ export interface VariantRun { run: RunData; logits: Float32Array }
 
 export interface VariantHost {
   /** The model, its (instrumented) bytes, the image and the native run now shown, or undefined before the first run. */
-  current(): { model: ModelPayload; bytes: Uint8Array; image: ImagePayload; run: RunData; top: Prediction[] } | undefined;
+  /** `bytes`: the model file's bytes, fetched from the host if the page does not hold them (vitLens.runModelIn). */
+  current(): { model: ModelPayload; bytes: () => Promise<Uint8Array>; image: ImagePayload; run: RunData; top: Prediction[] } | undefined;
   /** Runs a prepared model on an input tensor of its card's size. */
   run(model: PreparedModel, input: Float32Array): Promise<VariantRun>;
 }
@@ -40,7 +41,7 @@ async function compare(host: VariantHost, outId: string, textId: string, tag: st
   out.setAttribute('aria-busy', 'true');
   text.textContent = t('Rewriting a copy of the graph and running it…');
   try {
-    const v = make(cur.bytes, cur.model);
+    const v = make(await cur.bytes(), cur.model);
     const prepared = prepareVariant(v, cur.model, tag);
     const [nativeInput, input] = await Promise.all([
       loadImageInput(cur.image.bytes, cur.image.mime, cur.model.card.preprocess),

@@ -503,6 +503,40 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await sleep(1500);
     }));
 
+  it('vitLens.runModelIn = "extensionHost": the panel re-runs with the model in the host, the same top-1, occlusion included; back to the webview',
+    { timeout: INFERENCE_TIMEOUT * 2 + 120_000 }, () => withDiagnostics('run-in-host', async () => {
+      const frame = await findVitLensFrame();
+      const place = () => frame.evaluate(() => document.getElementById('backend')?.dataset.place ?? '');
+      const top1 = () => frame.evaluate(() => (document.querySelector('#predictions li .label')?.textContent ?? '').trim());
+      await waitForDone(frame);
+      const inPanel = await top1();
+      const waitForPlace = async (want: string) => {
+        const deadline = Date.now() + INFERENCE_TIMEOUT;
+        while (Date.now() < deadline && !((await place()) === want && (await statusOf(frame)).state === 'done')) await sleep(250);
+        assert.equal(await place(), want, `ran in ${await place()}: ${JSON.stringify(await statusOf(frame))}`);
+      };
+      fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'vitLens.runModelIn': 'extensionHost' }));
+      await waitForPlace('extensionHost');
+      assert.match(await frame.locator('#backend').textContent() ?? '', /Extension host · WASM/);
+      assert.equal(await top1(), inPanel, 'the same top-1 in the host as in the panel');
+      log(`in the host: top-1 ${inPanel}; ${await frame.locator('#timing').textContent()}`);
+      // The ideas need the model's parameters, not its bytes: drawn as in the panel.
+      await frame.waitForFunction(() => document.getElementById('ideas')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+      assert.match(await frame.locator('#pos-text').textContent() ?? '', /adjacent patches average/);
+      // Occlusion is a batch of runs of the panel's model: in the host too.
+      await frame.evaluate(() => { delete document.getElementById('why-out')!.dataset.kind; });
+      await frame.locator('#why-occlusion').click();
+      await frame.waitForFunction(() => { const d = document.getElementById('why-out')!.dataset; return d.kind === 'occlusion' || !!d.error; }, undefined, { timeout: INFERENCE_TIMEOUT });
+      assert.equal(await frame.evaluate(() => document.getElementById('why-out')!.dataset.error), undefined, await frame.locator('#why-text').textContent() ?? '');
+      await screenshot('vscode-run-in-host.png');
+      fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}');
+      await waitForPlace('webview');
+      assert.equal(await top1(), inPanel);
+      // Leave the panel as the next tests expect it: scrolled to the image.
+      await frame.evaluate(() => window.scrollTo(0, 0));
+    }));
+
   it('the Inspector sidebar shows the model summary and follows a patch selected in the panel',
     { timeout: 180_000 }, () => withDiagnostics('sidebar', async () => {
       const panel = await findVitLensFrame();

@@ -147,6 +147,11 @@ export function rewriteModel(bytes: Uint8Array, edits: ModelEdits): Uint8Array {
     }
     parts.push(lengthDelimited(7, graph));
   }
+  return concatBytes(parts);
+}
+
+/** One new buffer holding `parts` in order. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;
   for (const p of parts) {

@@ -1,0 +1,68 @@
+/**
+ * vitLens.runModelIn = "extensionHost": the model thread (src/host/modelThread.ts, onnxruntime-web's WASM build in a
+ * Node worker thread) behind the same session runner as the webview's worker. Its outputs equal an in-process run of
+ * the same kernels; sessions are kept across runs (the bytes cross once); errors, timeouts and a crash are reported as
+ * the panel reports them, and the thread is usable after each.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { modelThreadFromSource } from '../support/modelThread';
+import { createSession, runModel } from '../../src/cli/runModel';
+import { runOutputs } from '../../src/shared/protocol';
+import type { ErrorInfo } from '../../src/shared/errors';
+import { realModel } from '../support/realModel';
+
+// The thread runs the TypeScript source (through tsx's require hook), so this test needs no build.
+const thread = modelThreadFromSource();
+after(() => thread.stop());
+
+const model = realModel();
+const dims = [1, 3, 224, 224];
+// A smooth synthetic image in the model's normalized range.
+const input = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i / 997) * 0.8);
+let bytesAsked = 0;
+const bytes = () => {
+  bytesAsked++;
+  return { parts: [model.bytes, model.graphPatch!] };
+};
+const run = (m = model, timeoutMs?: number, modelBytes = bytes) => thread.run(m.key, modelBytes, input.slice(), m.structure.input.name, dims, runOutputs(m), 'wasm', timeoutMs);
+
+test('the host thread computes the same logits and attention as an in-process run; the second run reuses the session', async () => {
+  const first = await run();
+  assert.equal(bytesAsked, 1);
+  assert.ok(first.sessionMs > 0);
+  const session = await createSession(model);
+  const local = await runModel(session, model, input.slice());
+  await session.release();
+  const logits = first.tensors.get(model.logitsOutput)!.data;
+  assert.equal(logits.length, 1000);
+  let worst = 0;
+  for (let i = 0; i < logits.length; i++) worst = Math.max(worst, Math.abs(logits[i] - local.logits[i]));
+  assert.ok(worst < 1e-4, `logits differ by ${worst}`);
+  const outputs = runOutputs(model);
+  assert.deepEqual([...first.tensors.keys()], outputs);
+  const lastAttention = first.tensors.get(outputs.find((o) => o !== model.logitsOutput && first.tensors.get(o)!.dims.length === 4)!)!;
+  assert.equal(lastAttention.dims.at(-1), 197);
+  const second = await run();
+  assert.equal(bytesAsked, 1, 'the thread kept the session: no bytes sent again');
+  assert.equal(second.sessionMs, 0);
+  assert.deepEqual(Array.from(second.tensors.get(model.logitsOutput)!.data), Array.from(logits));
+});
+
+test('a corrupt model is an error with the reason; the thread then runs the real model', async () => {
+  await assert.rejects(
+    thread.run('broken', () => ({ parts: [model.bytes.subarray(0, 5000)] }), input.slice(), model.structure.input.name, dims, [model.logitsOutput], 'wasm'),
+    (e: ErrorInfo) => e.kind === 'inference' && e.message.length > 0,
+  );
+  const again = await run();
+  assert.equal(again.tensors.get(model.logitsOutput)!.data.length, 1000);
+});
+
+test('a run over the time limit is stopped with the panel\'s message; the next run starts a new thread', async () => {
+  thread.stop();
+  await assert.rejects(run(model, 1), (e: ErrorInfo) => /did not finish within 0 s, so ViT Lens stopped it/.test(e.message) && /vitLens\.inferenceTimeoutSeconds/.test(e.hint ?? ''));
+  const before = bytesAsked;
+  const r = await run();
+  assert.equal(bytesAsked, before + 1, 'a new thread needs the bytes again');
+  assert.equal(r.tensors.get(model.logitsOutput)!.data.length, 1000);
+});
