@@ -283,7 +283,8 @@ ${classMaps}`;
   console.log(out);
   // Keep the VS Code line that `npm run bench:vscode` adds (it needs a packaged extension and code-server).
   const resultsFile = path.join(ROOT, 'bench/RESULTS.md');
-  const vscodeLine = existsSync(resultsFile) ? /\n- Visualize Active Image to first heatmap.*\n/.exec(readFileSync(resultsFile, 'utf8'))?.[0] : undefined;
-  writeFileSync(resultsFile, vscodeLine ? `${out.trimEnd()}${vscodeLine}` : out);
+  // …and the reading of it, both places side by side, written by hand from that line.
+  const kept = existsSync(resultsFile) ? [...readFileSync(resultsFile, 'utf8').matchAll(/^- (Visualize Active Image to first heatmap|Both places side by side).*$/gm)].map((m) => m[0]) : [];
+  writeFileSync(resultsFile, kept.length ? `${out.trimEnd()}\n${kept.join('\n')}\n` : out);
 }
 void main();
