@@ -351,12 +351,12 @@ let runSeq = 0;
  * Runs `model` in the worker on an input of its card's size. `stored`: the model's bytes, output patch and external
  * weights (the client joins bytes and patch for the worker, only when the worker does not hold this model already).
  */
-function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | 'graphPatch' | 'externalData'> | undefined, input: Float32Array, backend: Backend, timeoutMs?: number): Promise<RunResult> {
+function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | 'graphPatch' | 'externalData'> | undefined, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model)): Promise<RunResult> {
   const { height, width } = inputSize(model.card.preprocess);
   return client.run(model.key, () => {
     if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
     return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
-  }, input, model.structure.input.name, [1, 3, height, width], runOutputs(model), backend, timeoutMs);
+  }, input, model.structure.input.name, [batch, model.structure.input.channels, height, width], outputs, backend, timeoutMs);
 }
 
 /**
@@ -364,15 +364,9 @@ function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | '
  * carries the same tensors). `batch`: images laid back to back (occlusion); `outputs`: default, every view's.
  */
 async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model)): Promise<RunResult> {
+  if (runIn === 'webview') return runInWorker(model, heldFor(model.key), input, backend, timeoutMs, batch, outputs);
   const { height, width } = inputSize(model.card.preprocess);
   const dims = [batch, model.structure.input.channels, height, width];
-  if (runIn === 'webview') {
-    const stored = heldFor(model.key);
-    return client.run(model.key, () => {
-      if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
-      return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
-    }, input, model.structure.input.name, dims, outputs, backend, timeoutMs);
-  }
   const r = (await requests.request({ kind: 'run', modelKey: model.key, input, inputName: model.structure.input.name, dims, outputs, timeoutMs })) as HostRun;
   return { tensors: new Map(r.tensors.map((x) => [x.name, x])), backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs };
 }
