@@ -8,6 +8,7 @@ import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import type { PreparedModel } from '../shared/prepareModel';
 import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
+import { HeldAttention } from '../shared/firstRows';
 import { runInHost } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
 import { settings } from './settings';
@@ -33,6 +34,8 @@ export class VisualizePanel implements vscode.Disposable {
   private webviewKeeps = new Set<string>();
   /** The model of the last visualize: what a 'modelBytes' request refers to. */
   private model: PreparedModel | undefined;
+  /** With the model in the host: the full attention of the panel's last run, until the panel asks for it. */
+  private readonly heldAttention = new HeldAttention();
   private ready: Promise<void>;
   private markReady!: () => void;
   private webgpuEnabled = false;
@@ -261,7 +264,9 @@ export class VisualizePanel implements vscode.Disposable {
         value = { bytes: this.model.bytes, graphPatch: this.model.graphPatch, externalData: this.model.externalData } satisfies ModelBytes;
       } else if (r.kind === 'run') {
         if (this.model?.key !== r.modelKey) throw new Error(vscode.l10n.t('The panel has moved on to another model.'));
-        value = await runInHost(this.context.extensionUri, this.model, r);
+        value = this.heldAttention.firstRows(await runInHost(this.context.extensionUri, this.model, r), r.firstRowsOnly);
+      } else if (r.kind === 'runRest') {
+        value = this.heldAttention.rest(r.runId);
       } else if (r.kind === 'clipboard') {
         await vscode.env.clipboard.writeText(r.text);
         void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: copied {0} to the clipboard.', r.what));
@@ -294,6 +299,7 @@ export class VisualizePanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.heldAttention.clear();
     if (VisualizePanel.current === this) {
       VisualizePanel.current = undefined;
       VisualizePanel.viewStateEmitter.fire(undefined);

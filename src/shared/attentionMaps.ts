@@ -10,6 +10,11 @@ export interface AttentionLayer {
    * Row-major [heads, queries, tokens] probabilities.
    */
   queries?: number;
+  /**
+   * Set while only row 0 has arrived from the extension host (firstRows.ts): the full matrix's query rows, which
+   * the host still holds. Unlike a CLS-rows-only export, the other rows exist and the views wait for them.
+   */
+  pendingQueries?: number;
   data: Float32Array;
 }
 
@@ -17,9 +22,16 @@ export interface AttentionLayer {
  * An attention output of a batch-1 run as a layer: [1, H, Q, T], or [H, Q, T] where the exporter folds heads
  * into the batch (nn.MultiheadAttention); Q is T, or 1 for CLS rows.
  */
-export function attentionLayerOf(dims: readonly number[], data: Float32Array): AttentionLayer {
+export function attentionLayerOf(dims: readonly number[], data: Float32Array, fullDims?: readonly number[]): AttentionLayer {
   const [tokens, queries] = [dims[dims.length - 1], dims[dims.length - 2]];
-  return { heads: dims.length === 3 ? dims[0] : dims[1], tokens, queries, data };
+  const layer: AttentionLayer = { heads: dims.length === 3 ? dims[0] : dims[1], tokens, queries, data };
+  if (fullDims) layer.pendingQueries = fullDims[fullDims.length - 2];
+  return layer;
+}
+
+/** Query rows this layer holds now. */
+export function queriesHeld(a: AttentionLayer): number {
+  return a.queries ?? a.tokens;
 }
 
 export function argmax(v: ArrayLike<number>): number {
@@ -60,11 +72,14 @@ export type Fusion = 'mean' | 'max' | 'min' | number;
 
 /** Attention of one query token to every patch (prefix dropped), fused over heads or one head. */
 export function attentionRow(a: AttentionLayer, query: number, fusion: Fusion, prefix: number): Float32Array {
+  // A row the layer does not hold would read another head's numbers: refuse rather than draw them.
+  if (query >= queriesHeld(a)) throw new Error(t`This layer holds ${queriesHeld(a)} of ${a.tokens} query rows; row ${query} is not among them.`);
   return fuseLine(a, fusion, prefix, (h, j) => a.data[(h * (a.queries ?? a.tokens) + query) * a.tokens + j]);
 }
 
 /** How much every patch (as a query) attends to one key token (prefix dropped), fused over heads or one head. */
 export function attentionColumn(a: AttentionLayer, key: number, fusion: Fusion, prefix: number): Float32Array {
+  if (queriesHeld(a) < a.tokens) throw new Error(t`This layer holds ${queriesHeld(a)} of ${a.tokens} query rows; a key's column needs all of them.`);
   return fuseLine(a, fusion, prefix, (h, j) => a.data[(h * a.tokens + j) * a.tokens + key]);
 }
 
@@ -88,6 +103,7 @@ function fuseLine(a: AttentionLayer, fusion: Fusion, prefix: number, at: (head: 
 
 /** Entropy (nats) of one query's attention row, per head. */
 export function rowEntropyPerHead(a: AttentionLayer, query: number): number[] {
+  if (query >= queriesHeld(a)) throw new Error(t`This layer holds ${queriesHeld(a)} of ${a.tokens} query rows; row ${query} is not among them.`);
   return Array.from({ length: a.heads }, (_, h) => {
     let e = 0;
     const off = (h * (a.queries ?? a.tokens) + query) * a.tokens;

@@ -67,7 +67,15 @@ export type BackendSetting = 'auto' | 'webgpu' | 'wasm';
 export type RunModelIn = 'webview' | 'extensionHost';
 
 /** A run of the panel's model in the extension host, as the webview receives it. */
-export interface HostRun { tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number }
+export interface HostRun {
+  tensors: WorkerTensor[];
+  backend: Backend;
+  threads: number;
+  inferenceMs: number;
+  sessionMs: number;
+  /** Outputs sent as their first rows only (firstRows.ts): the host holds the full tensors until a 'runRest' asks. */
+  rest?: { runId: number; names: string[] };
+}
 
 export type ViewMode = 'attention' | 'rollout' | 'features';
 /** 'mean' | 'max' | 'min' over heads, or a head index as a string ('0', '1', …). */
@@ -179,7 +187,10 @@ export type WebviewRequest =
   /** The model's bytes (ModelBytes), when the webview's kept copy turned out unreadable. */
   | { kind: 'modelBytes'; modelKey: string }
   /** Run the panel's model in the extension host (vitLens.runModelIn); the reply is a HostRun. */
-  | { kind: 'run'; modelKey: string; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number }
+  /** `firstRowsOnly`: attention outputs to send as row 0 first (the first heatmap's), the full tensors on 'runRest'. */
+  | { kind: 'run'; modelKey: string; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number; firstRowsOnly?: string[] }
+  /** The full tensors the host held back from run `runId` (HostRun.rest); the reply is WorkerTensor[]. */
+  | { kind: 'runRest'; runId: number }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
   | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array }
   /** Put `text` on the clipboard; `what` says what it is, for the confirmation. */
@@ -234,7 +245,13 @@ export type ToWorker =
 /** A float32 input fed by name. */
 export interface WorkerFeed { name: string; data: Float32Array; dims: number[] }
 
-export interface WorkerTensor { name: string; dims: number[]; data: Float32Array }
+export interface WorkerTensor {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+  /** Set on an attention output sent as its first row only: the full tensor's dims, still held by the host. */
+  fullDims?: number[];
+}
 
 /** Inference worker → webview main thread. */
 export type FromWorker =

@@ -3,13 +3,15 @@
  * connection, as a token-mixing matrix and multiply them through the layers, so the CLS row says how much each
  * input patch flows into the CLS token. Head fusion and discard ratio follow vit-explain.
  */
-import type { AttentionLayer } from './attentionMaps';
+import { type AttentionLayer, queriesHeld } from './attentionMaps';
+import { t } from './l10n';
 
 export type HeadFusion = 'mean' | 'max' | 'min' | number;
 
 /** One layer's attention fused over heads: mean/max/min, or a single head index. Row-major [T, T]. */
 export function fuseHeads(a: AttentionLayer, fusion: HeadFusion): Float32Array {
   const T = a.tokens;
+  if (queriesHeld(a) < T) throw new Error(t`This layer holds ${queriesHeld(a)} of ${T} query rows; fusing its heads into a token-mixing matrix needs all of them.`);
   const nn = T * T;
   if (typeof fusion === 'number') return a.data.slice(fusion * nn, (fusion + 1) * nn);
   const out = Float32Array.from(a.data.subarray(0, nn));

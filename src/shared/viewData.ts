@@ -34,10 +34,10 @@ export interface RunData {
  * graph computed under the memory budget (rollout, head distances), DeiT's two heads. Shared by the webview
  * and the Node runner so both read outputs the same way.
  */
-export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'tokenNormOutputs' | 'residualShapeOutputs' | 'mapProbeOutput' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array } | undefined): RunData {
+export function runDataOf(m: Pick<ModelPayload, 'attentionOutputs' | 'featureOutput' | 'rolloutOutputs' | 'distanceOutputs' | 'tokenNormOutputs' | 'residualShapeOutputs' | 'mapProbeOutput' | 'structure'>, get: (name: string) => { dims: readonly number[]; data: Float32Array; fullDims?: readonly number[] } | undefined): RunData {
   const layers = m.attentionOutputs.flatMap((n) => {
     const t = get(n);
-    return t ? [attentionLayerOf(t.dims, t.data)] : [];
+    return t ? [attentionLayerOf(t.dims, t.data, t.fullDims)] : [];
   });
   const f = m.featureOutput ? get(m.featureOutput) : undefined;
   const all = (names?: string[]) => {
@@ -73,6 +73,8 @@ export interface ViewData {
   caption: string;
   /** Set when the view is not drawn because a shape check failed; `caption` says which layer, expected and found. */
   refused?: boolean;
+  /** Not drawn yet: it needs rows the extension host has not sent (`refused` is set too). */
+  pending?: boolean;
 }
 
 export function fusionOf(head: string): Fusion {
@@ -88,6 +90,15 @@ export function fusionLabel(head: string): string {
 /** The token grid of a layer: the patch grid, or a Swin block's stage grid (see tokenLayout.ts). */
 export const gridOf = layerGrid;
 
+/**
+ * Whether CLS attention of the chosen layer is all this view draws, so row 0 of each layer is enough: what the
+ * extension host sends first (firstRows.ts). Patch queries, key columns, rollout and Swin windows need every row.
+ */
+export function clsRowSuffices(s: VitStructure, v: ViewState): boolean {
+  // A layer without a CLS query (CaiT before its class attention) is drawn as the mean over every query.
+  return v.mode === 'attention' && !v.selected && !s.swin && (s.attention[v.layer]?.prefixTokens ?? s.prefixTokens) > 0;
+}
+
 export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewData {
   const layer = run.layers[v.layer];
   const grid = gridOf(s, run.layers, v.layer);
@@ -100,6 +111,10 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
   const checked = v.mode === 'rollout' && !block ? run.layers.slice(0, v.layer + 1).map((_, i) => i) : [v.layer];
   const refused = v.mode === 'features' ? undefined : checked.map((i) => layoutMismatch(s, run.layers, i)).find((m) => m);
   if (refused) return { grid, caption: refused, refused: true };
+  // Only row 0 of these layers has arrived; the rest is on its way from the extension host (firstRows.ts).
+  if (v.mode !== 'features' && !clsRowSuffices(s, v) && checked.some((i) => run.layers[i]?.pendingQueries)) {
+    return { grid, refused: true, pending: true, caption: t('Waiting for the full attention matrices from the extension host…') };
+  }
   // Rollout multiplies attention as probabilities; talking heads' mixed weights are not (rows need not sum to 1).
   const mixed = v.mode === 'rollout' && !block ? checked.filter((i) => s.attention[i]?.headMix) : [];
   if (mixed.length) {
@@ -151,7 +166,7 @@ export function computeView(s: VitStructure, run: RunData, v: ViewState): ViewDa
     // CaiT's class attention has only the CLS query by design: its one row is the whole layer, no budget involved.
     return withMask({ grid, values: attentionRow(layer, 0, fusion, prefix), caption: t('CLS token attention, class-attention layer {0}, {1}: only the CLS token queries in this layer (the patch tokens are no longer updated), so patch queries and rollout do not apply.', v.layer + 1, how) });
   }
-  if ((layer.queries ?? layer.tokens) < layer.tokens) {
+  if ((layer.queries ?? layer.tokens) < layer.tokens && !layer.pendingQueries) {
     // Only what the views need left the graph (memory budget): CLS rows, and the CLS rollout computed inside it.
     const budget = t('the full attention of all layers would exceed vitLens.attentionMemoryBudgetMB');
     if (v.mode === 'rollout' && run.rollout && !sel) {

@@ -4,15 +4,17 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { attentionColumn, attentionRow, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
+import { attentionColumn, attentionRow, queriesHeld, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import { t } from '../shared/l10n';
-import type { Backend, HostRun, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, RunModelIn, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, RunModelIn, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
-import { computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
+import { clsRowSuffices, computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
+import { HostRunResult, runInExtensionHost } from './hostRun';
+import type { VitStructure } from '../shared/vitStructure';
 import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
 import { headDistances, showFolderDistance } from './distanceView';
@@ -182,35 +184,7 @@ function redraw(): void {
   const data = computeView(s, run, state);
   lastView = data;
   renderDistillation(model, run, current.rgba, state.layer, state.head);
-  if (data.refused) {
-    view.clearHeatmap();
-    $('colorbar-min').textContent = '';
-    $('colorbar-max').textContent = '';
-  } else if (data.rgb) {
-    view.drawRgb(data.rgb, grid, state.opacity);
-    $('colorbar-min').textContent = '';
-    $('colorbar-max').textContent = t('PC1–3 → RGB');
-  } else if (data.values) {
-    const floor = data.floor ?? 0;
-    const shown = floor ? data.values.map((v) => v - floor) : data.values;
-    const { max } = view.drawHeatmap(displayValues(shown, state.scale), grid, state.opacity, state.cmap, state.smooth);
-    let raw = 0;
-    for (const v of data.values) if (v > raw) raw = v;
-    $('colorbar-min').textContent = floor ? floor.toPrecision(3) : '0';
-    $('colorbar-max').textContent = state.scale === 'log' ? t`${raw.toPrecision(3)} (log)` : (max + floor).toPrecision(3);
-  }
-  const block = s.swin?.blocks[state.layer];
-  if (block) {
-    const previewShift = shiftToggle.checked && block.grid > block.window;
-    const layout = { ...layoutOf(block), shift: previewShift ? Math.floor(block.window / 2) : block.shift };
-    if (state.showWindows) drawWindows($('grid'), layout, { labels: true });
-    else view.clearGrid();
-    $('grid').dataset.windowShift = String(layout.shift);
-  } else {
-    view.drawGrid(grid, state.showGrid);
-  }
-  if (data.mask) view.drawMaskContour(data.mask, grid);
-  view.drawSelection(grid, state.selected);
+  paintView(s, data, grid, state, current.imageName);
   // Plain CLS attention reads the previous block's output: name the sinks there if the map is mostly on them.
   const sinks = state.mode === 'attention' && !state.selected && data.values && state.layer > 0 ? sinkNote(data.values, run.tokenNorms?.[state.layer - 1]?.data, s.prefixTokens) : undefined;
   $('view-caption').textContent = sinks ? `${data.caption} ${sinks}` : data.caption;
@@ -224,6 +198,42 @@ function redraw(): void {
   post({ type: 'viewState', view: { ...state }, info: inspectorInfo(grid) });
 }
 
+/** Draws a computed view over the image: heatmap or RGB, colour bar, patch grid or Swin windows, mask, selection. */
+function paintView(s: VitStructure, data: ViewData, grid: { rows: number; cols: number }, v: ViewState, imageName: string): void {
+  // Which image the map on screen belongs to (the benchmark's first-heatmap clock).
+  if (data.refused) delete $('heatmap').dataset.shown;
+  else $('heatmap').dataset.shown = imageName;
+  if (data.refused) {
+    view.clearHeatmap();
+    $('colorbar-min').textContent = '';
+    $('colorbar-max').textContent = '';
+  } else if (data.rgb) {
+    view.drawRgb(data.rgb, grid, v.opacity);
+    $('colorbar-min').textContent = '';
+    $('colorbar-max').textContent = t('PC1–3 → RGB');
+  } else if (data.values) {
+    const floor = data.floor ?? 0;
+    const shown = floor ? data.values.map((x) => x - floor) : data.values;
+    const { max } = view.drawHeatmap(displayValues(shown, v.scale), grid, v.opacity, v.cmap, v.smooth);
+    let raw = 0;
+    for (const x of data.values) if (x > raw) raw = x;
+    $('colorbar-min').textContent = floor ? floor.toPrecision(3) : '0';
+    $('colorbar-max').textContent = v.scale === 'log' ? t`${raw.toPrecision(3)} (log)` : (max + floor).toPrecision(3);
+  }
+  const block = s.swin?.blocks[v.layer];
+  if (block) {
+    const previewShift = shiftToggle.checked && block.grid > block.window;
+    const layout = { ...layoutOf(block), shift: previewShift ? Math.floor(block.window / 2) : block.shift };
+    if (v.showWindows) drawWindows($('grid'), layout, { labels: true });
+    else view.clearGrid();
+    $('grid').dataset.windowShift = String(layout.shift);
+  } else {
+    view.drawGrid(grid, v.showGrid);
+  }
+  if (data.mask) view.drawMaskContour(data.mask, grid);
+  view.drawSelection(grid, v.selected);
+}
+
 let overviewKey = '';
 function renderOverview(grid: { rows: number; cols: number }): void {
   const { model, run } = current!;
@@ -231,11 +241,12 @@ function renderOverview(grid: { rows: number; cols: number }): void {
   const section = $('overview-section');
   section.hidden = !!s.swin;
   if (s.swin) return;
-  const query = state.selected ? s.prefixTokens + state.selected.row * grid.cols + state.selected.col : 0;
+  // CLS rows only (memory budget): the thumbnails stay on CLS, as the main view does.
+  const query = state.selected && queriesHeld(run.layers[0]) === run.layers[0].tokens ? s.prefixTokens + state.selected.row * grid.cols + state.selected.col : 0;
   const key = `${current!.imageUri}|${model.key}|${query}|${state.cmap}|${current!.inferenceMs}`;
   if (key !== overviewKey) {
     overviewKey = key;
-    overview.render({ layers: run.layers, grid, prefix: s.prefixTokens, query, activeLayer: state.layer, activeHead: state.head, cmap: state.cmap, notDrawn: run.layers.map((_, l) => layoutMismatch(s, run.layers, l)) });
+    overview.render({ layers: run.layers, grid, prefix: s.prefixTokens, query, activeLayer: state.layer, activeHead: state.head, cmap: state.cmap, notDrawn: run.layers.map((a, l) => layoutMismatch(s, run.layers, l) ?? (query >= queriesHeld(a) ? t`Layer ${l + 1} holds the CLS query only: a patch's attention is not in it.` : undefined)) });
   } else {
     for (const cell of $('overview').querySelectorAll<HTMLElement>('.cell')) {
       cell.classList.toggle('active', Number(cell.dataset.layer) === state.layer && cell.dataset.head === state.head);
@@ -262,8 +273,9 @@ function inspectorInfo(grid: { rows: number; cols: number }): InspectorInfo {
     hasFeatures: !!run.features,
   };
   const sel = state.selected;
-  if (sel && !s.swin) {
-    const layer = run.layers[state.layer];
+  const layer = run.layers[state.layer];
+  // A model that exports CLS rows only (memory budget) has no patch rows to inspect.
+  if (sel && !s.swin && queriesHeld(layer) === layer.tokens) {
     const token = s.prefixTokens + sel.row * grid.cols + sel.col;
     const fusion = fusionOf(state.head);
     const to = attentionRow(layer, token, fusion, 0);
@@ -348,6 +360,23 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 let runSeq = 0;
 
 /**
+ * The first heatmap from row 0 of each layer, which the extension host sends first (src/shared/firstRows.ts): the
+ * map, its caption and the predictions. The controls and every other view wait for the full run.
+ */
+function drawFirstHeatmap(model: ModelPayload, first: RunData, top: Prediction[], imageName: string, layer: number): void {
+  current = undefined;
+  const s = model.structure;
+  const v = { ...state, layer };
+  const grid = gridOf(s, first.layers, layer);
+  const data = computeView(s, first, v);
+  paintView(s, data, grid, v, imageName);
+  $('view-caption').textContent = data.caption;
+  renderPredictions(top, model);
+  setStatus('loading', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%). Fetching the rest of the attention from the extension host…` : t('Fetching the rest of the attention from the extension host…'));
+  performance.mark('vitlens-first-heatmap');
+}
+
+/**
  * Runs `model` in the worker on an input of its card's size. `stored`: the model's bytes, output patch and external
  * weights (the client joins bytes and patch for the worker, only when the worker does not hold this model already).
  */
@@ -363,12 +392,11 @@ function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | '
  * The panel's own model on `input`: in the webview's worker, or in the extension host's model thread (whose reply
  * carries the same tensors). `batch`: images laid back to back (occlusion); `outputs`: default, every view's.
  */
-async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model)): Promise<RunResult> {
+async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model), firstRowsOnly?: string[]): Promise<HostRunResult> {
   if (runIn === 'webview') return runInWorker(model, heldFor(model.key), input, backend, timeoutMs, batch, outputs);
   const { height, width } = inputSize(model.card.preprocess);
   const dims = [batch, model.structure.input.channels, height, width];
-  const r = (await requests.request({ kind: 'run', modelKey: model.key, input, inputName: model.structure.input.name, dims, outputs, timeoutMs })) as HostRun;
-  return { tensors: new Map(r.tensors.map((x) => [x.name, x])), backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs };
+  return runInExtensionHost(requests, { kind: 'run', modelKey: model.key, input, inputName: model.structure.input.name, dims, outputs, timeoutMs, firstRowsOnly });
 }
 
 /**
@@ -434,6 +462,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const { image } = msg;
   let model = msg.model;
   $('error').hidden = true;
+  delete $('heatmap').dataset.shown;
   $('image-name').textContent = image.name;
   runIn = msg.runIn ?? 'webview';
   if (model.parameters) drawn = { key: model.key, parameters: model.parameters };
@@ -460,11 +489,21 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (runIn === 'extensionHost') backend = 'wasm';
   setStatus('running', runIn === 'extensionHost' ? t`Running ${model.card.name} in the extension host…` : t`Running ${model.card.name} on ${backend === 'webgpu' ? t('WebGPU') : t('WASM')}…`);
   performance.mark('vitlens-running');
-  const r = await runPanelModel(model, input.tensor, backend, msg.timeoutMs);
+  const layers = model.attentionOutputs.length;
+  const firstLayer = state.layer >= 0 && state.layer < layers ? state.layer : layers - 1;
+  // In the host, a first heatmap of CLS attention needs row 0 of each layer only: the full matrices follow.
+  const firstRows = runIn === 'extensionHost' && layers > 0 && clsRowSuffices(model.structure, { ...state, layer: firstLayer }) ? model.attentionOutputs : undefined;
+  let r: HostRunResult = await runPanelModel(model, input.tensor, backend, msg.timeoutMs, 1, runOutputs(model), firstRows);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
-  const run = toRunData(r, model);
   const top = classPredictions(model, r.tensors.get(model.logitsOutput)!.data, 5);
+  if (r.rest) {
+    drawFirstHeatmap(model, toRunData(r, model), top, image.name, firstLayer);
+    r = await r.rest();
+    if (seq !== runSeq) return;
+    performance.mark('vitlens-rest');
+  }
+  const run = toRunData(r, model);
   current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
   $('layer-label').textContent = model.structure.swin ? t('Block') : t('Layer');

@@ -8,7 +8,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { modelThreadFromSource } from '../support/modelThread';
 import { createSession, runModel } from '../../src/cli/runModel';
-import { runOutputs } from '../../src/shared/protocol';
+import { DEFAULT_VIEW, type HostRun, runOutputs } from '../../src/shared/protocol';
+import { HeldAttention } from '../../src/shared/firstRows';
+import { computeView, runDataOf } from '../../src/shared/viewData';
+import { attentionRow } from '../../src/shared/attentionMaps';
 import type { ErrorInfo } from '../../src/shared/errors';
 import { realModel } from '../support/realModel';
 
@@ -65,4 +68,41 @@ test('a run over the time limit is stopped with the panel\'s message; the next r
   const r = await run();
   assert.equal(bytesAsked, before + 1, 'a new thread needs the bytes again');
   assert.equal(r.tensors.get(model.logitsOutput)!.data.length, 1000);
+});
+
+test('first rows first: the CLS heatmap of every layer and head from row 0 equals the full run\'s; views that need other rows wait; the rest arrives whole, once', async () => {
+  const full = await run();
+  const hostRun: HostRun = { tensors: [...full.tensors.values()].map((x) => ({ ...x, data: x.data.slice() })), backend: full.backend, threads: full.threads, inferenceMs: full.inferenceMs, sessionMs: 0 };
+  const held = new HeldAttention();
+  const first = held.firstRows(hostRun, model.attentionOutputs);
+  assert.deepEqual(first.rest?.names, model.attentionOutputs, 'every attention output is sent as its first row');
+  const sent = first.tensors.reduce((s, x) => s + x.data.byteLength, 0);
+  const whole = hostRun.tensors.reduce((s, x) => s + x.data.byteLength, 0);
+  assert.ok(sent * 20 < whole, `first reply ${sent} B against ${whole} B for the whole run`);
+  const firstRun = runDataOf(model, (n) => first.tensors.find((x) => x.name === n));
+  const fullRun = runDataOf(model, (n) => full.tensors.get(n));
+  assert.equal(firstRun.layers.length, fullRun.layers.length, 'no layer dropped or renumbered');
+  for (let l = 0; l < fullRun.layers.length; l++) {
+    assert.equal(firstRun.layers[l].pendingQueries, 197);
+    for (const head of ['mean', 'max', 'min', ...Array.from({ length: fullRun.layers[l].heads }, (_, h) => String(h))]) {
+      const v = { ...DEFAULT_VIEW, layer: l, head };
+      const a = computeView(model.structure, firstRun, v);
+      const b = computeView(model.structure, fullRun, v);
+      assert.equal(a.refused, undefined);
+      assert.equal(a.caption, b.caption);
+      assert.deepEqual(Array.from(a.values!), Array.from(b.values!), `layer ${l + 1}, head ${head}`);
+    }
+  }
+  // Rollout, a patch as the query or as the key: not drawn from first rows, and never mistaken for a CLS-rows-only export.
+  for (const v of [{ mode: 'rollout' as const }, { selected: { row: 3, col: 4 } }, { selected: { row: 3, col: 4 }, direction: 'key' as const }]) {
+    const d = computeView(model.structure, firstRun, { ...DEFAULT_VIEW, layer: 11, ...v });
+    assert.ok(d.pending && d.refused && !d.values, JSON.stringify(v));
+    assert.match(d.caption, /Waiting for the full attention/);
+  }
+  assert.throws(() => attentionRow(firstRun.layers[0], 5, 'mean', 1), /holds 1 of 197 query rows/);
+  assert.throws(() => held.rest(first.rest!.runId + 1), /no longer held/);
+  const rest = held.rest(first.rest!.runId);
+  for (const x of rest) assert.deepEqual(Array.from(x.data), Array.from(full.tensors.get(x.name)!.data), x.name);
+  assert.equal(held.heldBytes(), 0, 'released once sent');
+  assert.throws(() => held.rest(first.rest!.runId), /no longer held/, 'sent once');
 });

@@ -515,10 +515,16 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
         while (Date.now() < deadline && !((await place()) === want && (await statusOf(frame)).state === 'done')) await sleep(250);
         assert.equal(await place(), want, `ran in ${await place()}: ${JSON.stringify(await statusOf(frame))}`);
       };
+      // CLS attention, no patch selected: a first heatmap that the host's first rows can draw.
+      await frame.evaluate(() => window.postMessage({ type: 'applyView', view: { mode: 'attention', selected: undefined } }, '*'));
       fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
       fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'vitLens.runModelIn': 'extensionHost' }));
       await waitForPlace('extensionHost');
       assert.match(await frame.locator('#backend').textContent() ?? '', /Extension host · WASM/);
+      // The heatmap was drawn from each layer's first row, before the rest of the attention crossed (the panel's marks).
+      const marks = await frame.evaluate(() => ['visualize', 'first-heatmap', 'rest', 'drawn'].map((n) => performance.getEntriesByName(`vitlens-${n}`).at(-1)?.startTime ?? NaN));
+      assert.ok(marks[0] < marks[1] && marks[1] < marks[2] && marks[2] <= marks[3], `marks visualize, first heatmap, rest, drawn: ${marks.map(Math.round).join(', ')}`);
+      log(`in the host: first heatmap ${Math.round(marks[1] - marks[0])} ms after the visualize message, the rest of the attention ${Math.round(marks[2] - marks[1])} ms later`);
       assert.equal(await top1(), inPanel, 'the same top-1 in the host as in the panel');
       log(`in the host: top-1 ${inPanel}; ${await frame.locator('#timing').textContent()}`);
       // The ideas need the model's parameters, not its bytes: drawn as in the panel.

@@ -1,0 +1,33 @@
+/**
+ * The panel's model in the extension host (vitLens.runModelIn = "extensionHost"), as the webview asks for it: the
+ * reply carries the same tensors as the webview's worker would, or, when asked, each attention output's row 0 first
+ * and the full tensors on demand (src/shared/firstRows.ts).
+ */
+import { t } from '../shared/l10n';
+import type { RunResult } from '../shared/runnerClient';
+import type { HostRun, RequestChannel, WebviewRequest, WorkerTensor } from '../shared/protocol';
+
+export interface HostRunResult extends RunResult {
+  /** Set when the host held full tensors back: fetches them and returns the whole run. */
+  rest?: () => Promise<RunResult>;
+}
+
+export async function runInExtensionHost(requests: RequestChannel<WebviewRequest>, r: Extract<WebviewRequest, { kind: 'run' }>): Promise<HostRunResult> {
+  const h = (await requests.request(r)) as HostRun;
+  const tensors = new Map(h.tensors.map((x) => [x.name, x]));
+  const result: RunResult = { tensors, backend: h.backend, threads: h.threads, inferenceMs: h.inferenceMs, sessionMs: h.sessionMs };
+  const held = h.rest;
+  if (!held) return result;
+  return {
+    ...result,
+    rest: async () => {
+      const full = (await requests.request({ kind: 'runRest', runId: held.runId })) as WorkerTensor[];
+      const all = new Map(tensors);
+      for (const x of full) all.set(x.name, x);
+      // Every held tensor must come back whole, or the views would read first rows as a CLS-rows-only export.
+      const missing = held.names.filter((n) => all.get(n)?.fullDims);
+      if (missing.length) throw new Error(t`The extension host did not send the full attention of ${missing.join(', ')}.`);
+      return { ...result, tensors: all };
+    },
+  };
+}
