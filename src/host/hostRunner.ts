@@ -16,9 +16,18 @@ function modelThread(extensionUri: vscode.Uri): ModelThreadClient {
   return thread;
 }
 
+type HostModel = Pick<PreparedModel, 'key' | 'bytes' | 'graphPatch' | 'externalData'>;
+
+const partsOf = (model: HostModel) => () => ({ parts: model.graphPatch ? [model.bytes, model.graphPatch] : [model.bytes], externalData: model.externalData });
+
+/** Creates the model's session in the thread now, while the panel starts, so its first run finds it ready. */
+export function prepareInHost(extensionUri: vscode.Uri, model: HostModel): Promise<void> {
+  return modelThread(extensionUri).prepare(model.key, partsOf(model), 'wasm');
+}
+
 /** Runs the panel's instrumented model (its bytes cross to the thread once per model) on an input from the webview. */
-export async function runInHost(extensionUri: vscode.Uri, model: Pick<PreparedModel, 'key' | 'bytes' | 'graphPatch' | 'externalData'>, r: { input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number }): Promise<HostRun> {
-  const res = await modelThread(extensionUri).run(model.key, () => ({ parts: model.graphPatch ? [model.bytes, model.graphPatch] : [model.bytes], externalData: model.externalData }), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
+export async function runInHost(extensionUri: vscode.Uri, model: HostModel, r: { input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number }): Promise<HostRun> {
+  const res = await modelThread(extensionUri).run(model.key, partsOf(model), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
   return { tensors: [...res.tensors.values()], backend: res.backend, threads: res.threads, inferenceMs: res.inferenceMs, sessionMs: res.sessionMs };
 }
 

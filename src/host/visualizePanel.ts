@@ -9,7 +9,7 @@ import type { PreparedModel } from '../shared/prepareModel';
 import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { HeldAttention } from '../shared/firstRows';
-import { runInHost } from './hostRunner';
+import { prepareInHost, runInHost } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -124,6 +124,8 @@ export class VisualizePanel implements vscode.Disposable {
     // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
+    // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
+    if (settings().runModelIn === 'extensionHost') loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
     await this.ready;
     if (this.imageUri !== image) return;
     this.post({ type: 'loading', text: vscode.l10n.t('Loading model and {0}…', name) });

@@ -234,6 +234,8 @@ export type ToWorker =
   /** The l10n bundle (not sent in English), first, so errors raised in the worker are in the user's language. */
   | { type: 'l10n'; bundle: L10nBundle }
   | { type: 'warmup'; backend: Backend; wasmUrl: string; threads: number }
+  /** Create `modelKey`'s session now, before its first run (the host, while the panel starts); no reply: the run reports. */
+  | { type: 'prepare'; modelKey: string; modelBytes: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; backend: Backend; wasmUrl: string; threads: number }
   | {
     type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number;
     /** Inputs besides the image (the gradient model's class seed). */

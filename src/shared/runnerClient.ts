@@ -99,6 +99,25 @@ export class RunnerClient {
     worker.post({ type: 'warmup', backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads() }, []);
   }
 
+  /**
+   * Sends `modelKey`'s bytes and has the runner create its session now, so the first run finds it ready (the host
+   * does this while the panel starts). Nothing when the runner holds them; a failure is reported by the run.
+   */
+  async prepare(modelKey: string, modelBytes: () => ModelParts, backend: Backend): Promise<void> {
+    const worker = await this.ensureWorker(backend);
+    if (this.sentModels.has(modelKey)) return;
+    const sent = modelBytes();
+    const bytes = await this.place.join(sent.parts);
+    worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads() }, [bytes.buffer as ArrayBuffer]);
+    this.holdOnly(modelKey);
+  }
+
+  /** What the runner will hold once it has a message for `modelKey`: every other model is dropped but the companions. */
+  private holdOnly(modelKey: string, companionOf?: string): void {
+    for (const [k, of] of [...this.sentModels]) if (k !== modelKey && k !== companionOf && of !== modelKey) this.sentModels.delete(k);
+    this.sentModels.set(modelKey, companionOf);
+  }
+
   /** Whether the worker holds `modelKey`'s bytes (a run needs none sent). */
   holds(modelKey: string): boolean {
     return this.sentModels.has(modelKey);
@@ -122,9 +141,7 @@ export class RunnerClient {
     };
     const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     worker.post(msg, bytes ? [bytes.buffer as ArrayBuffer, input.buffer as ArrayBuffer] : [input.buffer as ArrayBuffer]);
-    // What the worker will hold once it has this message: as it does, every other model is dropped but the companions.
-    for (const [k, of] of [...this.sentModels]) if (k !== modelKey && k !== extra.companionOf && of !== modelKey) this.sentModels.delete(k);
-    this.sentModels.set(modelKey, extra.companionOf);
+    this.holdOnly(modelKey, extra.companionOf);
     // A model that never finishes must not leave the panel spinning: stop the worker and say so.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -38,6 +38,9 @@ export interface SessionRunner {
 export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string) => string | { wasm: string }): SessionRunner {
   const sessions = new Map<string, Held>();
   let warm: Promise<void> | undefined;
+  let preparing: Promise<void> | undefined;
+  /** Bytes from a 'prepare' whose session failed: kept for the run, which then reports the reason. */
+  const unprepared = new Map<string, { model: Uint8Array; externalData?: ExternalData }>();
 
   function createSession(bytes: Uint8Array, backend: Backend, wasmUrl: string, threads: number, externalData?: ExternalData): Promise<Ort.InferenceSession> {
     ort.env.wasm.wasmPaths = wasmPaths(wasmUrl);
@@ -55,14 +58,14 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
     }
   }
 
-  async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<{ reply: FromWorker; transfer: ArrayBuffer[] }> {
-    // A run that arrives during the warm-up waits for it: onnxruntime initializes its WASM once.
-    await warm;
+  /** The session for `msg.modelKey` on its backend: held, or created from the bytes sent now or earlier. */
+  async function sessionFor(msg: Pick<Extract<ToWorker, { type: 'run' }>, 'modelKey' | 'modelBytes' | 'externalData' | 'backend' | 'wasmUrl' | 'threads' | 'companionOf'>): Promise<{ held: Held; fellBack?: string }> {
     let fellBack: string | undefined;
     let backend = msg.backend;
     let held = sessions.get(msg.modelKey);
     if (!held || held.backend !== backend) {
-      const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : held?.bytes;
+      // Bytes a 'prepare' brought whose session could not be created: the run tries again and reports why.
+      const sent = msg.modelBytes ? { model: msg.modelBytes, externalData: msg.externalData } : held?.bytes ?? unprepared.get(msg.modelKey);
       if (!sent) throw new Error(t('The model bytes were not sent to the worker.'));
       await releaseOthers(msg.modelKey, msg.companionOf);
       held = undefined;
@@ -78,7 +81,16 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
       }
       held = { backend, session, sessionMs: performance.now() - t0, bytes: sent, companionOf: msg.companionOf };
       sessions.set(msg.modelKey, held);
+      unprepared.delete(msg.modelKey);
     }
+    return { held, fellBack };
+  }
+
+  async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<{ reply: FromWorker; transfer: ArrayBuffer[] }> {
+    // A run that arrives during the warm-up or a preparation waits for it: onnxruntime initializes its WASM once.
+    await warm;
+    await preparing;
+    const { held, fellBack } = await sessionFor(msg);
     const session = held.session;
     // Whole-graph float16 exports take float16 pixels.
     const feed = imageFeed(session.inputMetadata, msg.inputName, msg.input);
@@ -98,7 +110,17 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
     handle(msg, post) {
       if (msg.type === 'l10n') useL10nBundle(msg.bundle);
       else if (msg.type === 'warmup') warm ??= createSession(new Uint8Array(WARMUP_MODEL), msg.backend, msg.wasmUrl, msg.threads).then((s) => s.release(), () => undefined);
-      else if (msg.type === 'run') run(msg).then((r) => post(r.reply, r.transfer), (err: unknown) => post({ type: 'error', id: msg.id, error: toErrorInfo(err) }, []));
+      else if (msg.type === 'prepare') {
+        const before = preparing;
+        preparing = (async () => {
+          await warm;
+          await before;
+          unprepared.clear();
+          unprepared.set(msg.modelKey, { model: msg.modelBytes, externalData: msg.externalData });
+          await sessionFor(msg);
+          unprepared.delete(msg.modelKey);
+        })().catch(() => undefined);
+      } else if (msg.type === 'run') run(msg).then((r) => post(r.reply, r.transfer), (err: unknown) => post({ type: 'error', id: msg.id, error: toErrorInfo(err) }, []));
     },
     async releaseAll() {
       for (const h of sessions.values()) await h.session.release();

@@ -106,3 +106,27 @@ test('first rows first: the CLS heatmap of every layer and head from row 0 equal
   assert.equal(held.heldBytes(), 0, 'released once sent');
   assert.throws(() => held.rest(first.rest!.runId), /no longer held/, 'sent once');
 });
+
+test('prepare: the host creates the session while the panel starts; the first run finds it ready, and a model that cannot load is reported by its run', async () => {
+  thread.stop();
+  const before = bytesAsked;
+  await thread.prepare(model.key, bytes, 'wasm');
+  assert.equal(bytesAsked, before + 1, 'the bytes crossed with the preparation');
+  // The panel takes a second or more to start: meanwhile the session is created.
+  await new Promise((r) => setTimeout(r, 1500));
+  const t0 = performance.now();
+  const r = await run();
+  const wall = performance.now() - t0;
+  assert.equal(bytesAsked, before + 1, 'the run sent no bytes');
+  assert.ok(r.sessionMs > 0, 'the session time is reported by the first run');
+  assert.ok(wall + 200 < r.sessionMs + r.inferenceMs, `the run took ${wall.toFixed(0)} ms: the session (${r.sessionMs.toFixed(0)} ms) was not created before it`);
+  assert.equal(r.tensors.get(model.logitsOutput)!.data.length, 1000);
+  // A truncated model: the preparation fails quietly, and the run says why.
+  await thread.prepare('broken-prepared', () => ({ parts: [model.bytes.subarray(0, 5000)] }), 'wasm');
+  await assert.rejects(
+    thread.run('broken-prepared', () => assert.fail('the bytes came with the preparation'), input.slice(), model.structure.input.name, dims, [model.logitsOutput], 'wasm'),
+    (e: ErrorInfo) => e.kind === 'inference' && !/were not sent/.test(e.message) && e.message.length > 0,
+  );
+  const again = await run();
+  assert.equal(again.tensors.get(model.logitsOutput)!.data.length, 1000);
+});
