@@ -175,7 +175,9 @@ async function main(): Promise<void> {
   const only = process.env.VITLENS_BENCH_ONLY;
   const lines: string[] = [];
   // Both places a model can run, side by side (the demo only in the panel: it is tiny either way).
-  for (const [label, file, runIn] of models.filter(([n]) => !only || n.includes(only)).flatMap(([n, f]) => (n.startsWith('demo') ? ['webview' as const] : ['webview' as const, 'extensionHost' as const]).map((r) => [n, f, r] as const))) {
+  // VITLENS_BENCH_PLACE=extensionHost (or webview): only that place.
+  const place = process.env.VITLENS_BENCH_PLACE;
+  for (const [label, file, runIn] of models.filter(([n]) => !only || n.includes(only)).flatMap(([n, f]) => (n.startsWith('demo') ? ['webview' as const] : ['webview' as const, 'extensionHost' as const]).filter((r) => !place || r === place).map((r) => [n, f, r] as const))) {
     const name = `${label}, ${runIn === 'webview' ? 'run in the panel' : 'run in the extension host'}`;
     console.log(`[bench:vscode ${new Date().toISOString().slice(11, 19)}] ${name}…`);
     const m = await measure(vsix, name, file, runIn);
