@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import * as os from 'node:os';
 import type { HostRun } from '../shared/protocol';
 import type { PreparedModel } from '../shared/prepareModel';
+import { inputSize } from '../shared/modelCard';
 import { ModelThreadClient } from './modelThreadClient';
 
 let thread: ModelThreadClient | undefined;
@@ -20,15 +21,20 @@ type HostModel = Pick<PreparedModel, 'key' | 'bytes' | 'graphPatch' | 'externalD
 
 const partsOf = (model: HostModel) => () => ({ parts: model.graphPatch ? [model.bytes, model.graphPatch] : [model.bytes], externalData: model.externalData });
 
-/** Creates the model's session in the thread now, while the panel starts, so its first run finds it ready. */
-export function prepareInHost(extensionUri: vscode.Uri, model: HostModel): Promise<void> {
-  return modelThread(extensionUri).prepare(model.key, partsOf(model), 'wasm');
+/**
+ * Creates the model's session in the thread now, while the panel starts, and runs it once on zeros of its card's
+ * input size, so the first run finds it ready and warm.
+ */
+export function prepareInHost(extensionUri: vscode.Uri, model: HostModel & Pick<PreparedModel, 'card' | 'structure'>): Promise<void> {
+  const size = inputSize(model.card.preprocess);
+  const warmUp = { inputName: model.structure.input.name, dims: [1, model.structure.input.channels, size.height, size.width] };
+  return modelThread(extensionUri).prepare(model.key, partsOf(model), 'wasm', warmUp);
 }
 
 /** Runs the panel's instrumented model (its bytes cross to the thread once per model) on an input from the webview. */
 export async function runInHost(extensionUri: vscode.Uri, model: HostModel, r: { input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number }): Promise<HostRun> {
   const res = await modelThread(extensionUri).run(model.key, partsOf(model), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
-  return { tensors: [...res.tensors.values()], backend: res.backend, threads: res.threads, inferenceMs: res.inferenceMs, sessionMs: res.sessionMs };
+  return { tensors: [...res.tensors.values()], backend: res.backend, threads: res.threads, inferenceMs: res.inferenceMs, sessionMs: res.sessionMs, warmUpMs: res.warmUpMs };
 }
 
 export function stopHostRunner(): void {

@@ -36,9 +36,11 @@ export class VisualizePanel implements vscode.Disposable {
   private model: PreparedModel | undefined;
   /** With the model in the host: the full attention of the panel's last run, until the panel asks for it. */
   private readonly heldAttention = new HeldAttention();
-  private ready: Promise<void>;
+  private ready!: Promise<void>;
   private markReady!: () => void;
   private webgpuEnabled = false;
+  /** From the page's 'ready': whether it found a GPU adapter. */
+  private gpuAdapter = false;
   private lastSummary: RunSummary | undefined;
   /** When the model's bytes were posted to the webview, to time their crossing ('received'). */
   private bytesSent?: { key: string; at: number; bytes: number };
@@ -83,10 +85,27 @@ export class VisualizePanel implements vscode.Disposable {
     VisualizePanel.current = this;
     void vscode.commands.executeCommand('setContext', 'vitLens.panelOpen', true);
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'vit-lens.svg');
-    this.ready = new Promise((r) => (this.markReady = r));
-    this.setHtml();
+    this.newPage();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.onMessage(m), null, this.disposables);
+  }
+
+  /** Writes the page anew; `ready` resolves when it says so. */
+  private newPage(): void {
+    let resolved = false;
+    this.ready = new Promise((r) => (this.markReady = () => { resolved = true; r(); }));
+    this.pageReady = () => resolved;
+    this.setHtml();
+  }
+
+  private pageReady: () => boolean = () => false;
+
+  /**
+   * A GPU adapter exists and WebGPU is allowed for a model that runs in the page: the page needs the CSP the WebGPU
+   * build needs. Not with the model in the host, which runs it on WASM (a reload there would only delay the run).
+   */
+  private wantsWebgpuPage(): boolean {
+    return !this.webgpuEnabled && this.gpuAdapter && settings().backend !== 'wasm' && settings().runModelIn === 'webview';
   }
 
   private setHtml(): void {
@@ -102,7 +121,7 @@ export class VisualizePanel implements vscode.Disposable {
       wasmBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.wasm'),
       webgpuWorkerUri: asset('dist', 'webview', 'worker-webgpu.js'),
       webgpuBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.asyncify.wasm'),
-    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled, l10nBundle: vscode.l10n.bundle, language: vscode.env.language });
+    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled, l10nBundle: vscode.l10n.bundle, language: vscode.env.language, runIn: settings().runModelIn });
   }
 
   get image(): vscode.Uri | undefined {
@@ -126,6 +145,11 @@ export class VisualizePanel implements vscode.Disposable {
     loading.catch(() => undefined); // reported below, once the panel can show it
     // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
     if (settings().runModelIn === 'extensionHost') loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
+    // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.
+    if (this.pageReady() && this.wantsWebgpuPage()) {
+      this.webgpuEnabled = true;
+      this.newPage();
+    }
     await this.ready;
     if (this.imageUri !== image) return;
     this.post({ type: 'loading', text: vscode.l10n.t('Loading model and {0}…', name) });
@@ -148,15 +172,21 @@ export class VisualizePanel implements vscode.Disposable {
         progress.report({ message: vscode.l10n.t('running {0}…', model.card.name) });
         const outcome = this.nextOutcome();
         this.bytesSent = sendBytes ? { key: model.key, at: Date.now(), bytes: model.bytes.byteLength } : undefined;
+        // In the host, the output patch and external weights stay here with the bytes (a 'modelBytes' request brings
+        // them). The drawn parameters (3 MB for ViT-B) follow the message: only the ideas, drawn after the run, need them.
+        const withGraph = first && runIn === 'webview';
+        const parameters = first ? model.parameters : undefined;
         this.post({
           type: 'visualize',
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
-          model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: first ? model.graphPatch : undefined, externalData: first ? model.externalData : undefined, parameters: first ? model.parameters : undefined },
+          model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: withGraph ? model.graphPatch : undefined, externalData: withGraph ? model.externalData : undefined, parameters: undefined },
           modelCacheBytes: Math.max(0, settings().modelCacheMB) * 2 ** 20,
           runIn,
           image: { name, uri: image.toString(), bytes, mime: header.mime },
+          parametersFollow: !!parameters,
         });
+        if (parameters) this.post({ type: 'parameters', modelKey: model.key, parameters });
         await outcome;
       } catch (e) {
         const error = toErrorInfo(e);
@@ -198,9 +228,9 @@ export class VisualizePanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready': {
         this.webviewKeeps = new Set(m.cachedModels ?? []);
-        const want = settings().backend !== 'wasm' && m.gpuAdapter;
-        if (want && !this.webgpuEnabled) {
-          // A GPU adapter exists and WebGPU is allowed: reload with the CSP the WebGPU build needs.
+        this.gpuAdapter = !!m.gpuAdapter;
+        if (this.wantsWebgpuPage()) {
+          // Reload with the CSP the WebGPU build needs; the run waits for the next 'ready'.
           this.webgpuEnabled = true;
           this.setHtml();
           return;

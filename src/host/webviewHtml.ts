@@ -3,6 +3,7 @@
  * tests serve exactly the page the extension serves.
  */
 import { t, type L10nBundle } from '../shared/l10n';
+import type { RunModelIn } from '../shared/protocol';
 
 export interface WebviewAssets {
   /** `webview.cspSource`: the origin the resource URIs below are served from. */
@@ -29,6 +30,8 @@ export interface WebviewHtmlOptions {
   l10nBundle?: L10nBundle;
   /** `vscode.env.language`, for the page's `lang`. */
   language?: string;
+  /** Where the panel's model runs when the page starts (vitLens.runModelIn): in the host the page warms no worker. */
+  runIn?: RunModelIn;
 }
 
 export function contentSecurityPolicy(cspSource: string, o: WebviewHtmlOptions): string {
@@ -77,6 +80,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
     webgpuWorkerUri: a.webgpuWorkerUri,
     webgpuBinaryUri: a.webgpuBinaryUri,
     webgpuAllowed: o.allowWebgpuEval,
+    runIn: o.runIn ?? 'webview',
   };
   return `${htmlHead(a, o, t('ViT Lens'))}
 <body>

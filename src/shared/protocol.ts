@@ -73,6 +73,8 @@ export interface HostRun {
   threads: number;
   inferenceMs: number;
   sessionMs: number;
+  /** The session's warm-up run on zeros, when its preparation made one (reported with sessionMs, once). */
+  warmUpMs?: number;
   /** Outputs sent as their first rows only (firstRows.ts): the host holds the full tensors until a 'runRest' asks. */
   rest?: { runId: number; names: string[] };
 }
@@ -155,7 +157,9 @@ export interface FolderDistance {
 export type HostToWebview =
   /** `modelCacheBytes`: how much the webview may keep of recent models' bytes (vitLens.modelCacheMB; 0 = nothing). */
   /** `runIn`: 'extensionHost' sends no model bytes; the webview asks the host to run the model ('run' requests). */
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn }
+  /** `parametersFollow`: the model's drawn parameters come in the next message ('parameters'), not needed before the ideas. */
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean }
+  | { type: 'parameters'; modelKey: string; parameters: NonNullable<ModelPayload['parameters']> }
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
@@ -235,7 +239,11 @@ export type ToWorker =
   | { type: 'l10n'; bundle: L10nBundle }
   | { type: 'warmup'; backend: Backend; wasmUrl: string; threads: number }
   /** Create `modelKey`'s session now, before its first run (the host, while the panel starts); no reply: the run reports. */
-  | { type: 'prepare'; modelKey: string; modelBytes: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; backend: Backend; wasmUrl: string; threads: number }
+  | {
+    type: 'prepare'; modelKey: string; modelBytes: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; backend: Backend; wasmUrl: string; threads: number;
+    /** Run the new session once on zeros of this shape: a session's first run is 3–4× slower than the next. */
+    warmUp?: { inputName: string; dims: number[] };
+  }
   | {
     type: 'run'; id: number; modelKey: string; modelBytes?: Uint8Array; externalData?: { path: string; data: Uint8Array }[]; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; backend: Backend; wasmUrl: string; threads: number;
     /** Inputs besides the image (the gradient model's class seed). */
@@ -257,7 +265,7 @@ export interface WorkerTensor {
 
 /** Inference worker → webview main thread. */
 export type FromWorker =
-  | { type: 'result'; id: number; tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number; fellBack?: string }
+  | { type: 'result'; id: number; tensors: WorkerTensor[]; backend: Backend; threads: number; inferenceMs: number; sessionMs: number; warmUpMs?: number; fellBack?: string }
   | { type: 'error'; id: number; error: ErrorInfo }
   | { type: 'progress'; id: number; text: string };
 

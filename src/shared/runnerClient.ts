@@ -14,6 +14,8 @@ export interface RunResult {
   threads: number;
   inferenceMs: number;
   sessionMs: number;
+  /** The preparation's warm-up run, reported once with sessionMs. */
+  warmUpMs?: number;
   fellBack?: string;
 }
 
@@ -90,7 +92,7 @@ export class RunnerClient {
       p.reject(msg.error);
       return;
     }
-    p.resolve({ tensors: new Map(msg.tensors.map((x) => [x.name, x])), backend: msg.backend, threads: msg.threads, inferenceMs: msg.inferenceMs, sessionMs: msg.sessionMs, fellBack: msg.fellBack });
+    p.resolve({ tensors: new Map(msg.tensors.map((x) => [x.name, x])), backend: msg.backend, threads: msg.threads, inferenceMs: msg.inferenceMs, sessionMs: msg.sessionMs, warmUpMs: msg.warmUpMs, fellBack: msg.fellBack });
   }
 
   /** Starts the worker and onnxruntime's WASM (fetch, compile, instantiate) before the first model arrives. */
@@ -103,12 +105,12 @@ export class RunnerClient {
    * Sends `modelKey`'s bytes and has the runner create its session now, so the first run finds it ready (the host
    * does this while the panel starts). Nothing when the runner holds them; a failure is reported by the run.
    */
-  async prepare(modelKey: string, modelBytes: () => ModelParts, backend: Backend): Promise<void> {
+  async prepare(modelKey: string, modelBytes: () => ModelParts, backend: Backend, warmUp?: { inputName: string; dims: number[] }): Promise<void> {
     const worker = await this.ensureWorker(backend);
     if (this.sentModels.has(modelKey)) return;
     const sent = modelBytes();
     const bytes = await this.place.join(sent.parts);
-    worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads() }, [bytes.buffer as ArrayBuffer]);
+    worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads(), warmUp }, [bytes.buffer as ArrayBuffer]);
     this.holdOnly(modelKey);
   }
 

@@ -15,7 +15,7 @@ export interface HostRunResult extends RunResult {
 export async function runInExtensionHost(requests: RequestChannel<WebviewRequest>, r: Extract<WebviewRequest, { kind: 'run' }>): Promise<HostRunResult> {
   const h = (await requests.request(r)) as HostRun;
   const tensors = new Map(h.tensors.map((x) => [x.name, x]));
-  const result: RunResult = { tensors, backend: h.backend, threads: h.threads, inferenceMs: h.inferenceMs, sessionMs: h.sessionMs };
+  const result: RunResult = { tensors, backend: h.backend, threads: h.threads, inferenceMs: h.inferenceMs, sessionMs: h.sessionMs, warmUpMs: h.warmUpMs };
   const held = h.rest;
   if (!held) return result;
   return {

@@ -1,5 +1,5 @@
 /** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
-import type { Backend, ToWorker } from '../shared/protocol';
+import type { Backend, RunModelIn, ToWorker } from '../shared/protocol';
 import { l10nBundle } from '../shared/l10n';
 import { RunnerClient } from '../shared/runnerClient';
 import { piecesWithYields } from './inSteps';
@@ -12,6 +12,8 @@ export interface WebviewConfig {
   webgpuWorkerUri: string;
   webgpuBinaryUri: string;
   webgpuAllowed: boolean;
+  /** vitLens.runModelIn when the page was written. */
+  runIn: RunModelIn;
 }
 
 /** One new buffer holding `parts`, copied in steps (a frame gap measured by bench/chromium.ts otherwise). */

@@ -85,6 +85,18 @@ let current: Current | undefined;
 let held: Required<Pick<ModelPayload, 'key' | 'bytes'>> & Pick<ModelPayload, 'graphPatch' | 'externalData'> | undefined;
 /** The model's drawn parameters (patch filters, position embeddings), sent once per model, whether or not its bytes are. */
 let drawn: { key: string; parameters: ModelPayload['parameters'] } | undefined;
+/** Parameters announced by a visualize message ('parametersFollow'), until their own message arrives. */
+let drawnArrives: { key: string; promise: Promise<void>; arrived: () => void } | undefined;
+function expectParameters(key: string): void {
+  let arrived = () => {};
+  const promise = new Promise<void>((r) => (arrived = r));
+  drawnArrives = { key, promise, arrived };
+}
+/** The model's drawn parameters, waiting for them when they are on their way. */
+async function parametersOf(key: string): Promise<ModelPayload['parameters']> {
+  if (drawnArrives?.key === key) await drawnArrives.promise;
+  return drawn?.key === key ? drawn.parameters : undefined;
+}
 const heldFor = (key: string) => (held?.key === key ? held : undefined);
 /** Where the panel's model runs (vitLens.runModelIn, from the last visualize). */
 let runIn: RunModelIn = 'webview';
@@ -466,6 +478,12 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('image-name').textContent = image.name;
   runIn = msg.runIn ?? 'webview';
   if (model.parameters) drawn = { key: model.key, parameters: model.parameters };
+  // Messages arrive in order: without the flag, any parameters announced earlier have come (or never will).
+  if (msg.parametersFollow) expectParameters(model.key);
+  else {
+    drawnArrives?.arrived();
+    drawnArrives = undefined;
+  }
   if (model.bytes) post({ type: 'received', modelKey: model.key });
   if (model.bytes) {
     held = { key: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData };
@@ -483,10 +501,9 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const input = await loadImageInput(image.bytes, image.mime, (w, h) => (model = atImageSize(msg.model, w, h)).card.preprocess);
   if (seq !== runSeq) return;
   view.drawInput(input.rgba, inputSize(model.card.preprocess));
-  let backend: Backend = msg.backend === 'wasm' ? 'wasm' : await client.pickBackend();
-  if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   // In the host the model runs on WASM, and the status says where.
-  if (runIn === 'extensionHost') backend = 'wasm';
+  let backend: Backend = msg.backend === 'wasm' || runIn === 'extensionHost' ? 'wasm' : await client.pickBackend();
+  if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
   setStatus('running', runIn === 'extensionHost' ? t`Running ${model.card.name} in the extension host…` : t`Running ${model.card.name} on ${backend === 'webgpu' ? t('WebGPU') : t('WASM')}…`);
   performance.mark('vitlens-running');
   const layers = model.attentionOutputs.length;
@@ -527,7 +544,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const threads = r.threads > 1 ? t`${r.threads} threads` : t('1 thread');
   $('backend').textContent = runIn === 'extensionHost' ? t`Extension host · WASM · ${threads}` : r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
   $('backend').dataset.place = runIn;
-  const session = r.sessionMs ? t`session created in ${r.sessionMs.toFixed(0)} ms` : t('session reused');
+  const session = r.sessionMs ? (r.warmUpMs ? t`session created in ${r.sessionMs.toFixed(0)} ms and warmed up in ${r.warmUpMs.toFixed(0)} ms` : t`session created in ${r.sessionMs.toFixed(0)} ms`) : t('session reused');
   $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '');
   setStatus('done', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : t`Done: ${mainOutput(model.structure.outputs).describe}`);
   performance.mark('vitlens-drawn');
@@ -538,7 +555,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ideas.dataset.state = 'rendering';
   setTimeout(() => {
     if (seq !== runSeq) return;
-    void renderIdeas({ ...model, parameters: drawn?.key === model.key ? drawn.parameters : undefined }, run.layers, run.headDistance, () => seq !== runSeq, run.tokenNorms).then(() => {
+    void parametersOf(model.key).then((parameters) => (seq !== runSeq ? undefined : renderIdeas({ ...model, parameters }, run.layers, run.headDistance, () => seq !== runSeq, run.tokenNorms))).then(() => {
       if (seq !== runSeq) return;
       updateVariants(model);
       ideas.dataset.state = 'ready';
@@ -742,6 +759,10 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
         post({ type: 'failed', error });
       });
       break;
+    case 'parameters':
+      drawn = { key: msg.modelKey, parameters: msg.parameters };
+      if (drawnArrives?.key === msg.modelKey) drawnArrives.arrived();
+      break;
     case 'applyView':
       setView(msg.view);
       break;
@@ -791,5 +812,7 @@ Promise.all([hasGpuAdapter(), cachedModelIds()]).then(([gpuAdapter, cachedModels
   performance.mark('vitlens-ready');
   post({ type: 'ready', state: saved, gpuAdapter, cachedModels });
 });
-// Compile onnxruntime's WASM while the host reads and instruments the model (a GPU page warms WebGPU instead).
-void client.pickBackend().then((b) => client.warmUp(b)).catch(() => undefined);
+// Compile onnxruntime's WASM while the host reads and instruments the model (a GPU page warms WebGPU instead). Not
+// when the model runs in the extension host: the page would fetch and compile 13.6 MB of WASM on the cores the
+// host's run needs, and start its worker only for a view that runs a rewritten graph here.
+if (config.runIn !== 'extensionHost') void client.pickBackend().then((b) => client.warmUp(b)).catch(() => undefined);

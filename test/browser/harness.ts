@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { visualizeHtml } from '../../src/host/webviewHtml';
 import { inspectorHtml } from '../../src/host/inspectorHtml';
-import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol';
+import type { HostToWebview, RunModelIn, WebviewToHost } from '../../src/shared/protocol';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.ttf': 'font/ttf', '.svg': 'image/svg+xml' };
@@ -57,6 +57,8 @@ export async function startHarness(opts: {
   viewport?: { width: number; height: number };
   /** A translated bundle the page is given, as `vscode.l10n.bundle` would be. */
   l10nBundle?: L10nBundle;
+  /** vitLens.runModelIn as the host writes it into the page (default: webview). */
+  runIn?: RunModelIn;
 } = {}): Promise<Harness> {
   const theme = opts.theme ?? 'dark';
   const body = THEME_BODY[theme];
@@ -76,7 +78,7 @@ export async function startHarness(opts: {
         wasmBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.wasm`,
         webgpuWorkerUri: `${origin}/dist/webview/worker-webgpu.js`,
         webgpuBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.asyncify.wasm`,
-      }, { nonce, allowWebgpuEval: !!opts.webgpu, l10nBundle: opts.l10nBundle });
+      }, { nonce, allowWebgpuEval: !!opts.webgpu, l10nBundle: opts.l10nBundle, runIn: opts.runIn });
       const html = pageHtml
         .replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}${themeScript}</script>\n<script nonce="${nonce}"`)
         .replace('</head>', `<link rel="stylesheet" href="${origin}/test/browser/theme-${theme}.css">\n</head>`);

@@ -22,7 +22,7 @@ const thread = modelThreadFromSource();
 const held = new HeldAttention();
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ runIn: 'extensionHost' });
 });
 after(async () => {
   thread.stop();
@@ -87,7 +87,8 @@ const seen = new Set<number>();
 const image = (name: string) => ({ name, uri: `file:///${name}`, bytes: new Uint8Array(readFileSync(path.join(ROOT, 'samples', name))), mime: 'image/jpeg' });
 
 test('in the extension host: the first heatmap is drawn from row 0 of each layer, equals the finished panel\'s, and the rest comes when asked', async () => {
-  await h.post({ type: 'visualize', backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined }, image: image('cat_tabby.jpg') });
+  // As the host sends it: the drawn parameters follow in their own message, which this test holds back until the end.
+  await h.post({ type: 'visualize', backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined, parameters: undefined }, image: image('cat_tabby.jpg'), parametersFollow: true });
   const run = await nextRequest('run', seen);
   assert.ok(run.request.kind === 'run');
   assert.deepEqual(run.request.firstRowsOnly, model.attentionOutputs, 'the panel asks for the first rows of every layer');
@@ -107,7 +108,8 @@ test('in the extension host: the first heatmap is drawn from row 0 of each layer
 
   assert.ok(rest.request.kind === 'runRest');
   await reply(rest.id, held.rest(rest.request.runId));
-  await h.waitForState('done');
+  // Not h.waitForState, which also waits for the ideas: they wait for the parameters held back below.
+  await h.page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'done', undefined, { timeout: 60_000 });
   const done = await heatmapPixels();
   assert.equal(done.hash, early.hash, 'the first heatmap\'s pixels equal the finished panel\'s');
   assert.equal(done.hottest, early.hottest);
@@ -118,6 +120,20 @@ test('in the extension host: the first heatmap is drawn from row 0 of each layer
   await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: { row: 7, col: 7 } } }, '*'));
   await h.page.waitForFunction((b) => (document.getElementById('heatmap')?.dataset.hottest ?? b) !== b, done.hottest);
   assert.match(await h.page.locator('#view-caption').textContent() ?? '', /What patch \(7, 7\) attends to/);
+
+  // A page written for the host never started its own inference worker: no worker script and no 13.6 MB WASM
+  // crossed to it or competed with the host's run for the cores.
+  const fetched = await h.page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name.split('/').pop()!));
+  assert.ok(!fetched.some((f) => /worker-wasm\.js|\.wasm$/.test(f)), `no worker or WASM fetched: ${fetched.join(', ')}`);
+
+  // The ideas wait for the parameters that were announced, instead of drawing "not stored as plain floats".
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await h.page.locator('#ideas').getAttribute('data-state'), 'rendering');
+  assert.equal(await h.page.locator('#filters-text').textContent(), '');
+  await h.post({ type: 'parameters', modelKey: model.key, parameters: model.parameters! });
+  await h.page.waitForFunction(() => document.getElementById('ideas')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+  assert.equal(await h.page.locator('#filters').getAttribute('width'), String(16 * 17));
+  assert.match(await h.page.locator('#filters-text').textContent() ?? '', /Conv2d with kernel = stride = 16/);
 });
 
 /** Visualizes `name` with the model in the host, answers the run with first rows, and returns the panel's 'runRest'. */

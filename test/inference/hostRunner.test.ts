@@ -61,6 +61,22 @@ test('a corrupt model is an error with the reason; the thread then runs the real
   assert.equal(again.tensors.get(model.logitsOutput)!.data.length, 1000);
 });
 
+test('prepare with a warm-up: the new session runs once on zeros before the first real run, which reports it and gives the same numbers', async () => {
+  const reference = await run();
+  thread.stop();
+  await thread.prepare(model.key, bytes, 'wasm', { inputName: model.structure.input.name, dims });
+  const r = await run();
+  assert.ok(r.sessionMs > 0 && (r.warmUpMs ?? 0) > 0, `session ${r.sessionMs} ms, warm-up ${r.warmUpMs} ms`);
+  const [a, b] = [r, reference].map((x) => x.tensors.get(model.logitsOutput)!.data);
+  assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 1e-4), 'the warm-up leaves the logits unchanged');
+  for (const name of model.attentionOutputs) assert.deepEqual(Array.from(r.tensors.get(name)!.data.subarray(0, 197)), Array.from(reference.tensors.get(name)!.data.subarray(0, 197)), name);
+  const next = await run();
+  assert.equal(next.warmUpMs, undefined, 'reported once');
+  // A session that was already there is not warmed up again.
+  await thread.prepare(model.key, bytes, 'wasm', { inputName: model.structure.input.name, dims });
+  assert.equal((await run()).sessionMs, 0);
+});
+
 test('a run over the time limit is stopped with the panel\'s message; the next run starts a new thread', async () => {
   thread.stop();
   await assert.rejects(run(model, 1), (e: ErrorInfo) => /did not finish within 0 s, so ViT Lens stopped it/.test(e.message) && /vitLens\.inferenceTimeoutSeconds/.test(e.hint ?? ''));
@@ -119,6 +135,7 @@ test('prepare: the host creates the session while the panel starts; the first ru
   const wall = performance.now() - t0;
   assert.equal(bytesAsked, before + 1, 'the run sent no bytes');
   assert.ok(r.sessionMs > 0, 'the session time is reported by the first run');
+  assert.equal(r.warmUpMs, undefined, 'no warm-up was asked for');
   assert.ok(wall + 200 < r.sessionMs + r.inferenceMs, `the run took ${wall.toFixed(0)} ms: the session (${r.sessionMs.toFixed(0)} ms) was not created before it`);
   assert.equal(r.tensors.get(model.logitsOutput)!.data.length, 1000);
   // A truncated model: the preparation fails quietly, and the run says why.
