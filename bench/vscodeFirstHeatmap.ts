@@ -50,7 +50,8 @@ async function panelFrame(page: Page): Promise<Frame> {
 
 /**
  * Polls until the panel shows `image` done: when its first heatmap was on screen (with the model in the host it is
- * drawn from each layer's first row, before the rest of the attention crosses) and when the whole panel was.
+ * drawn from each layer's first row) and when the panel said done (status; with first rows, the rest of the attention
+ * crosses only when a view asks).
  */
 async function doneFor(page: Page, image: string): Promise<{ first: number; done: number }> {
   let first = NaN;
@@ -104,8 +105,11 @@ async function coldStart(page: Page, image: string, profile?: string): Promise<{
   return { ms: at.first - t0, doneMs: at.done - t0, phases: { ...p, pageStart: Math.round(p.timeOrigin - clicked) } };
 }
 
-/** cold, warm, kept: to the first heatmap; `complete`: to the whole panel (in the host, after the rest of the attention). */
-interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; complete: { cold: number[]; warm: number[]; kept: number[] }; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
+/**
+ * cold, warm, kept: to the first heatmap; `complete`: to the panel's status done; `patch`: from selecting a patch on
+ * the warm image to its map (in the host, the rest of the attention crosses then).
+ */
+interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; patch: number[]; complete: { cold: number[]; warm: number[]; kept: number[] }; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
 
 /**
  * Three cold/warm cycles with `modelPath` ('' = the bundled default, the ImageNet ViT-Ti/16) in a fresh code-server,
@@ -118,7 +122,7 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   for (const f of images) fs.copyFileSync(path.join(REPO_ROOT, 'samples', f), path.join(ws, f));
   const server = await startCodeServer({ folder: ws, vsix, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}) } });
   const browser = await launchBrowser();
-  const m: Measured = { name, cold: [], warm: [], kept: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
+  const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
   try {
     const page = await (await browser.browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     await page.goto(server.folderUrl, { timeout: 60_000 });
@@ -141,6 +145,13 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
       // The latest marks are the warm run's: ms after the click.
       const w = await marks(page);
       const since = (k: string) => Math.round(w.timeOrigin + w[k] - clicked1);
+      // A patch as the query on the warm image: with the model in the host, the rest of the attention crosses now.
+      const f = await panelFrame(page);
+      const t2 = performance.now();
+      await f.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: { row: 5, col: 5 } } }, '*'));
+      await f.waitForFunction(() => /\(5, 5\)/.test(document.getElementById('view-caption')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 20 });
+      m.patch.push(performance.now() - t2);
+      await f.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined } }, '*'));
       m.warmPhases.push({ visualize: since('visualize'), running: since('running'), ran: since('ran'), 'first-heatmap': since('first-heatmap'), drawn: since('drawn'), inference: w.inference });
       // The panel keeps a copy of the model in its storage after the first heatmap: wait until it has decided.
       if (runIn === 'webview') await (await panelFrame(page)).waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.kept, undefined, { timeout: 120_000 });
@@ -184,7 +195,7 @@ async function main(): Promise<void> {
     const med = (k: string) => median(m.phases.map((p) => p[k] ?? NaN));
     const wmed = (k: string) => median(m.warmPhases.map((p) => p[k] ?? NaN));
     const kmed = (k: string) => median(m.keptPhases.map((p) => p[k] ?? NaN));
-    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), cold with the model kept by the panel **${median(m.kept).toFixed(0)} ms** (${m.kept.map((v) => v.toFixed(0)).join(', ')}; page started ${kmed('pageStart')} ms after the click, the kept copy read ${kmed('kept-read')} ms and the run done ${kmed('ran')} ms after that), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); the whole panel, the rest of the attention included: cold ${median(m.complete.cold).toFixed(0)} ms, kept ${median(m.complete.kept).toFixed(0)} ms, warm ${median(m.complete.warm).toFixed(0)} ms; cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, first heatmap from first rows ${med('first-heatmap')}, whole panel drawn ${med('drawn')}; the run reported session creation ${med('session')} ms (the host's warm-up run ${med('warmUp')} ms) and inference ${med('inference')} ms; warm breakdown, ms after the click: image received ${wmed('visualize')}, decoded and running ${wmed('running')}, run done ${wmed('ran')} (inference ${wmed('inference')}), first heatmap from first rows ${wmed('first-heatmap')}, whole panel drawn ${wmed('drawn')}.`);
+    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), cold with the model kept by the panel **${median(m.kept).toFixed(0)} ms** (${m.kept.map((v) => v.toFixed(0)).join(', ')}; page started ${kmed('pageStart')} ms after the click, the kept copy read ${kmed('kept-read')} ms and the run done ${kmed('ran')} ms after that), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); the panel done (status): cold ${median(m.complete.cold).toFixed(0)} ms, kept ${median(m.complete.kept).toFixed(0)} ms, warm ${median(m.complete.warm).toFixed(0)} ms; a patch selected on the warm image to its map ${median(m.patch).toFixed(0)} ms (${m.patch.map((v) => v.toFixed(0)).join(', ')}); cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, first heatmap from first rows ${med('first-heatmap')}, panel done ${med('drawn')}; the run reported session creation ${med('session')} ms (the host's warm-up run ${med('warmUp')} ms) and inference ${med('inference')} ms; warm breakdown, ms after the click: image received ${wmed('visualize')}, decoded and running ${wmed('running')}, run done ${wmed('ran')} (inference ${wmed('inference')}), first heatmap from first rows ${wmed('first-heatmap')}, panel done ${wmed('drawn')}.`);
     console.log(lines[lines.length - 1]);
   }
   const line = `Visualize Active Image to first heatmap in VS Code (code-server 4.100.3; medians of 3; from the command's click to the heatmap; cold = a new panel that has never seen the model; cold with the model kept = a new panel after one that has (vitLens.modelCacheMB; in the host: the model thread's session kept); warm = the next image in the same panel, including opening its tab): ${lines.join(' ')}`;

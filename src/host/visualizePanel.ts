@@ -299,6 +299,8 @@ export class VisualizePanel implements vscode.Disposable {
         value = this.heldAttention.firstRows(await runInHost(this.context.extensionUri, this.model, r), r.firstRowsOnly);
       } else if (r.kind === 'runRest') {
         value = this.heldAttention.rest(r.runId);
+      } else if (r.kind === 'attentionDistance') {
+        value = this.heldAttention.distances(r.runId, r.names, r.grid, r.prefix, r.patchSize);
       } else if (r.kind === 'clipboard') {
         await vscode.env.clipboard.writeText(r.text);
         void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: copied {0} to the clipboard.', r.what));

@@ -2,10 +2,13 @@
  * The first heatmap first, with the model in the extension host (vitLens.runModelIn): its full attention matrices
  * (ViT-B/16: 12 layers × 12 heads × 197², 22 MB) cross to the panel at a few MB/s in a remote window, but the first
  * heatmap, CLS attention, reads only row 0 of each. The host sends those rows first, marked with the full shape so
- * the panel cannot mistake them for a model that extracts CLS rows only, and keeps the full matrices until the panel
- * asks for them. Every layer is present in the first reply, so no layer is renumbered.
+ * the panel cannot mistake them for a model that extracts CLS rows only, and keeps the full matrices until the
+ * panel's next run: they cross only when a view needs other rows (a patch as the query, rollout, …), and the ideas'
+ * attention distance is computed here from them. Every layer is present in the first reply, so no layer is renumbered.
  */
+import { attentionLayerOf } from './attentionMaps';
 import { t } from './l10n';
+import { meanAttentionDistance } from './locality';
 import type { HostRun, WorkerTensor } from './protocol';
 
 /** Row 0 of every [.., Q, T] matrix, as [.., 1, T]; undefined when it is not a full square matrix (nothing to save). */
@@ -18,7 +21,7 @@ export function firstRowOf(x: WorkerTensor): WorkerTensor | undefined {
   return { name: x.name, dims: [...x.dims.slice(0, -2), 1, k], data: rows, fullDims: [...x.dims] };
 }
 
-/** The full matrices of one run, kept by the host for the panel that was sent their first rows (one run per panel). */
+/** The full matrices of one run, kept by the host for the panel that was sent their first rows (its latest run only). */
 export class HeldAttention {
   private held?: { runId: number; tensors: WorkerTensor[] };
   private nextId = 1;
@@ -40,11 +43,26 @@ export class HeldAttention {
     return { ...run, tensors, rest: { runId, names: kept.map((x) => x.name) } };
   }
 
-  /** The full tensors of run `runId`, once: the panel merges them over the first rows. */
+  /** The full tensors of run `runId`: the panel merges them over the first rows. */
   rest(runId: number): WorkerTensor[] {
+    return this.of(runId);
+  }
+
+  /** Each head's mean attention distance per layer (`names` order) of run `runId`: see locality.ts. */
+  distances(runId: number, names: readonly string[], grid: { rows: number; cols: number }, prefix: number, patchSize: number): number[][] {
+    const held = new Map(this.of(runId).map((x) => [x.name, x]));
+    return names.map((n) => {
+      const x = held.get(n);
+      if (!x) throw new Error(t`The extension host holds no full attention named ${n} for that run.`);
+      const layer = attentionLayerOf(x.dims, x.data);
+      if (layer.tokens !== prefix + grid.rows * grid.cols) throw new Error(t`Attention output ${n} has ${layer.tokens} tokens; the ${grid.rows}×${grid.cols} grid and ${prefix} prefix tokens make ${prefix + grid.rows * grid.cols}.`);
+      return meanAttentionDistance(layer, grid, prefix, patchSize);
+    });
+  }
+
+  private of(runId: number): WorkerTensor[] {
     const held = this.held;
     if (held?.runId !== runId) throw new Error(t('The panel has moved on: the full attention of that run is no longer held.'));
-    this.held = undefined;
     return held.tensors;
   }
 

@@ -75,7 +75,7 @@ export interface HostRun {
   sessionMs: number;
   /** The session's warm-up run on zeros, when its preparation made one (reported with sessionMs, once). */
   warmUpMs?: number;
-  /** Outputs sent as their first rows only (firstRows.ts): the host holds the full tensors until a 'runRest' asks. */
+  /** Outputs sent as their first rows only (firstRows.ts): the host holds the full tensors for a 'runRest' or 'attentionDistance'. */
   rest?: { runId: number; names: string[] };
 }
 
@@ -195,6 +195,11 @@ export type WebviewRequest =
   | { kind: 'run'; modelKey: string; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number; firstRowsOnly?: string[] }
   /** The full tensors the host held back from run `runId` (HostRun.rest); the reply is WorkerTensor[]. */
   | { kind: 'runRest'; runId: number }
+  /**
+   * Each head's mean attention distance (px), per layer in `names` order, from the full matrices the host holds for
+   * run `runId`: the ideas need it for every image, and it is a few numbers where the matrices are megabytes.
+   */
+  | { kind: 'attentionDistance'; runId: number; names: string[]; grid: { rows: number; cols: number }; prefix: number; patchSize: number }
   /** Save an export; the reply is the saved path, or null when the user cancelled. */
   | { kind: 'export'; format: 'png' | 'json'; fileName: string; data: Uint8Array }
   /** Put `text` on the clipboard; `what` says what it is, for the confirmation. */

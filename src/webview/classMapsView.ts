@@ -24,6 +24,8 @@ export interface ClassMapsHost {
   runBatch(model: ModelPayload, batch: Float32Array, batchSize: number): Promise<Float32Array[]>;
   /** d logit[classIndex] / d attention and token features on `input`, from the model's gradient session in the worker. */
   gradients(model: ModelPayload, input: Float32Array, classIndex: number): Promise<PageGradientResult>;
+  /** Resolves when the panel holds the whole run (with the model in the host, the rest of the attention is fetched). */
+  wholeRun(): Promise<void>;
   /** The panel's layer (0-based) and head choice ('mean', 'max', 'min' or a head index), for attention × gradient. */
   view(): { layer: number; head: string };
   /** A class map was drawn (or cleared): the inspector and the exports follow it. */
@@ -327,6 +329,8 @@ function drawCurves(canvas: HTMLCanvasElement, curves: { name: string; r: Faithf
 }
 
 async function showFaithfulness(host: ClassMapsHost): Promise<void> {
+  // Rollout is among the maps ranked: it needs every row of every layer.
+  await host.wholeRun();
   const cur = host.current();
   if (!cur) return;
   await withProgress(t('Deletion and insertion'), async (opts) => {

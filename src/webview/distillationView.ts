@@ -17,6 +17,13 @@ export function renderDistillation(m: ModelPayload, run: RunData, rgba: Uint8Cla
   const text = $('distill-text');
   const s = m.structure;
   const a = run.layers[layer];
+  // Row 1 is on its way from the extension host (the panel asks for it with a distillation token).
+  if (s.prefixTokens >= 2 && a?.pendingQueries && (a.queries ?? a.tokens) < 2) {
+    out.replaceChildren();
+    delete out.dataset.clsTop1;
+    text.textContent = t('Waiting for the full attention matrices from the extension host…');
+    return;
+  }
   if (s.prefixTokens < 2 || s.swin || !a || (a.queries ?? a.tokens) < 2) {
     out.replaceChildren();
     delete out.dataset.clsTop1;

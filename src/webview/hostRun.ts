@@ -1,7 +1,7 @@
 /**
  * The panel's model in the extension host (vitLens.runModelIn = "extensionHost"), as the webview asks for it: the
  * reply carries the same tensors as the webview's worker would, or, when asked, each attention output's row 0 first
- * and the full tensors on demand (src/shared/firstRows.ts).
+ * and the full tensors, or each head's attention distance computed from them, on demand (src/shared/firstRows.ts).
  */
 import { t } from '../shared/l10n';
 import type { RunResult } from '../shared/runnerClient';
@@ -10,6 +10,8 @@ import type { HostRun, RequestChannel, WebviewRequest, WorkerTensor } from '../s
 export interface HostRunResult extends RunResult {
   /** Set when the host held full tensors back: fetches them and returns the whole run. */
   rest?: () => Promise<RunResult>;
+  /** Set with `rest`: each head's mean attention distance per layer (`names` order), computed by the host from them. */
+  distances?: (names: string[], grid: { rows: number; cols: number }, prefix: number, patchSize: number) => Promise<number[][]>;
 }
 
 export async function runInExtensionHost(requests: RequestChannel<WebviewRequest>, r: Extract<WebviewRequest, { kind: 'run' }>): Promise<HostRunResult> {
@@ -29,5 +31,6 @@ export async function runInExtensionHost(requests: RequestChannel<WebviewRequest
       if (missing.length) throw new Error(t`The extension host did not send the full attention of ${missing.join(', ')}.`);
       return { ...result, tensors: all };
     },
+    distances: async (names, grid, prefix, patchSize) => (await requests.request({ kind: 'attentionDistance', runId: held.runId, names, grid, prefix, patchSize })) as number[][],
   };
 }

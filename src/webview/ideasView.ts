@@ -77,7 +77,8 @@ function filterComponents(key: string, data: Float32Array, D: number, d: number,
  * Draws the teaching views for the model and run on screen, one card at a time with a yield between them (on a
  * ViT-B they take a few hundred ms in all); stops when `stale()` says a newer run has replaced this one.
  */
-export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance: number[][] | undefined, stale: () => boolean, tokenNorms?: RunData['tokenNorms']): Promise<void> {
+/** `fromHost`: each head's attention distance as the extension host computed it from the full matrices it holds. */
+export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inGraphDistance: number[][] | undefined, stale: () => boolean, tokenNorms?: RunData['tokenNorms'], fromHost?: number[][]): Promise<void> {
   const next = async () => {
     await nextTask();
     return stale();
@@ -185,8 +186,8 @@ export async function renderIdeas(m: ModelPayload, layers: AttentionLayer[], inG
   }
   if (await next()) return;
   // ---- attention distance ----
-  const inGraph = !!inGraphDistance && layers.length > 0 && (layers[0].queries ?? layers[0].tokens) < layers[0].tokens;
-  const distances = await headDistancesInSteps(m, layers, inGraphDistance, next);
+  const inGraph = !fromHost && !!inGraphDistance && layers.length > 0 && (layers[0].queries ?? layers[0].tokens) < layers[0].tokens;
+  const distances = fromHost ?? await headDistancesInSteps(m, layers, inGraphDistance, next);
   if (distances === null) return;
   renderDistances(m, distances, inGraph);
   if (await next()) return;

@@ -75,6 +75,11 @@ interface Current {
   timeoutMs?: number;
   /** The size×size pixels the model saw. */
   rgba: Uint8ClampedArray;
+  /**
+   * With the model in the extension host: `run` holds each layer's first row until a view needs other rows (a patch
+   * as the query or key, rollout, the distillation token); then `fetchRest` brings the full matrices once.
+   */
+  rest?: { full: () => Promise<RunResult>; distances: NonNullable<HostRunResult['distances']>; names: string[]; arriving?: Promise<void> };
 }
 let current: Current | undefined;
 /**
@@ -195,6 +200,7 @@ function redraw(): void {
   if (state.mode === 'features' && !run.features) state.mode = 'attention';
   const data = computeView(s, run, state);
   lastView = data;
+  if (data.pending) void fetchRest();
   renderDistillation(model, run, current.rgba, state.layer, state.head);
   paintView(s, data, grid, state, current.imageName);
   // Plain CLS attention reads the previous block's output: name the sinks there if the map is mostly on them.
@@ -372,20 +378,41 @@ function toRunData(r: RunResult, m: ModelPayload): RunData {
 let runSeq = 0;
 
 /**
- * The first heatmap from row 0 of each layer, which the extension host sends first (src/shared/firstRows.ts): the
- * map, its caption and the predictions. The controls and every other view wait for the full run.
+ * The rest of the attention from the extension host, once, when a view needs rows other than the first
+ * (src/shared/firstRows.ts): the panel then holds the whole run and redraws. A failure is the panel's error.
  */
-function drawFirstHeatmap(model: ModelPayload, first: RunData, top: Prediction[], imageName: string, layer: number): void {
-  current = undefined;
-  const s = model.structure;
-  const v = { ...state, layer };
-  const grid = gridOf(s, first.layers, layer);
-  const data = computeView(s, first, v);
-  paintView(s, data, grid, v, imageName);
-  $('view-caption').textContent = data.caption;
-  renderPredictions(top, model);
-  setStatus('loading', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%). Fetching the rest of the attention from the extension host…` : t('Fetching the rest of the attention from the extension host…'));
-  performance.mark('vitlens-first-heatmap');
+function fetchRest(cur = current): Promise<void> {
+  const rest = cur?.rest;
+  if (!cur || !rest) return Promise.resolve();
+  rest.arriving ??= rest.full().then((full) => {
+    performance.mark('vitlens-rest');
+    if (current !== cur) return;
+    cur.run = toRunData(full, cur.model);
+    cur.rest = undefined;
+    redraw();
+  }, (e: unknown) => {
+    if (current !== cur) return;
+    const error = plainError(e);
+    showError(error);
+    post({ type: 'failed', error });
+  });
+  return rest.arriving;
+}
+
+/**
+ * The ideas' attention distance while the full matrices are in the host: computed there (a few numbers), or from the
+ * rest when the host can no longer compute it. Undefined when the panel holds the whole run.
+ */
+async function distancesWhileInHost(cur: Current): Promise<number[][] | undefined> {
+  const s = cur.model.structure;
+  const rest = cur.rest;
+  if (!rest || !s.grid || s.swin) return undefined;
+  try {
+    return await rest.distances(rest.names, s.grid, s.prefixTokens, s.patchSize);
+  } catch {
+    await fetchRest(cur);
+    return undefined;
+  }
 }
 
 /**
@@ -463,6 +490,7 @@ setupClassMaps({
     return gradients.run({ model, bytes: stored.bytes, externalData: stored.externalData, backend: current?.backend ?? 'wasm', timeoutMs: current?.timeoutMs }, input, classIndex);
   },
   view: () => ({ layer: state.layer, head: state.head }),
+  wholeRun: () => fetchRest(),
   changed: () => { if (current) redraw(); },
   save: (format, fileName, data) => save(format, `${imageBase()}-${fileName}`, data),
 });
@@ -510,18 +538,14 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const firstLayer = state.layer >= 0 && state.layer < layers ? state.layer : layers - 1;
   // In the host, a first heatmap of CLS attention needs row 0 of each layer only: the full matrices follow.
   const firstRows = runIn === 'extensionHost' && layers > 0 && clsRowSuffices(model.structure, { ...state, layer: firstLayer }) ? model.attentionOutputs : undefined;
-  let r: HostRunResult = await runPanelModel(model, input.tensor, backend, msg.timeoutMs, 1, runOutputs(model), firstRows);
+  const r: HostRunResult = await runPanelModel(model, input.tensor, backend, msg.timeoutMs, 1, runOutputs(model), firstRows);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const top = classPredictions(model, r.tensors.get(model.logitsOutput)!.data, 5);
-  if (r.rest) {
-    drawFirstHeatmap(model, toRunData(r, model), top, image.name, firstLayer);
-    r = await r.rest();
-    if (seq !== runSeq) return;
-    performance.mark('vitlens-rest');
-  }
   const run = toRunData(r, model);
-  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba };
+  // First rows only: the panel works on them, and fetches the rest when a view needs other rows.
+  const rest = r.rest && r.distances ? { full: r.rest, distances: r.distances, names: model.attentionOutputs.filter((n) => r.tensors.has(n)) } : undefined;
+  current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba, rest };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
   $('layer-label').textContent = model.structure.swin ? t('Block') : t('Layer');
   $('swin-controls').hidden = !model.structure.swin;
@@ -541,6 +565,9 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   updateClassMaps(model, top);
   syncControls();
   redraw();
+  if (rest) performance.mark('vitlens-first-heatmap');
+  // The distillation token's view reads its own row (row 1).
+  if (rest && model.structure.prefixTokens > 1) void fetchRest();
   const threads = r.threads > 1 ? t`${r.threads} threads` : t('1 thread');
   $('backend').textContent = runIn === 'extensionHost' ? t`Extension host · WASM · ${threads}` : r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
   $('backend').dataset.place = runIn;
@@ -555,7 +582,8 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   ideas.dataset.state = 'rendering';
   setTimeout(() => {
     if (seq !== runSeq) return;
-    void parametersOf(model.key).then((parameters) => (seq !== runSeq ? undefined : renderIdeas({ ...model, parameters }, run.layers, run.headDistance, () => seq !== runSeq, run.tokenNorms))).then(() => {
+    const cur = current!;
+    void Promise.all([parametersOf(model.key), distancesWhileInHost(cur)]).then(([parameters, fromHost]) => (seq !== runSeq ? undefined : renderIdeas({ ...model, parameters }, cur.run.layers, cur.run.headDistance, () => seq !== runSeq, cur.run.tokenNorms, fromHost))).then(() => {
       if (seq !== runSeq) return;
       updateVariants(model);
       ideas.dataset.state = 'ready';

@@ -1,9 +1,9 @@
 /**
  * vitLens.runModelIn = "extensionHost" in the real webview, with this test as the host: the panel asks for the run
- * with each attention output's first row only, draws the first heatmap from those rows, then asks for the rest. The
- * test runs the real ViT-Ti in the host's model thread (src/host/modelThread.ts) and splits its outputs as the panel's
- * host does (src/shared/firstRows.ts), so it can look at the panel between the two replies: the first heatmap's
- * pixels equal the finished panel's, and nothing that needs other rows is drawn before they arrive.
+ * with each attention output's first row only, works on those rows, and asks for the rest only when a view needs
+ * other rows. The test runs the real ViT-Ti in the host's model thread (src/host/modelThread.ts) and splits its
+ * outputs as the panel's host does (src/shared/firstRows.ts), so it can look at the panel before the rest: its CLS
+ * maps equal those drawn from the whole run, and nothing that needs other rows is drawn before they arrive.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +46,8 @@ async function nextRequest(kind: WebviewRequest['kind'], seen: Set<number>): Pro
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the panel never asked for '${kind}'`);
+  const dbg = await h.page.evaluate(() => JSON.stringify({ posted: (window as unknown as { __posted: { type: string; request?: { kind: string } }[] }).__posted.map((m) => m.request?.kind ?? m.type), status: document.getElementById('status')?.textContent, ideas: document.getElementById('ideas')?.dataset.state, err: document.getElementById('error')?.textContent }));
+  throw new Error(`the panel never asked for '${kind}': ${dbg}`);
 }
 
 /** Replies to request `id` with `value`, its tensors' data crossing as base64 and rebuilt as Float32Arrays in the page. */
@@ -86,8 +87,23 @@ async function runInThread(r: Extract<WebviewRequest, { kind: 'run' }>): Promise
 const seen = new Set<number>();
 const image = (name: string) => ({ name, uri: `file:///${name}`, bytes: new Uint8Array(readFileSync(path.join(ROOT, 'samples', name))), mime: 'image/jpeg' });
 
-test('in the extension host: the first heatmap is drawn from row 0 of each layer, equals the finished panel\'s, and the rest comes when asked', async () => {
-  // As the host sends it: the drawn parameters follow in their own message, which this test holds back until the end.
+/** Requests of `kind` the panel has posted so far. */
+async function countRequests(kind: WebviewRequest['kind']): Promise<number> {
+  return h.page.evaluate((k) => (window as unknown as { __posted: { type: string; request?: { kind: string } }[] }).__posted.filter((m) => m.type === 'request' && m.request?.kind === k).length, kind);
+}
+
+/** Answers the ideas' next 'attentionDistance' request as the panel's host does, from the matrices it holds. */
+async function answerDistances(): Promise<number[][]> {
+  const d = await nextRequest('attentionDistance', seen);
+  assert.ok(d.request.kind === 'attentionDistance');
+  const r = d.request;
+  const value = held.distances(r.runId, r.names, r.grid, r.prefix, r.patchSize);
+  await h.page.evaluate(({ id, value }) => window.postMessage({ type: 'reply', id, ok: true, value }, '*'), { id: d.id, value });
+  return value;
+}
+
+test('in the extension host: the panel works on row 0 of each layer, and the rest crosses only when a view needs other rows', async () => {
+  // As the host sends it: the drawn parameters follow in their own message, which this test holds back.
   await h.post({ type: 'visualize', backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined, parameters: undefined }, image: image('cat_tabby.jpg'), parametersFollow: true });
   const run = await nextRequest('run', seen);
   assert.ok(run.request.kind === 'run');
@@ -95,60 +111,76 @@ test('in the extension host: the first heatmap is drawn from row 0 of each layer
   const first = held.firstRows(await runInThread(run.request), run.request.firstRowsOnly);
   await reply(run.id, first);
 
-  // Between the two replies: the map, its caption and the predictions are on screen; nothing else is.
-  await h.page.waitForFunction(() => document.getElementById('heatmap')?.dataset.shown === 'cat_tabby.jpg', undefined, { timeout: 60_000 });
-  const rest = await nextRequest('runRest', seen);
+  // On first rows the panel is done: the CLS map, its caption, the predictions, the controls and the overview.
+  await h.page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'done', undefined, { timeout: 60_000 });
   const early = await heatmapPixels();
   assert.ok(early.lit > 1000, `the first heatmap is drawn (${early.lit} pixels lit)`);
-  assert.equal(await h.page.locator('#status').getAttribute('data-state'), 'loading');
-  assert.match(await h.page.locator('#status').textContent() ?? '', /Top-1: tabby cat .*Fetching the rest of the attention from the extension host/);
+  assert.equal(await h.page.locator('#heatmap').getAttribute('data-shown'), 'cat_tabby.jpg');
+  assert.match(await h.page.locator('#status').textContent() ?? '', /Top-1: tabby cat/);
   assert.equal((await h.page.locator('#predictions li .label').allTextContents())[0], 'tabby cat');
   assert.match(await h.page.locator('#view-caption').textContent() ?? '', /^CLS token attention to each patch, layer 12, mean over heads\./);
-  assert.equal(await h.page.locator('#overview .cell').count(), 0, 'the layer × head overview waits for the full run');
-
-  assert.ok(rest.request.kind === 'runRest');
-  await reply(rest.id, held.rest(rest.request.runId));
-  // Not h.waitForState, which also waits for the ideas: they wait for the parameters held back below.
-  await h.page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'done', undefined, { timeout: 60_000 });
-  const done = await heatmapPixels();
-  assert.equal(done.hash, early.hash, 'the first heatmap\'s pixels equal the finished panel\'s');
-  assert.equal(done.hottest, early.hottest);
-  assert.equal(await h.page.locator('#overview .cell').count(), model.structure.layers * 3);
+  assert.equal(await h.page.locator('#overview .cell').count(), model.structure.layers * 3, 'the layer × head overview of CLS attention needs row 0 only');
   assert.match(await h.page.locator('#backend').textContent() ?? '', /Extension host/);
+  // Another layer and head of CLS attention: still row 0.
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { layer: 3, head: '1' } }, '*'));
+  await h.page.waitForFunction(() => /layer 4, head 2/.test(document.getElementById('view-caption')?.textContent ?? ''));
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { layer: 11, head: 'mean' } }, '*'));
+  await h.page.waitForFunction(() => /layer 12, mean over heads/.test(document.getElementById('view-caption')?.textContent ?? ''));
 
-  // A patch as the query needs the other rows, which are here now.
-  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: { row: 7, col: 7 } } }, '*'));
-  await h.page.waitForFunction((b) => (document.getElementById('heatmap')?.dataset.hottest ?? b) !== b, done.hottest);
-  assert.match(await h.page.locator('#view-caption').textContent() ?? '', /What patch \(7, 7\) attends to/);
-
-  // A page written for the host never started its own inference worker: no worker script and no 13.6 MB WASM
-  // crossed to it or competed with the host's run for the cores.
-  const fetched = await h.page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name.split('/').pop()!));
-  assert.ok(!fetched.some((f) => /worker-wasm\.js|\.wasm$/.test(f)), `no worker or WASM fetched: ${fetched.join(', ')}`);
-
-  // The ideas wait for the parameters that were announced, instead of drawing "not stored as plain floats".
-  await new Promise((r) => setTimeout(r, 1500));
+  // The ideas' attention distance comes from the host, computed over the full matrices it holds; the ideas also
+  // wait for the parameters that were announced, instead of drawing "not stored as plain floats".
+  const distances = await answerDistances();
+  assert.equal(distances.length, 12);
+  await new Promise((r) => setTimeout(r, 1000));
   assert.equal(await h.page.locator('#ideas').getAttribute('data-state'), 'rendering');
   assert.equal(await h.page.locator('#filters-text').textContent(), '');
   await h.post({ type: 'parameters', modelKey: model.key, parameters: model.parameters! });
   await h.page.waitForFunction(() => document.getElementById('ideas')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
   assert.equal(await h.page.locator('#filters').getAttribute('width'), String(16 * 17));
   assert.match(await h.page.locator('#filters-text').textContent() ?? '', /Conv2d with kernel = stride = 16/);
+  assert.match(await h.page.locator('#distance-text').textContent() ?? '', /Mean attention distance of each head \(dots\) by layer, for this image: .* in layer 1, .* in layer 12\./);
+  assert.equal(await countRequests('runRest'), 0, 'no view has needed the other rows yet');
+
+  // A patch as the query needs the other rows: the panel waits for them, then draws.
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: { row: 7, col: 7 } } }, '*'));
+  const rest = await nextRequest('runRest', seen);
+  assert.match(await h.page.locator('#view-caption').textContent() ?? '', /Waiting for the full attention matrices from the extension host/);
+  assert.ok(rest.request.kind === 'runRest');
+  await reply(rest.id, held.rest(rest.request.runId));
+  await h.page.waitForFunction(() => /What patch \(7, 7\) attends to/.test(document.getElementById('view-caption')?.textContent ?? ''), undefined, { timeout: 60_000 });
+  // Back on CLS, from the whole run now: the same pixels as from first rows.
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined } }, '*'));
+  await h.page.waitForFunction(() => /^CLS token attention/.test(document.getElementById('view-caption')?.textContent ?? ''));
+  const whole = await heatmapPixels();
+  assert.equal(whole.hash, early.hash, 'the map from first rows equals the map from the whole run');
+  assert.equal(whole.hottest, early.hottest);
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { mode: 'rollout' } }, '*'));
+  await h.page.waitForFunction(() => /rollout/i.test(document.getElementById('view-caption')?.textContent ?? ''));
+  assert.equal(await countRequests('runRest'), 1, 'the rest crossed once');
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { mode: 'attention' } }, '*'));
+
+  // A page written for the host never started its own inference worker: no worker script and no 13.6 MB WASM
+  // crossed to it or competed with the host's run for the cores.
+  const fetched = await h.page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name.split('/').pop()!));
+  assert.ok(!fetched.some((f) => /worker-wasm\.js|\.wasm$/.test(f)), `no worker or WASM fetched: ${fetched.join(', ')}`);
 });
 
-/** Visualizes `name` with the model in the host, answers the run with first rows, and returns the panel's 'runRest'. */
+/** Visualizes `name` with the model in the host, answers the run with first rows, selects a patch, and returns the panel's 'runRest'. */
 async function firstRowsOf(name: string): Promise<{ id: number; runId: number }> {
+  // With a patch selected the panel would ask for the whole run at once.
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined } }, '*'));
   await h.post({ type: 'visualize', backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined }, image: image(name) });
   const run = await nextRequest('run', seen);
   assert.ok(run.request.kind === 'run');
   await reply(run.id, held.firstRows(await runInThread(run.request), run.request.firstRowsOnly));
+  await answerDistances();
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: { row: 2, col: 3 } } }, '*'));
   const rest = await nextRequest('runRest', seen);
   assert.ok(rest.request.kind === 'runRest');
   return { id: rest.id, runId: rest.request.runId };
 }
 
 test('in the extension host: a rest that no longer exists is a clear error, and the panel then visualizes the next image', async () => {
-  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined } }, '*'));
   const rest = await firstRowsOf('dog_beagle.jpg');
   held.clear();
   let message = '';
@@ -165,4 +197,5 @@ test('in the extension host: a rest that no longer exists is a clear error, and 
   await reply(again.id, held.rest(again.runId));
   await h.waitForState('done');
   assert.equal((await h.page.locator('#predictions li .label').allTextContents())[0], 'Beagle');
+  await h.page.waitForFunction(() => /What patch \(2, 3\) attends to/.test(document.getElementById('view-caption')?.textContent ?? ''), undefined, { timeout: 60_000 });
 });

@@ -12,6 +12,7 @@ import { DEFAULT_VIEW, type HostRun, runOutputs } from '../../src/shared/protoco
 import { HeldAttention } from '../../src/shared/firstRows';
 import { computeView, runDataOf } from '../../src/shared/viewData';
 import { attentionRow } from '../../src/shared/attentionMaps';
+import { meanAttentionDistance } from '../../src/shared/locality';
 import type { ErrorInfo } from '../../src/shared/errors';
 import { realModel } from '../support/realModel';
 
@@ -86,7 +87,7 @@ test('a run over the time limit is stopped with the panel\'s message; the next r
   assert.equal(r.tensors.get(model.logitsOutput)!.data.length, 1000);
 });
 
-test('first rows first: the CLS heatmap of every layer and head from row 0 equals the full run\'s; views that need other rows wait; the rest arrives whole, once', async () => {
+test('first rows first: the CLS heatmap of every layer and head from row 0 equals the full run\'s; views that need other rows wait; the host computes the attention distance from what it holds; the rest arrives whole', async () => {
   const full = await run();
   const hostRun: HostRun = { tensors: [...full.tensors.values()].map((x) => ({ ...x, data: x.data.slice() })), backend: full.backend, threads: full.threads, inferenceMs: full.inferenceMs, sessionMs: 0 };
   const held = new HeldAttention();
@@ -117,10 +118,19 @@ test('first rows first: the CLS heatmap of every layer and head from row 0 equal
   }
   assert.throws(() => attentionRow(firstRun.layers[0], 5, 'mean', 1), /holds 1 of 197 query rows/);
   assert.throws(() => held.rest(first.rest!.runId + 1), /no longer held/);
+  // The ideas' attention distance, computed in the host: the same numbers the panel computes from the whole run.
+  const s = model.structure;
+  const distances = held.distances(first.rest!.runId, model.attentionOutputs, s.grid!, s.prefixTokens, s.patchSize);
+  assert.deepEqual(distances, fullRun.layers.map((a) => meanAttentionDistance(a, s.grid!, s.prefixTokens, s.patchSize)));
+  assert.ok(distances[11].every((d) => d > 0) && distances.length === 12 && distances[0].length === 3);
+  assert.throws(() => held.distances(first.rest!.runId, model.attentionOutputs, { rows: 7, cols: 7 }, s.prefixTokens, s.patchSize), /has 197 tokens; the 7×7 grid and 1 prefix tokens make 50/);
   const rest = held.rest(first.rest!.runId);
   for (const x of rest) assert.deepEqual(Array.from(x.data), Array.from(full.tensors.get(x.name)!.data), x.name);
-  assert.equal(held.heldBytes(), 0, 'released once sent');
-  assert.throws(() => held.rest(first.rest!.runId), /no longer held/, 'sent once');
+  // Held until the panel's next run, which replaces it.
+  held.firstRows(hostRun, model.attentionOutputs);
+  assert.throws(() => held.rest(first.rest!.runId), /no longer held/, 'replaced by the next run');
+  held.clear();
+  assert.equal(held.heldBytes(), 0);
 });
 
 test('prepare: the host creates the session while the panel starts; the first run finds it ready, and a model that cannot load is reported by its run', async () => {
