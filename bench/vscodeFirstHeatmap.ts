@@ -16,6 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * VITLENS_BENCH_QUICK=1: one cycle per model and nothing written, for trying a change. VITLENS_BENCH_DEBUG=1 prints
  * the page's resource timings; VITLENS_BENCH_PROFILE=1 writes the workbench's CPU profile of each cold run to /tmp.
+ * VITLENS_BENCH_SERVER_ARGS: extra code-server arguments, space-separated (e.g. --disable-websocket-compression).
  */
 const QUICK = !!process.env.VITLENS_BENCH_QUICK;
 const CYCLES = QUICK ? 1 : 3;
@@ -120,7 +121,8 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const images = ['cat_tabby.jpg', 'dog_beagle.jpg', 'pizza.jpg', 'shuttle.jpg'];
   for (const f of images) fs.copyFileSync(path.join(REPO_ROOT, 'samples', f), path.join(ws, f));
-  const server = await startCodeServer({ folder: ws, vsix, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}) } });
+  const extraArgs = (process.env.VITLENS_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+  const server = await startCodeServer({ folder: ws, vsix, extraArgs, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}) } });
   const browser = await launchBrowser();
   const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
   try {
