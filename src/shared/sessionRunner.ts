@@ -39,6 +39,8 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
   const sessions = new Map<string, Held>();
   let warm: Promise<void> | undefined;
   let preparing: Promise<void> | undefined;
+  /** Runs waiting for a preparation: its warm-up is skipped then, as it would only delay them. */
+  let waitingRuns = 0;
   /** Bytes from a 'prepare' whose session failed: kept for the run, which then reports the reason. */
   const unprepared = new Map<string, { model: Uint8Array; externalData?: ExternalData }>();
 
@@ -92,8 +94,13 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
 
   async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<{ reply: FromWorker; transfer: ArrayBuffer[] }> {
     // A run that arrives during the warm-up or a preparation waits for it: onnxruntime initializes its WASM once.
-    await warm;
-    await preparing;
+    waitingRuns++;
+    try {
+      await warm;
+      await preparing;
+    } finally {
+      waitingRuns--;
+    }
     const { held, fellBack } = await sessionFor(msg);
     const session = held.session;
     // Whole-graph float16 exports take float16 pixels.
@@ -122,9 +129,10 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
           const { held } = await sessionFor(msg);
           unprepared.delete(msg.modelKey);
           // The first run of a session allocates and initializes what later runs reuse (ViT-Ti in Node: 0.6 s, then
-          // 0.16 s): done now, while the panel starts, the user's first run takes the later time.
+          // 0.16 s): done now, while the panel starts, the user's first run takes the later time. Not when a run is
+          // already waiting (a large model's session outlasts the page's start): the warm-up would cost it a whole run.
           const w = msg.warmUp;
-          if (w && held.sessionMs) {
+          if (w && held.sessionMs && !waitingRuns) {
             const t0 = performance.now();
             await (async () => {
               const zeros = new Float32Array(w.dims.reduce((a, b) => a * b, 1));

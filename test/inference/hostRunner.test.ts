@@ -62,10 +62,18 @@ test('a corrupt model is an error with the reason; the thread then runs the real
   assert.equal(again.tensors.get(model.logitsOutput)!.data.length, 1000);
 });
 
-test('prepare with a warm-up: the new session runs once on zeros before the first real run, which reports it and gives the same numbers', async () => {
+test('prepare with a warm-up: the new session runs once on zeros before the first real run, which reports it and gives the same numbers; a run already waiting skips it', async () => {
   const reference = await run();
   thread.stop();
+  // A run that arrives while the session is being created: the warm-up would only delay it.
   await thread.prepare(model.key, bytes, 'wasm', { inputName: model.structure.input.name, dims });
+  const waiting = await run();
+  assert.ok(waiting.sessionMs > 0);
+  assert.equal(waiting.warmUpMs, undefined, 'no warm-up before a run that was waiting');
+  thread.stop();
+  await thread.prepare(model.key, bytes, 'wasm', { inputName: model.structure.input.name, dims });
+  // The panel takes a second or more to start: session (about 1 s here) and warm-up (0.6 s) are done long before.
+  await new Promise((r) => setTimeout(r, 6000));
   const r = await run();
   assert.ok(r.sessionMs > 0 && (r.warmUpMs ?? 0) > 0, `session ${r.sessionMs} ms, warm-up ${r.warmUpMs} ms`);
   const [a, b] = [r, reference].map((x) => x.tensors.get(model.logitsOutput)!.data);
