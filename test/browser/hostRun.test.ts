@@ -13,6 +13,7 @@ import { ROOT } from '../support/fixtures';
 import { realModel } from '../support/realModel';
 import { modelThreadFromSource } from '../support/modelThread';
 import { HeldAttention } from '../../src/shared/firstRows';
+import { prepareModel, type PreparedModel } from '../../src/shared/prepareModel';
 import type { HostRun, WebviewRequest, WorkerTensor } from '../../src/shared/protocol';
 import { Harness, startHarness } from './harness';
 
@@ -79,8 +80,8 @@ async function heatmapPixels(): Promise<{ hash: number; hottest: string; lit: nu
   });
 }
 
-async function runInThread(r: Extract<WebviewRequest, { kind: 'run' }>): Promise<HostRun> {
-  const res = await thread.run(r.modelKey, () => ({ parts: [model.bytes, model.graphPatch!] }), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
+async function runInThread(r: Extract<WebviewRequest, { kind: 'run' }>, m: PreparedModel = model): Promise<HostRun> {
+  const res = await thread.run(r.modelKey, () => ({ parts: m.graphPatch ? [m.bytes, m.graphPatch] : [m.bytes] }), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
   return { tensors: [...res.tensors.values()], backend: res.backend, threads: res.threads, inferenceMs: res.inferenceMs, sessionMs: res.sessionMs };
 }
 
@@ -198,4 +199,31 @@ test('in the extension host: a rest that no longer exists is a clear error, and 
   await h.waitForState('done');
   assert.equal((await h.page.locator('#predictions li .label').allTextContents())[0], 'Beagle');
   await h.page.waitForFunction(() => /What patch \(2, 3\) attends to/.test(document.getElementById('view-caption')?.textContent ?? ''), undefined, { timeout: 60_000 });
+});
+
+test('in the extension host, DeiT: the distillation token\'s row is fetched right after the first paint; its card waits for it, then shows both heads as in PyTorch', async () => {
+  const own = JSON.parse(readFileSync(path.join(ROOT, 'models/deit-demo.json'), 'utf8')) as Record<string, unknown>;
+  const deit = prepareModel(new Uint8Array(readFileSync(path.join(ROOT, 'models/deit-demo.onnx'))), 'deit-demo.onnx', 'deit-host', { own });
+  const index = JSON.parse(readFileSync(path.join(ROOT, 'models/reference/deit-demo/index.json'), 'utf8')) as { fixtures: { name: string; clsTop1: string; distTop1: string }[] };
+  const bytes = new Uint8Array(readFileSync(path.join(ROOT, 'test/fixtures/images/shapes-circle.png')));
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined, mode: 'attention' } }, '*'));
+  await h.post({ type: 'visualize', backend: 'wasm', runIn: 'extensionHost', model: { ...deit, bytes: undefined }, image: { name: 'shapes-circle.png', uri: 'file:///c.png', bytes, mime: 'image/png' } });
+  const run = await nextRequest('run', seen);
+  assert.ok(run.request.kind === 'run');
+  assert.deepEqual(run.request.firstRowsOnly, deit.attentionOutputs);
+  await reply(run.id, held.firstRows(await runInThread(run.request, deit), run.request.firstRowsOnly));
+  // No view asked, but the distillation card reads row 1: the panel asks at once, and the card says it waits.
+  const rest = await nextRequest('runRest', seen);
+  await h.page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'done', undefined, { timeout: 60_000 });
+  assert.match(await h.page.locator('#distill-text').textContent() ?? '', /Waiting for the full attention matrices from the extension host/);
+  assert.equal(await h.page.locator('#distill-out figure').count(), 0);
+  assert.ok(rest.request.kind === 'runRest');
+  await reply(rest.id, held.rest(rest.request.runId));
+  await answerDistances();
+  const out = h.page.locator('#distill-out');
+  await h.page.waitForFunction(() => document.querySelectorAll('#distill-out figure').length === 2, undefined, { timeout: 60_000 });
+  const ref = index.fixtures.find((f) => f.name === 'shapes-circle')!;
+  assert.equal(await out.getAttribute('data-cls-top1'), ref.clsTop1, 'CLS head top-1 as in PyTorch');
+  assert.equal(await out.getAttribute('data-dist-top1'), ref.distTop1, 'distillation head top-1 as in PyTorch');
+  assert.match(await h.page.locator('#distill-text').textContent() ?? '', /the CLS head says/);
 });
