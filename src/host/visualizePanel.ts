@@ -92,13 +92,13 @@ export class VisualizePanel implements vscode.Disposable {
 
   /** Writes the page anew; `ready` resolves when it says so. */
   private newPage(): void {
-    let resolved = false;
-    this.ready = new Promise((r) => (this.markReady = () => { resolved = true; r(); }));
-    this.pageReady = () => resolved;
+    this.pageReady = false;
+    this.ready = new Promise((r) => (this.markReady = () => { this.pageReady = true; r(); }));
     this.setHtml();
   }
 
-  private pageReady: () => boolean = () => false;
+  /** Whether the page written last has said 'ready'. */
+  private pageReady = false;
 
   /**
    * A GPU adapter exists and WebGPU is allowed for a model that runs in the page: the page needs the CSP the WebGPU
@@ -146,7 +146,7 @@ export class VisualizePanel implements vscode.Disposable {
     // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
     if (settings().runModelIn === 'extensionHost') loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
     // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.
-    if (this.pageReady() && this.wantsWebgpuPage()) {
+    if (this.pageReady && this.wantsWebgpuPage()) {
       this.webgpuEnabled = true;
       this.newPage();
     }

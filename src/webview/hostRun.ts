@@ -7,11 +7,17 @@ import { t } from '../shared/l10n';
 import type { RunResult } from '../shared/runnerClient';
 import type { HostRun, RequestChannel, WebviewRequest, WorkerTensor } from '../shared/protocol';
 
+/** The full tensors the host held back from a run. */
+export interface HeldInHost {
+  /** Fetches them and returns the whole run. */
+  rest(): Promise<RunResult>;
+  /** Each head's mean attention distance per layer (`names` order), computed by the host from them. */
+  distances(names: string[], grid: { rows: number; cols: number }, prefix: number, patchSize: number): Promise<number[][]>;
+}
+
 export interface HostRunResult extends RunResult {
-  /** Set when the host held full tensors back: fetches them and returns the whole run. */
-  rest?: () => Promise<RunResult>;
-  /** Set with `rest`: each head's mean attention distance per layer (`names` order), computed by the host from them. */
-  distances?: (names: string[], grid: { rows: number; cols: number }, prefix: number, patchSize: number) => Promise<number[][]>;
+  /** Set when the host held full tensors back. */
+  held?: HeldInHost;
 }
 
 export async function runInExtensionHost(requests: RequestChannel<WebviewRequest>, r: Extract<WebviewRequest, { kind: 'run' }>): Promise<HostRunResult> {
@@ -22,15 +28,17 @@ export async function runInExtensionHost(requests: RequestChannel<WebviewRequest
   if (!held) return result;
   return {
     ...result,
-    rest: async () => {
-      const full = (await requests.request({ kind: 'runRest', runId: held.runId })) as WorkerTensor[];
-      const all = new Map(tensors);
-      for (const x of full) all.set(x.name, x);
-      // Every held tensor must come back whole, or the views would read first rows as a CLS-rows-only export.
-      const missing = held.names.filter((n) => all.get(n)?.fullDims);
-      if (missing.length) throw new Error(t`The extension host did not send the full attention of ${missing.join(', ')}.`);
-      return { ...result, tensors: all };
+    held: {
+      rest: async () => {
+        const full = (await requests.request({ kind: 'runRest', runId: held.runId })) as WorkerTensor[];
+        const all = new Map(tensors);
+        for (const x of full) all.set(x.name, x);
+        // Every held tensor must come back whole, or the views would read first rows as a CLS-rows-only export.
+        const missing = held.names.filter((n) => all.get(n)?.fullDims);
+        if (missing.length) throw new Error(t`The extension host did not send the full attention of ${missing.join(', ')}.`);
+        return { ...result, tensors: all };
+      },
+      distances: async (names, grid, prefix, patchSize) => (await requests.request({ kind: 'attentionDistance', runId: held.runId, names, grid, prefix, patchSize })) as number[][],
     },
-    distances: async (names, grid, prefix, patchSize) => (await requests.request({ kind: 'attentionDistance', runId: held.runId, names, grid, prefix, patchSize })) as number[][],
   };
 }

@@ -13,7 +13,7 @@ import { clsRowSuffices, computeView, displayValues, fusionOf, gridOf, RunData, 
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
-import { HostRunResult, runInExtensionHost } from './hostRun';
+import { type HeldInHost, HostRunResult, runInExtensionHost } from './hostRun';
 import type { VitStructure } from '../shared/vitStructure';
 import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
@@ -79,7 +79,7 @@ interface Current {
    * With the model in the extension host: `run` holds each layer's first row until a view needs other rows (a patch
    * as the query or key, rollout, the distillation token); then `fetchRest` brings the full matrices once.
    */
-  rest?: { full: () => Promise<RunResult>; distances: NonNullable<HostRunResult['distances']>; names: string[]; arriving?: Promise<void> };
+  rest?: { held: HeldInHost; names: string[]; arriving?: Promise<void> };
 }
 let current: Current | undefined;
 /**
@@ -384,7 +384,7 @@ let runSeq = 0;
 function fetchRest(cur = current): Promise<void> {
   const rest = cur?.rest;
   if (!cur || !rest) return Promise.resolve();
-  rest.arriving ??= rest.full().then((full) => {
+  rest.arriving ??= rest.held.rest().then((full) => {
     performance.mark('vitlens-rest');
     if (current !== cur) return;
     cur.run = toRunData(full, cur.model);
@@ -408,7 +408,7 @@ async function distancesWhileInHost(cur: Current): Promise<number[][] | undefine
   const rest = cur.rest;
   if (!rest || !s.grid || s.swin) return undefined;
   try {
-    return await rest.distances(rest.names, s.grid, s.prefixTokens, s.patchSize);
+    return await rest.held.distances(rest.names, s.grid, s.prefixTokens, s.patchSize);
   } catch {
     await fetchRest(cur);
     return undefined;
@@ -544,7 +544,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const top = classPredictions(model, r.tensors.get(model.logitsOutput)!.data, 5);
   const run = toRunData(r, model);
   // First rows only: the panel works on them, and fetches the rest when a view needs other rows.
-  const rest = r.rest && r.distances ? { full: r.rest, distances: r.distances, names: model.attentionOutputs.filter((n) => r.tensors.has(n)) } : undefined;
+  const rest = r.held && { held: r.held, names: model.attentionOutputs.filter((n) => r.tensors.has(n)) };
   current = { model, run, imageUri: image.uri, imageName: image.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top, image, timeoutMs: msg.timeoutMs, rgba: input.rgba, rest };
   if (state.layer < 0 || state.layer >= run.layers.length) state.layer = run.layers.length - 1;
   $('layer-label').textContent = model.structure.swin ? t('Block') : t('Layer');
