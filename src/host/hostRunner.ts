@@ -13,7 +13,11 @@ let thread: ModelThreadClient | undefined;
 
 function modelThread(extensionUri: vscode.Uri): ModelThreadClient {
   // Unlike the webview (not cross-origin isolated: one thread), the host's onnxruntime can use WASM threads: up to 4.
-  thread ??= new ModelThreadClient(vscode.Uri.joinPath(extensionUri, 'dist', 'modelThread.js').fsPath, vscode.Uri.joinPath(extensionUri, 'dist', 'webview').fsPath, Math.max(1, Math.min(4, os.cpus().length)));
+  if (!thread) {
+    thread = new ModelThreadClient(vscode.Uri.joinPath(extensionUri, 'dist', 'modelThread.js').fsPath, vscode.Uri.joinPath(extensionUri, 'dist', 'webview').fsPath, Math.max(1, Math.min(4, os.cpus().length)));
+    // onnxruntime compiles its WASM now, while the host reads and instruments the model.
+    void thread.warmUp('wasm').catch(() => undefined);
+  }
   return thread;
 }
 
@@ -35,6 +39,11 @@ export function prepareInHost(extensionUri: vscode.Uri, model: HostModel & Pick<
 export async function runInHost(extensionUri: vscode.Uri, model: HostModel, r: { input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number }): Promise<HostRun> {
   const res = await modelThread(extensionUri).run(model.key, partsOf(model), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
   return { tensors: [...res.tensors.values()], backend: res.backend, threads: res.threads, inferenceMs: res.inferenceMs, sessionMs: res.sessionMs, warmUpMs: res.warmUpMs };
+}
+
+/** Starts the model thread (and its WASM compile) before the model is read. */
+export function startHostRunner(extensionUri: vscode.Uri): void {
+  modelThread(extensionUri);
 }
 
 export function stopHostRunner(): void {

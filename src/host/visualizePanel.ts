@@ -9,7 +9,7 @@ import type { PreparedModel } from '../shared/prepareModel';
 import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { HeldAttention } from '../shared/firstRows';
-import { prepareInHost, runInHost } from './hostRunner';
+import { prepareInHost, runInHost, startHostRunner } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -140,6 +140,7 @@ export class VisualizePanel implements vscode.Disposable {
     this.imageUri = image;
     const name = vscode.workspace.asRelativePath(image, false);
     this.panel.title = vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '');
+    if (settings().runModelIn === 'extensionHost') startHostRunner(this.context.extensionUri);
     // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
@@ -300,7 +301,7 @@ export class VisualizePanel implements vscode.Disposable {
       } else if (r.kind === 'runRest') {
         value = this.heldAttention.rest(r.runId);
       } else if (r.kind === 'attentionDistance') {
-        value = this.heldAttention.distances(r.runId, r.names, r.grid, r.prefix, r.patchSize);
+        value = await this.heldAttention.distances(r.runId, r.names, r.grid, r.prefix, r.patchSize);
       } else if (r.kind === 'clipboard') {
         await vscode.env.clipboard.writeText(r.text);
         void vscode.window.showInformationMessage(vscode.l10n.t('ViT Lens: copied {0} to the clipboard.', r.what));

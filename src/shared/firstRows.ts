@@ -48,16 +48,23 @@ export class HeldAttention {
     return this.of(runId);
   }
 
-  /** Each head's mean attention distance per layer (`names` order) of run `runId`: see locality.ts. */
-  distances(runId: number, names: readonly string[], grid: { rows: number; cols: number }, prefix: number, patchSize: number): number[][] {
+  /**
+   * Each head's mean attention distance per layer (`names` order) of run `runId`: see locality.ts. A layer at a time,
+   * letting the host's other work in between: ViT-B/16 takes about 13 ms a layer, and the extension host's thread
+   * serves every extension.
+   */
+  async distances(runId: number, names: readonly string[], grid: { rows: number; cols: number }, prefix: number, patchSize: number): Promise<number[][]> {
     const held = new Map(this.of(runId).map((x) => [x.name, x]));
-    return names.map((n) => {
+    const out: number[][] = [];
+    for (const n of names) {
       const x = held.get(n);
       if (!x) throw new Error(t`The extension host holds no full attention named ${n} for that run.`);
       const layer = attentionLayerOf(x.dims, x.data);
       if (layer.tokens !== prefix + grid.rows * grid.cols) throw new Error(t`Attention output ${n} has ${layer.tokens} tokens; the ${grid.rows}×${grid.cols} grid and ${prefix} prefix tokens make ${prefix + grid.rows * grid.cols}.`);
-      return meanAttentionDistance(layer, grid, prefix, patchSize);
-    });
+      out.push(meanAttentionDistance(layer, grid, prefix, patchSize));
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    return out;
   }
 
   private of(runId: number): WorkerTensor[] {

@@ -128,10 +128,15 @@ test('first rows first: the CLS heatmap of every layer and head from row 0 equal
   assert.throws(() => held.rest(first.rest!.runId + 1), /no longer held/);
   // The ideas' attention distance, computed in the host: the same numbers the panel computes from the whole run.
   const s = model.structure;
-  const distances = held.distances(first.rest!.runId, model.attentionOutputs, s.grid!, s.prefixTokens, s.patchSize);
+  // A layer at a time: the extension host's thread serves other work in between.
+  let turns = 0;
+  const other = setInterval(() => turns++, 0);
+  const distances = await held.distances(first.rest!.runId, model.attentionOutputs, s.grid!, s.prefixTokens, s.patchSize);
+  clearInterval(other);
+  assert.ok(turns >= 6, `the host's other work ran ${turns} times during 12 layers`);
   assert.deepEqual(distances, fullRun.layers.map((a) => meanAttentionDistance(a, s.grid!, s.prefixTokens, s.patchSize)));
   assert.ok(distances[11].every((d) => d > 0) && distances.length === 12 && distances[0].length === 3);
-  assert.throws(() => held.distances(first.rest!.runId, model.attentionOutputs, { rows: 7, cols: 7 }, s.prefixTokens, s.patchSize), /has 197 tokens; the 7×7 grid and 1 prefix tokens make 50/);
+  await assert.rejects(held.distances(first.rest!.runId, model.attentionOutputs, { rows: 7, cols: 7 }, s.prefixTokens, s.patchSize), /has 197 tokens; the 7×7 grid and 1 prefix tokens make 50/);
   const rest = held.rest(first.rest!.runId);
   for (const x of rest) assert.deepEqual(Array.from(x.data), Array.from(full.tensors.get(x.name)!.data), x.name);
   // Held until the panel's next run, which replaces it.
