@@ -98,7 +98,7 @@ async function answerDistances(): Promise<number[][]> {
   const d = await nextRequest('attentionDistance', seen);
   assert.ok(d.request.kind === 'attentionDistance');
   const r = d.request;
-  const value = held.distances(r.runId, r.names, r.grid, r.prefix, r.patchSize);
+  const value = await held.distances(r.runId, r.names, r.grid, r.prefix, r.patchSize);
   await h.page.evaluate(({ id, value }) => window.postMessage({ type: 'reply', id, ok: true, value }, '*'), { id: d.id, value });
   return value;
 }
