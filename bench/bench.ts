@@ -5,7 +5,8 @@
  * plain vs instrumented, against onnxruntime-node native with 2 threads; parse + detect + instrument time and
  * extra memory for ViT-B/16; view maths per redraw; the .vsix size. Random ViT-Ti/S/B-16 are exported at bench
  * time by scripts/make_bench_models.py when Debian's python3-torch is present (skipped otherwise).
- * Peak memory under the attention budget at 3 601 tokens (bench/peakMemory.ts, one process per case).
+ * Peak memory under the attention budget at 3 601 tokens (bench/peakMemory.ts, one process per case). V8's WebAssembly
+ * tier-up (bench/wasmTierUp.ts): a fresh process's early runs against its later ones, and with every function optimized first.
  * Headless Chromium (bench/chromium.ts): the same inference in the panel's worker bundle, the longest frame gap
  * while the panel runs ViT-B/16, and the panel's redraw time at 197 and 3 601 tokens.
  */
@@ -254,6 +255,14 @@ async function main(): Promise<void> {
   for (const r of node.filter((x) => /^ViT-[SB]\/16/.test(x.name))) {
     const t2 = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'wasmThreads.ts'), r.file, '2', String(RUNS)], { encoding: 'utf8', timeout: 600_000 }).trim().split('\n').pop()!) as { median: number };
     notes.push(`${r.name} with WASM threads (2, as a cross-origin-isolated page would get; Node, fresh process): ${ms(t2.median)} vs ${ms(r.webPlain)} single-threaded, **${(t2.median / r.native).toFixed(1)}×** native.`);
+  }
+  // V8's tier-up: the host thread's first runs of a model against its later ones, and with every function optimized first.
+  {
+    const bundled = path.join(ROOT, 'models/vit-tiny-imagenet.onnx');
+    const tierUp = (flags: string[]) => JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', path.join(__dirname, 'wasmTierUp.ts'), bundled, '2', '30'], { encoding: 'utf8', timeout: 600_000 }).trim().split('\n').pop()!) as { sessionMs: number; runs: number[] };
+    const lazy = tierUp([]);
+    const eager = tierUp(['--no-liftoff']);
+    notes.push(`WebAssembly tier-up, the bundled ViT-Ti/16 instrumented in a fresh Node process with the host thread's 2 WASM threads, 30 runs back to back: V8's default (baseline code first, a function optimized once it has run enough) runs 2–4 ${ms(median(lazy.runs.slice(1, 4)))}, runs 11–13 ${ms(median(lazy.runs.slice(10, 13)))}, runs 26–30 ${ms(median(lazy.runs.slice(25)))} (session ${ms(lazy.sessionMs)}); every function optimized before it first runs (--no-liftoff, a process-wide V8 flag an extension cannot set): runs 2–4 ${ms(median(eager.runs.slice(1, 4)))}, runs 26–30 ${ms(median(eager.runs.slice(25)))}, session ${ms(eager.sessionMs)} and first run ${ms(eager.runs[0])}. The first images a user visualizes run at the early figure.`);
   }
   const big = path.join(CACHE, 'vit-s8-480.onnx');
   if (existsSync(big)) {
