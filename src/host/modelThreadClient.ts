@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { l10nBundle, t } from '../shared/l10n';
 import type { FromWorker, ToWorker } from '../shared/protocol';
-import { joinParts, RunnerClient } from '../shared/runnerClient';
+import { joinInSteps } from '../shared/inSteps';
+import { RunnerClient } from '../shared/runnerClient';
 
 export class ModelThreadClient extends RunnerClient {
   /**
@@ -31,7 +32,8 @@ export class ModelThreadClient extends RunnerClient {
       },
       wasmUrl: () => folder,
       threads: () => threads,
-      join: joinParts,
+      // The extension host's thread serves every extension: a 346 MB model is copied in steps.
+      join: joinInSteps,
     });
   }
 }

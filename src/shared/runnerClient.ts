@@ -5,7 +5,6 @@
  */
 import type { ErrorInfo } from './errors';
 import { t } from './l10n';
-import { concatBytes } from './onnx/rewriteModel';
 import type { Backend, FromWorker, ToWorker, WorkerFeed, WorkerTensor } from './protocol';
 
 export interface RunResult {
@@ -34,11 +33,9 @@ export interface RunnerPlace {
   /** Where onnxruntime's WASM is, for this backend. */
   wasmUrl(backend: Backend): string;
   threads(): number;
-  /** One buffer from the parts (the webview copies in steps, to keep painting). */
+  /** One buffer from the parts (both places copy in steps: inSteps.ts). */
   join(parts: Uint8Array[]): Promise<Uint8Array>;
 }
-
-export const joinParts = async (parts: Uint8Array[]): Promise<Uint8Array> => concatBytes(parts);
 
 export class RunnerClient {
   private worker?: RunnerWorker;

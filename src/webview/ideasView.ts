@@ -10,7 +10,7 @@ import { positionEmbeddingSimilarity } from '../shared/locality';
 import { pca } from '../shared/pca';
 import type { ModelPayload } from '../shared/protocol';
 import { headDistancesInSteps, renderDistances } from './distanceView';
-import { nextTask } from './inSteps';
+import { nextTask } from '../shared/inSteps';
 import { renderTokenNorms } from './tokenNormsView';
 import type { RunData } from '../shared/viewData';
 

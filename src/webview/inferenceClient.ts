@@ -2,7 +2,7 @@
 import type { Backend, RunModelIn, ToWorker } from '../shared/protocol';
 import { l10nBundle } from '../shared/l10n';
 import { RunnerClient } from '../shared/runnerClient';
-import { piecesWithYields } from './inSteps';
+import { joinInSteps } from '../shared/inSteps';
 
 export type { ModelParts, RunResult } from '../shared/runnerClient';
 
@@ -14,17 +14,6 @@ export interface WebviewConfig {
   webgpuAllowed: boolean;
   /** vitLens.runModelIn when the page was written. */
   runIn: RunModelIn;
-}
-
-/** One new buffer holding `parts`, copied in steps (a frame gap measured by bench/chromium.ts otherwise). */
-async function joinWithoutStalling(parts: Uint8Array[]): Promise<Uint8Array> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for await (const piece of piecesWithYields(parts)) {
-    out.set(piece, o);
-    o += piece.byteLength;
-  }
-  return out;
 }
 
 export class InferenceClient extends RunnerClient {
@@ -43,7 +32,7 @@ export class InferenceClient extends RunnerClient {
       wasmUrl: (backend) => (backend === 'webgpu' ? config.webgpuBinaryUri : config.wasmBinaryUri),
       // Threaded WASM only when cross-origin isolated.
       threads: () => (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1),
-      join: joinWithoutStalling,
+      join: joinInSteps,
     });
   }
 

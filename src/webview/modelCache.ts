@@ -6,7 +6,7 @@
  * (vitLens.modelCacheMB).
  */
 
-import { piecesWithYields } from './inSteps';
+import { piecesWithYields } from '../shared/inSteps';
 
 const DB = 'vit-lens-models';
 const STORE = 'models';
