@@ -8,7 +8,6 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { l10nBundle, t } from '../shared/l10n';
 import type { FromWorker, ToWorker } from '../shared/protocol';
-import { joinInSteps } from '../shared/inSteps';
 import { RunnerClient } from '../shared/runnerClient';
 
 export class ModelThreadClient extends RunnerClient {
@@ -32,8 +31,6 @@ export class ModelThreadClient extends RunnerClient {
       },
       wasmUrl: () => folder,
       threads: () => threads,
-      // The extension host's thread serves every extension: a 346 MB model is copied in steps.
-      join: joinInSteps,
     });
   }
 }

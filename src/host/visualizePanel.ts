@@ -140,12 +140,13 @@ export class VisualizePanel implements vscode.Disposable {
     this.imageUri = image;
     const name = vscode.workspace.asRelativePath(image, false);
     this.panel.title = vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '');
-    if (settings().runModelIn === 'extensionHost') startHostRunner(this.context.extensionUri);
+    const inHost = settings().runModelIn === 'extensionHost';
+    if (inHost) startHostRunner(this.context.extensionUri);
     // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
     // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
-    if (settings().runModelIn === 'extensionHost') loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
+    if (inHost) loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
     // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.
     if (this.pageReady && this.wantsWebgpuPage()) {
       this.webgpuEnabled = true;

@@ -7,6 +7,7 @@
  * attention distance is computed here from them. Every layer is present in the first reply, so no layer is renumbered.
  */
 import { attentionLayerOf } from './attentionMaps';
+import { nextTask } from './inSteps';
 import { t } from './l10n';
 import { meanAttentionDistance } from './locality';
 import type { HostRun, WorkerTensor } from './protocol';
@@ -62,7 +63,7 @@ export class HeldAttention {
       const layer = attentionLayerOf(x.dims, x.data);
       if (layer.tokens !== prefix + grid.rows * grid.cols) throw new Error(t`Attention output ${n} has ${layer.tokens} tokens; the ${grid.rows}×${grid.cols} grid and ${prefix} prefix tokens make ${prefix + grid.rows * grid.cols}.`);
       out.push(meanAttentionDistance(layer, grid, prefix, patchSize));
-      await new Promise((r) => setTimeout(r, 0));
+      await nextTask();
     }
     return out;
   }

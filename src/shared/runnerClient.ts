@@ -4,6 +4,7 @@
  * does not hold them, stops a run that exceeds its time limit (ending the worker) and turns a crash into an error.
  */
 import type { ErrorInfo } from './errors';
+import { joinInSteps } from './inSteps';
 import { t } from './l10n';
 import type { Backend, FromWorker, ToWorker, WorkerFeed, WorkerTensor } from './protocol';
 
@@ -18,7 +19,10 @@ export interface RunResult {
   fellBack?: string;
 }
 
-/** The model as the runner needs it: the file's bytes, then ViT Lens's output patch (joined into one buffer). */
+/**
+ * The model as the runner needs it: the file's bytes, then ViT Lens's output patch, joined into one buffer in steps
+ * (inSteps.ts) so the panel keeps painting and the extension host keeps serving.
+ */
 export interface ModelParts { parts: Uint8Array[]; externalData?: { path: string; data: Uint8Array }[] }
 
 /** A started worker: where messages go, and how to stop it. */
@@ -33,8 +37,6 @@ export interface RunnerPlace {
   /** Where onnxruntime's WASM is, for this backend. */
   wasmUrl(backend: Backend): string;
   threads(): number;
-  /** One buffer from the parts (both places copy in steps: inSteps.ts). */
-  join(parts: Uint8Array[]): Promise<Uint8Array>;
 }
 
 export class RunnerClient {
@@ -106,7 +108,7 @@ export class RunnerClient {
     const worker = await this.ensureWorker(backend);
     if (this.sentModels.has(modelKey)) return;
     const sent = modelBytes();
-    const bytes = await this.place.join(sent.parts);
+    const bytes = await joinInSteps(sent.parts);
     worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads(), warmUp }, [bytes.buffer as ArrayBuffer]);
     this.holdOnly(modelKey);
   }
@@ -133,7 +135,7 @@ export class RunnerClient {
     // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
     // worker; the caller keeps its own bytes to resend after a worker restart or another model.
     const sent = this.sentModels.has(modelKey) ? undefined : modelBytes();
-    const bytes = sent ? await this.place.join(sent.parts) : undefined;
+    const bytes = sent ? await joinInSteps(sent.parts) : undefined;
     const msg: ToWorker = {
       type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
       wasmUrl: this.place.wasmUrl(backend), threads, extraFeeds: extra.feeds, companionOf: extra.companionOf,

@@ -6,6 +6,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { toErrorInfo } from './errors';
+import { nextTask } from './inSteps';
 import { t, useL10nBundle } from './l10n';
 import { imageFeed, outputAsFloat32 } from './ortData';
 import type { Backend, FromWorker, ToWorker, WorkerTensor } from './protocol';
@@ -130,7 +131,7 @@ export function createSessionRunner(ort: OrtModule, wasmPaths: (wasmUrl: string)
           unprepared.delete(msg.modelKey);
           // Creating a session blocks this thread (ViT-B/16: seconds), so a run posted meanwhile is still queued and
           // not yet counted below: let the queue deliver it first (a timer comes after the next poll for messages).
-          await new Promise((r) => setTimeout(r, 1));
+          await nextTask();
           // The first run of a session allocates and initializes what later runs reuse (ViT-Ti in Node: 0.6 s, then
           // 0.16 s): done now, while the panel starts, the user's first run takes the later time. Not when a run is
           // already waiting (a large model's session outlasts the page's start): the warm-up would cost it a whole run.

@@ -2,7 +2,6 @@
 import type { Backend, RunModelIn, ToWorker } from '../shared/protocol';
 import { l10nBundle } from '../shared/l10n';
 import { RunnerClient } from '../shared/runnerClient';
-import { joinInSteps } from '../shared/inSteps';
 
 export type { ModelParts, RunResult } from '../shared/runnerClient';
 
@@ -32,7 +31,6 @@ export class InferenceClient extends RunnerClient {
       wasmUrl: (backend) => (backend === 'webgpu' ? config.webgpuBinaryUri : config.wasmBinaryUri),
       // Threaded WASM only when cross-origin isolated.
       threads: () => (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1),
-      join: joinInSteps,
     });
   }
 

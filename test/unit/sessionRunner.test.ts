@@ -14,7 +14,7 @@ function busy(ms: number): void {
 
 /** A fake onnxruntime: `runs` counts session runs (warm-ups included); `createMs` of the thread blocked per session. */
 function fakeOrt(createMs: number) {
-  const counts = { created: 0, runs: 0 };
+  const counts = { runs: 0 };
   class Tensor { constructor(readonly type: string, readonly data: Float32Array, readonly dims: number[]) {} }
   const ort = {
     env: { wasm: {} },
@@ -22,7 +22,6 @@ function fakeOrt(createMs: number) {
     InferenceSession: {
       create: async (bytes: Uint8Array) => {
         if (bytes.length > 100) busy(createMs); // the tiny WASM warm-up model is quick
-        counts.created++;
         return {
           inputMetadata: [{ name: 'pixels', isTensor: true, type: 'float32', shape: [1, 3, 4, 4] }],
           run: async () => { counts.runs++; return { logits: new Tensor('float32', new Float32Array([1, 2]), [1, 2]) }; },
