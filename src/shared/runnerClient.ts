@@ -105,12 +105,27 @@ export class RunnerClient {
    * does this while the panel starts). Nothing when the runner holds them; a failure is reported by the run.
    */
   async prepare(modelKey: string, modelBytes: () => ModelParts, backend: Backend, warmUp?: { inputName: string; dims: number[] }): Promise<void> {
-    const worker = await this.ensureWorker(backend);
-    if (this.sentModels.has(modelKey)) return;
-    const sent = modelBytes();
-    const bytes = await joinInSteps(sent.parts);
-    worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads(), warmUp }, [bytes.buffer as ArrayBuffer]);
-    this.holdOnly(modelKey);
+    await this.inOrder(async () => {
+      const worker = await this.ensureWorker(backend);
+      if (this.sentModels.has(modelKey)) return;
+      const sent = modelBytes();
+      const bytes = await joinInSteps(sent.parts);
+      worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads(), warmUp }, [bytes.buffer as ArrayBuffer]);
+      this.holdOnly(modelKey);
+    });
+  }
+
+  /** The tail of the messages being composed for the worker. */
+  private posting: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Composes and posts messages in call order. A model is copied in steps before it is posted: a run that came
+   * meanwhile would otherwise find it not yet held and send (and the runner create) it a second time.
+   */
+  private inOrder<T>(compose: () => Promise<T>): Promise<T> {
+    const next = this.posting.then(compose, compose);
+    this.posting = next.catch(() => undefined);
+    return next;
   }
 
   /** What the runner will hold once it has a message for `modelKey`: every other model is dropped but the companions. */
@@ -129,20 +144,23 @@ export class RunnerClient {
    * this model's session beside that model's instead of replacing it.
    */
   async run(modelKey: string, modelBytes: () => ModelParts, input: Float32Array, inputName: string, dims: number[], outputs: string[], backend: Backend, timeoutMs = 120_000, extra: { feeds?: WorkerFeed[]; companionOf?: string } = {}): Promise<RunResult> {
-    const worker = await this.ensureWorker(backend);
-    const id = this.next++;
-    const threads = this.place.threads();
-    // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
-    // worker; the caller keeps its own bytes to resend after a worker restart or another model.
-    const sent = this.sentModels.has(modelKey) ? undefined : modelBytes();
-    const bytes = sent ? await joinInSteps(sent.parts) : undefined;
-    const msg: ToWorker = {
-      type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
-      wasmUrl: this.place.wasmUrl(backend), threads, extraFeeds: extra.feeds, companionOf: extra.companionOf,
-    };
-    const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    worker.post(msg, bytes ? [bytes.buffer as ArrayBuffer, input.buffer as ArrayBuffer] : [input.buffer as ArrayBuffer]);
-    this.holdOnly(modelKey, extra.companionOf);
+    const { id, done } = await this.inOrder(async () => {
+      const worker = await this.ensureWorker(backend);
+      const id = this.next++;
+      const threads = this.place.threads();
+      // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
+      // worker; the caller keeps its own bytes to resend after a worker restart or another model.
+      const sent = this.sentModels.has(modelKey) ? undefined : modelBytes();
+      const bytes = sent ? await joinInSteps(sent.parts) : undefined;
+      const msg: ToWorker = {
+        type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
+        wasmUrl: this.place.wasmUrl(backend), threads, extraFeeds: extra.feeds, companionOf: extra.companionOf,
+      };
+      const done = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      worker.post(msg, bytes ? [bytes.buffer as ArrayBuffer, input.buffer as ArrayBuffer] : [input.buffer as ArrayBuffer]);
+      this.holdOnly(modelKey, extra.companionOf);
+      return { id, done };
+    });
     // A model that never finishes must not leave the panel spinning: stop the worker and say so.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
