@@ -19,7 +19,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * VITLENS_BENCH_SERVER_ARGS: extra code-server arguments, space-separated (e.g. --disable-websocket-compression).
  */
 const QUICK = !!process.env.VITLENS_BENCH_QUICK;
-const CYCLES = QUICK ? 1 : 3;
+// VITLENS_BENCH_CYCLES: more cycles for an A/B of two builds (VITLENS_BENCH_VSIX: the other build's .vsix).
+const CYCLES = Number(process.env.VITLENS_BENCH_CYCLES) || (QUICK ? 1 : 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs a quick-input entry; returns the time of the click that runs it (driver time before it is not counted). */
@@ -139,9 +140,9 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
       m.complete.cold.push(cold.doneMs);
       m.phases.push(cold.phases);
       await sleep(500);
-      const t1 = await runCommand(page, 'Control+P', images[1 + cycle], images[1 + cycle]);
+      const t1 = await runCommand(page, 'Control+P', images[1 + (cycle % 3)], images[1 + (cycle % 3)]);
       const clicked1 = Date.now() - (performance.now() - t1);
-      const warm = await doneFor(page, images[1 + cycle]);
+      const warm = await doneFor(page, images[1 + (cycle % 3)]);
       m.warm.push(warm.first - t1);
       m.complete.warm.push(warm.done - t1);
       // The latest marks are the warm run's: ms after the click.
@@ -175,7 +176,7 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
 }
 
 async function main(): Promise<void> {
-  const vsix = path.join(REPO_ROOT, 'dist/vit-lens.vsix');
+  const vsix = process.env.VITLENS_BENCH_VSIX ?? path.join(REPO_ROOT, 'dist/vit-lens.vsix');
   if (!fs.existsSync(vsix)) throw new Error('run npm run build && npm run package first');
   // The bundled default (the real ViT-Ti/16), the shapes demo, and the random ViT-S/16 and ViT-B/16 of
   // `npm run bench` when they were built.

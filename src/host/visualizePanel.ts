@@ -9,12 +9,21 @@ import type { PreparedModel } from '../shared/prepareModel';
 import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { HeldAttention } from '../shared/firstRows';
+import { EarlyVisualize } from '../shared/earlyVisualize';
 import { prepareInHost, runInHost, startHostRunner } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
 
 export const VIEW_TYPE = 'vitLens.visualize';
+/** Models up to this size cross while a new panel's page starts (about 1 s of it at code-server's 20 MB/s). */
+export const AHEAD_MAX_BYTES = 32 * 2 ** 20;
+/**
+ * Whether a ViT Lens page has said 'ready' in this window. The window's first webview also registers VS Code's service
+ * worker; with the bundled model's bytes crossing meanwhile, code-server started that page 3.6-3.8 s after the click
+ * in 3 of 4 fresh windows, against 1 of 4 without, so the first panel receives them after its 'ready'.
+ */
+let aPageHasLoaded = false;
 
 const IMAGE_MIME: Record<string, string> = {
   png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp', svg: 'image/svg+xml',
@@ -42,8 +51,16 @@ export class VisualizePanel implements vscode.Disposable {
   /** From the page's 'ready': whether it found a GPU adapter. */
   private gpuAdapter = false;
   private lastSummary: RunSummary | undefined;
-  /** When the model's bytes were posted to the webview, to time their crossing ('received'). */
-  private bytesSent?: { key: string; at: number; bytes: number };
+  /** The last visualize message's `seq`. */
+  private visualizeSeq = 0;
+  /** A visualize posted before the page said 'ready', until the page says whether it arrived. */
+  private readonly early = new EarlyVisualize();
+  /** When the model's bytes were posted to the webview, to time their crossing ('received'); `ahead`: before 'ready'. */
+  private bytesSent?: { key: string; at: number; bytes: number; ahead?: boolean };
+  /** The model whose bytes were sent ahead to the page written last. */
+  private aheadKey: string | undefined;
+  /** When the page written last said 'ready'. */
+  private readyAt = 0;
   private readonly onRenderedEmitter = new vscode.EventEmitter<RunSummary>();
   /** Images measured for a folder average: the webview runs the model on each and replies with distances. */
   private readonly measures = new RequestChannel<ImagePayload, { modelKey: string; distances: number[][] }>((id, image) => this.post({ type: 'measure', id, image }));
@@ -93,7 +110,7 @@ export class VisualizePanel implements vscode.Disposable {
   /** Writes the page anew; `ready` resolves when it says so. */
   private newPage(): void {
     this.pageReady = false;
-    this.ready = new Promise((r) => (this.markReady = () => { this.pageReady = true; r(); }));
+    this.ready = new Promise((r) => (this.markReady = () => { this.pageReady = true; this.readyAt = Date.now(); r(); }));
     this.setHtml();
   }
 
@@ -112,6 +129,7 @@ export class VisualizePanel implements vscode.Disposable {
     const w = this.panel.webview;
     const asset = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
     this.sentModelKey = undefined;
+    this.aheadKey = undefined;
     this.panel.webview.html = visualizeHtml({
       cspSource: w.cspSource,
       scriptUri: asset('dist', 'webview', 'main.js'),
@@ -147,12 +165,15 @@ export class VisualizePanel implements vscode.Disposable {
     loading.catch(() => undefined); // reported below, once the panel can show it
     // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
     if (inHost) loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
+    else if (!this.pageReady) loading.then(([model]) => this.sendAhead(model)).catch(() => undefined);
     // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.
     if (this.pageReady && this.wantsWebgpuPage()) {
       this.webgpuEnabled = true;
       this.newPage();
     }
-    await this.ready;
+    // With the model in the host the page's 'ready' decides nothing (it keeps no copy and needs no WebGPU reload): the
+    // message goes as soon as the image is read, a round trip sooner (src/shared/earlyVisualize.ts).
+    if (!inHost) await this.ready;
     if (this.imageUri !== image) return;
     this.post({ type: 'loading', text: vscode.l10n.t('Loading model and {0}…', name) });
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '') }, async (progress) => {
@@ -168,18 +189,23 @@ export class VisualizePanel implements vscode.Disposable {
         const first = this.sentModelKey !== model.key;
         const runIn = settings().runModelIn;
         // Run in the host: the bytes stay here, and cross only if a view that rewrites the graph asks for them.
-        const sendBytes = first && runIn === 'webview' && !(settings().modelCacheMB > 0 && model.bytesId && this.webviewKeeps.has(model.bytesId));
+        // Bytes sent ahead serve this first visualize of theirs only: after it, sentModelKey says what the page holds.
+        const ahead = this.aheadKey === model.key;
+        this.aheadKey = undefined;
+        const sendBytes = first && runIn === 'webview' && !ahead && !(settings().modelCacheMB > 0 && model.bytesId && this.webviewKeeps.has(model.bytesId));
         this.sentModelKey = model.key;
         this.model = model;
         progress.report({ message: vscode.l10n.t('running {0}…', model.card.name) });
         const outcome = this.nextOutcome();
-        this.bytesSent = sendBytes ? { key: model.key, at: Date.now(), bytes: model.bytes.byteLength } : undefined;
+        if (sendBytes) this.bytesSent = { key: model.key, at: Date.now(), bytes: model.bytes.byteLength };
+        else if (!this.bytesSent?.ahead || this.bytesSent.key !== model.key) this.bytesSent = undefined;
         // In the host, the output patch and external weights stay here with the bytes (a 'modelBytes' request brings
         // them). The drawn parameters (3 MB for ViT-B) follow the message: only the ideas, drawn after the run, need them.
-        const withGraph = first && runIn === 'webview';
+        const withGraph = first && runIn === 'webview' && !ahead;
         const parameters = first ? model.parameters : undefined;
-        this.post({
+        const msg = {
           type: 'visualize',
+          seq: ++this.visualizeSeq,
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: withGraph ? model.graphPatch : undefined, externalData: withGraph ? model.externalData : undefined, parameters: undefined },
@@ -187,8 +213,10 @@ export class VisualizePanel implements vscode.Disposable {
           runIn,
           image: { name, uri: image.toString(), bytes, mime: header.mime },
           parametersFollow: !!parameters,
-        });
+        } satisfies HostToWebview;
+        this.post(msg);
         if (parameters) this.post({ type: 'parameters', modelKey: model.key, parameters });
+        this.early.posted(msg, parameters, this.pageReady);
         await outcome;
       } catch (e) {
         const error = toErrorInfo(e);
@@ -196,6 +224,21 @@ export class VisualizePanel implements vscode.Disposable {
         this.notifyError(error);
       }
     });
+  }
+
+  /**
+   * A small model's bytes go to a new panel's page that is still starting (in code-server about 1.2 s, most of it VS
+   * Code's service worker): VS Code holds them until the page has loaded, so they cross meanwhile instead of after
+   * 'ready', and the page creates the session while the image is decoded. Not a large model: the page may keep a copy of it,
+   * which it reads in a fraction of the crossing (it says which in 'ready'). A message lost before the page listened
+   * costs nothing more than today: the page finds no bytes and asks for them ('modelBytes').
+   */
+  private sendAhead(model: PreparedModel): void {
+    const bytes = model.bytes.byteLength + (model.graphPatch?.byteLength ?? 0) + (model.externalData ?? []).reduce((n, f) => n + f.data.byteLength, 0);
+    if (!aPageHasLoaded || this.pageReady || this.sentModelKey === model.key || bytes > AHEAD_MAX_BYTES || settings().runModelIn !== 'webview') return;
+    this.aheadKey = model.key;
+    this.bytesSent = { key: model.key, at: Date.now(), bytes: model.bytes.byteLength, ahead: true };
+    this.post({ type: 'modelAhead', modelKey: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData, backend: settings().backend });
   }
 
   /** Resolves when the webview reports the next run's outcome (or the panel closes). */
@@ -229,6 +272,7 @@ export class VisualizePanel implements vscode.Disposable {
   private onMessage(m: WebviewToHost): void {
     switch (m.type) {
       case 'ready': {
+        aPageHasLoaded = true;
         this.webviewKeeps = new Set(m.cachedModels ?? []);
         this.gpuAdapter = !!m.gpuAdapter;
         if (this.wantsWebgpuPage()) {
@@ -237,13 +281,21 @@ export class VisualizePanel implements vscode.Disposable {
           this.setHtml();
           return;
         }
+        const lost = this.early.ready(m.seen);
+        if (lost) this.post(lost);
         this.markReady();
         break;
       }
-      case 'received':
-        if (this.bytesSent?.key === m.modelKey) void offerHostRunner(this.context, Date.now() - this.bytesSent.at, this.bytesSent.bytes);
+      case 'received': {
+        const sent = this.bytesSent;
         this.bytesSent = undefined;
+        if (sent?.key !== m.modelKey) break;
+        // Bytes sent ahead waited for the page to load: only the wait after its 'ready' was the crossing's (none when
+        // they arrived before it).
+        if (!sent.ahead) void offerHostRunner(this.context, Date.now() - sent.at, sent.bytes);
+        else if (this.pageReady) void offerHostRunner(this.context, Date.now() - Math.max(sent.at, this.readyAt), sent.bytes);
         break;
+      }
       case 'rendered':
         this.lastSummary = m.summary;
         this.onRenderedEmitter.fire(m.summary);

@@ -158,8 +158,11 @@ export type HostToWebview =
   /** `modelCacheBytes`: how much the webview may keep of recent models' bytes (vitLens.modelCacheMB; 0 = nothing). */
   /** `runIn`: 'extensionHost' sends no model bytes; the webview asks the host to run the model ('run' requests). */
   /** `parametersFollow`: the model's drawn parameters come in the next message ('parameters'), not needed before the ideas. */
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean }
+  /** `seq`: increases with each visualize of a panel; the page ignores one it has seen (a copy sent again after 'ready'). */
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean; seq?: number }
   | { type: 'parameters'; modelKey: string; parameters: NonNullable<ModelPayload['parameters']> }
+  /** A small model's bytes, sent while the page starts (before its 'ready'); `backend`: the page creates its session now. */
+  | ({ type: 'modelAhead'; modelKey: string; backend: BackendSetting } & ModelBytes)
   | { type: 'applyView'; view: Partial<ViewState> }
   | { type: 'showError'; error: ErrorInfo; image?: string }
   | { type: 'loading'; text: string }
@@ -174,7 +177,8 @@ export type HostToWebview =
 /** Webview → host. */
 export type WebviewToHost =
   /** `cachedModels`: the bytesIds of the models the webview keeps, whose bytes the host need not send. */
-  | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean; cachedModels?: string[] }
+  /** `seen`: the highest visualize `seq` the page has received (0: none). */
+  | { type: 'ready'; state?: PersistedState; gpuAdapter: boolean; cachedModels?: string[]; seen?: number }
   /** The visualize message (with the model's bytes, when sent) has arrived: the host times the crossing. */
   | { type: 'received'; modelKey: string }
   | { type: 'rendered'; summary: RunSummary }

@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { attentionColumn, attentionRow, queriesHeld, rowEntropyPerHead, topIndices } from '../shared/attentionMaps';
 import type { ErrorInfo } from '../shared/errors';
 import { t } from '../shared/l10n';
-import type { Backend, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, RunModelIn, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
+import type { Backend, BackendSetting, HostToWebview, ImagePayload, InspectorInfo, ModelBytes, ModelPayload, PanelAction, PersistedState, Prediction, RunModelIn, ViewState, WebviewRequest, WebviewToHost } from '../shared/protocol';
 import { DEFAULT_VIEW, RequestChannel, runOutputs } from '../shared/protocol';
 import { clsRowSuffices, computeView, displayValues, fusionOf, gridOf, RunData, runDataOf, ViewData } from '../shared/viewData';
 import { HeatmapView } from './heatmapView';
@@ -103,6 +103,10 @@ async function parametersOf(key: string): Promise<ModelPayload['parameters']> {
   return drawn?.key === key ? drawn.parameters : undefined;
 }
 const heldFor = (key: string) => (held?.key === key ? held : undefined);
+/** The model whose bytes came ahead of its visualize message ('modelAhead'). */
+let arrivedAhead: string | undefined;
+/** The highest visualize `seq` received: the host may send one again when it was posted before the page listened. */
+let seenVisualize = 0;
 /** Where the panel's model runs (vitLens.runModelIn, from the last visualize). */
 let runIn: RunModelIn = 'webview';
 let lastView: ViewData | undefined;
@@ -450,6 +454,22 @@ async function ensureHeld(model: ModelPayload): Promise<NonNullable<typeof held>
   return held;
 }
 
+/** Where a model runs in this page for the backend setting: WebGPU when asked for ('auto' or 'webgpu') and available. */
+async function pageBackend(setting: BackendSetting): Promise<Backend> {
+  const b = setting === 'wasm' ? 'wasm' : await client.pickBackend();
+  return setting === 'webgpu' && b !== 'webgpu' ? 'wasm' : b;
+}
+
+/** A small model's bytes, sent while this page started: held, and its session created before the image arrives. */
+function modelAhead(msg: Extract<HostToWebview, { type: 'modelAhead' }>): void {
+  const stored = { key: msg.modelKey, bytes: msg.bytes, graphPatch: msg.graphPatch, externalData: msg.externalData };
+  held = stored;
+  arrivedAhead = msg.modelKey;
+  performance.mark('vitlens-ahead');
+  post({ type: 'received', modelKey: msg.modelKey });
+  void pageBackend(msg.backend).then((b) => client.prepare(stored.key, () => ({ parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData }), b)).catch(() => undefined);
+}
+
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
 async function measureDistances(image: ImagePayload): Promise<{ modelKey: string; distances: number[][] }> {
   if (!current) throw new Error(t('The panel has no model loaded.'));
@@ -530,8 +550,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   if (seq !== runSeq) return;
   view.drawInput(input.rgba, inputSize(model.card.preprocess));
   // In the host the model runs on WASM, and the status says where.
-  let backend: Backend = msg.backend === 'wasm' || runIn === 'extensionHost' ? 'wasm' : await client.pickBackend();
-  if (msg.backend === 'webgpu' && backend !== 'webgpu') backend = 'wasm';
+  const backend: Backend = runIn === 'extensionHost' ? 'wasm' : await pageBackend(msg.backend);
   setStatus('running', runIn === 'extensionHost' ? t`Running ${model.card.name} in the extension host…` : t`Running ${model.card.name} on ${backend === 'webgpu' ? t('WebGPU') : t('WASM')}…`);
   performance.mark('vitlens-running');
   const layers = model.attentionOutputs.length;
@@ -593,7 +612,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     });
   }, 0);
   // Keep a copy of bytes the host had to send, for the next panel (after the views, off the critical path).
-  const sent = model.bytes;
+  const sent = model.bytes ?? (arrivedAhead === model.key ? heldFor(model.key)?.bytes : undefined);
   const id = model.bytesId;
   const budget = msg.modelCacheBytes ?? 0;
   if (sent && id) {
@@ -781,11 +800,19 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   const msg = e.data;
   switch (msg.type) {
     case 'visualize':
+      // A copy the host sent again after 'ready', of one this page already has.
+      if (msg.seq !== undefined) {
+        if (msg.seq <= seenVisualize) break;
+        seenVisualize = msg.seq;
+      }
       visualize(msg).catch((err: unknown) => {
         const error = plainError(err);
         showError(error);
         post({ type: 'failed', error });
       });
+      break;
+    case 'modelAhead':
+      modelAhead(msg);
       break;
     case 'parameters':
       drawn = { key: msg.modelKey, parameters: msg.parameters };
@@ -838,7 +865,7 @@ performance.mark('vitlens-script');
 syncControls();
 Promise.all([hasGpuAdapter(), cachedModelIds()]).then(([gpuAdapter, cachedModels]) => {
   performance.mark('vitlens-ready');
-  post({ type: 'ready', state: saved, gpuAdapter, cachedModels });
+  post({ type: 'ready', state: saved, gpuAdapter, cachedModels, seen: seenVisualize });
 });
 // Compile onnxruntime's WASM while the host reads and instruments the model (a GPU page warms WebGPU instead). Not
 // when the model runs in the extension host: the page would fetch and compile 13.6 MB of WASM on the cores the

@@ -1,7 +1,8 @@
 /**
  * The panel keeps copies of recent models in its own storage (IndexedDB): after a reload (as a new panel would),
  * it names them in 'ready', runs a model the host did not send from its copy with the same result, asks the host
- * when it has no copy, and keeps nothing over the budget or when the budget is 0.
+ * when it has no copy, keeps nothing over the budget or when the budget is 0, and runs a small model whose bytes came
+ * ahead of the visualize message (sent while a new panel's page started) without asking for them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,8 @@ const model = demoModel();
 const id = `file:///models/vit-demo.onnx|1|${model.bytes.byteLength}`;
 const image = { name: 'shapes-circle.png', uri: 'file:///c.png', bytes: new Uint8Array(readFileSync(path.join(ROOT, 'test/fixtures/images/shapes-circle.png'))), mime: 'image/png' };
 const MB = 2 ** 20;
+/** The first test's result, from the bytes in the visualize message. */
+let reference: { top: string[]; max: string | null } | undefined;
 
 before(async () => { h = await startHarness(); });
 after(async () => h?.close());
@@ -34,6 +37,7 @@ test('a model the host sent is kept; after a reload the page names it and runs i
   await visualize({ type: 'visualize', backend: 'wasm', model: { ...model, bytesId: id }, image, modelCacheBytes: 64 * MB });
   await h.waitForState('done');
   const first = await result();
+  reference = first;
   await kept(id, 'kept');
   const ready = await reloadAndReady();
   assert.deepEqual(ready.cachedModels, [id]);
@@ -70,4 +74,16 @@ test('nothing over the budget is kept, the least recently used copy goes first, 
   await h.waitForState('done');
   await kept('zero-budget', 'not-kept');
   assert.deepEqual((await reloadAndReady()).cachedModels, []);
+});
+
+test('a small model sent ahead while the page starts: the page says it arrived, runs it without asking for bytes, the same result, and keeps it', async () => {
+  await reloadAndReady();
+  const aheadId = 'sent-ahead';
+  await h.post({ type: 'modelAhead', modelKey: 'ahead-key', bytes: model.bytes, graphPatch: model.graphPatch, backend: 'wasm' });
+  await h.page.waitForFunction(() => (window as unknown as { __posted: { type: string; modelKey?: string }[] }).__posted.some((m) => m.type === 'received' && m.modelKey === 'ahead-key'), undefined, { timeout: 30000 });
+  await visualize({ type: 'visualize', backend: 'wasm', model: { ...model, key: 'ahead-key', bytes: undefined, graphPatch: undefined, bytesId: aheadId }, image, modelCacheBytes: 64 * MB });
+  await h.waitForState('done');
+  assert.ok(!(await h.posted()).some((m) => m.type === 'request'), 'the page did not ask the host for the bytes');
+  assert.deepEqual(await result(), reference);
+  await kept(aheadId, 'kept');
 });

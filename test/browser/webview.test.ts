@@ -108,6 +108,21 @@ test('a corrupt image ends in a clear error, and the panel recovers on the next 
   assert.equal(await h.page.locator('#error').isHidden(), true);
 });
 
+test('a visualize the host posts again after ready (sent before the page listened, seen after all) runs once', async () => {
+  const ready = (await h.posted()).find((m) => m.type === 'ready');
+  assert.equal(ready?.type === 'ready' && ready.seen, 0, 'the page says which visualize it has seen: none at its start');
+  const bytes = new Uint8Array(readFileSync(imagePath));
+  const runs = () => h.page.evaluate(() => performance.getEntriesByName('vitlens-visualize').length);
+  const before = await runs();
+  const first = { type: 'visualize', seq: 1, backend: 'wasm', model: { ...model, bytes: undefined }, image: { name: fixtureImage, uri: 'file:///seq1.png', bytes, mime: 'image/png' } } as const;
+  await h.post(first);
+  await h.waitForState('done');
+  await h.post(first);
+  await h.post({ ...first, seq: 2, image: { ...first.image, uri: 'file:///seq2.png' } });
+  await h.waitForState('done');
+  assert.equal(await runs() - before, 2, 'seq 1, its copy ignored, then seq 2');
+});
+
 test('clicking a patch shows its query map; the hottest cell matches Node', async () => {
   const { rows, cols } = model.structure.grid!;
   const [r, c] = [4, 9];

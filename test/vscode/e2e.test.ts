@@ -486,10 +486,11 @@ describe('ViT Lens in VS Code (code-server)', { timeout: 15 * 60_000 }, () => {
       await waitForDone(frame);
       await assertResults(frame);
       await screenshot('vscode-palette.png');
-      // A new panel: the host did not send the model again, the page read the copy the last panel kept.
-      const fromCopy = await frame.evaluate(() => performance.getEntriesByName('vitlens-kept-read').length);
-      log(`new panel read the kept model copy: ${fromCopy === 1}`);
-      assert.equal(fromCopy, 1, 'the new panel read the kept copy of the model');
+      // A new panel: the bundled model (22.8 MB) crossed while the page started (the window has loaded a ViT Lens page
+      // before), or, when the page was ready first, the page read the copy the last panel kept; one or the other.
+      const [ahead, fromCopy] = await frame.evaluate(() => ['vitlens-ahead', 'vitlens-kept-read'].map((n) => performance.getEntriesByName(n).length));
+      log(`new panel: model sent ahead ${ahead}, kept copy read ${fromCopy}`);
+      assert.equal(ahead + fromCopy, 1, `the new panel had the model ahead or from its kept copy, once: ahead ${ahead}, kept ${fromCopy}`);
     }));
 
   it('the panel follows when another image tab becomes active', { timeout: INFERENCE_TIMEOUT + 60_000 }, () =>
