@@ -8,6 +8,7 @@ import type { HostRun } from '../shared/protocol';
 import type { PreparedModel } from '../shared/prepareModel';
 import { inputSize } from '../shared/modelCard';
 import { ModelThreadClient } from './modelThreadClient';
+import { modelParts } from '../shared/runnerClient';
 
 let thread: ModelThreadClient | undefined;
 
@@ -23,7 +24,7 @@ function modelThread(extensionUri: vscode.Uri): ModelThreadClient {
 
 type HostModel = Pick<PreparedModel, 'key' | 'bytes' | 'graphPatch' | 'externalData'>;
 
-const partsOf = (model: HostModel) => () => ({ parts: model.graphPatch ? [model.bytes, model.graphPatch] : [model.bytes], externalData: model.externalData });
+const partsOf = (model: HostModel) => () => modelParts(model);
 
 /**
  * Creates the model's session in the thread now, while the panel starts, and runs it once on zeros of its card's

@@ -12,6 +12,7 @@ import { HeldAttention } from '../shared/firstRows';
 import { EarlyVisualize } from '../shared/earlyVisualize';
 import { prepareInHost, runInHost, startHostRunner } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
+import { modelParts, partsSize } from '../shared/runnerClient';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
 
@@ -198,7 +199,7 @@ export class VisualizePanel implements vscode.Disposable {
         progress.report({ message: vscode.l10n.t('running {0}…', model.card.name) });
         const outcome = this.nextOutcome();
         if (sendBytes) this.bytesSent = { key: model.key, at: Date.now(), bytes: model.bytes.byteLength };
-        else if (!this.bytesSent?.ahead || this.bytesSent.key !== model.key) this.bytesSent = undefined;
+        else if (!ahead) this.bytesSent = undefined;
         // In the host, the output patch and external weights stay here with the bytes (a 'modelBytes' request brings
         // them). The drawn parameters (3 MB for ViT-B) follow the message: only the ideas, drawn after the run, need them.
         const withGraph = first && runIn === 'webview' && !ahead;
@@ -234,8 +235,7 @@ export class VisualizePanel implements vscode.Disposable {
    * costs nothing more than today: the page finds no bytes and asks for them ('modelBytes').
    */
   private sendAhead(model: PreparedModel): void {
-    const bytes = model.bytes.byteLength + (model.graphPatch?.byteLength ?? 0) + (model.externalData ?? []).reduce((n, f) => n + f.data.byteLength, 0);
-    if (!aPageHasLoaded || this.pageReady || this.sentModelKey === model.key || bytes > AHEAD_MAX_BYTES || settings().runModelIn !== 'webview') return;
+    if (!aPageHasLoaded || this.pageReady || this.sentModelKey === model.key || partsSize(modelParts(model)) > AHEAD_MAX_BYTES || settings().runModelIn !== 'webview') return;
     this.aheadKey = model.key;
     this.bytesSent = { key: model.key, at: Date.now(), bytes: model.bytes.byteLength, ahead: true };
     this.post({ type: 'modelAhead', modelKey: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData, backend: settings().backend });

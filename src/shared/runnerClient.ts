@@ -25,6 +25,14 @@ export interface RunResult {
  */
 export interface ModelParts { parts: Uint8Array[]; externalData?: { path: string; data: Uint8Array }[] }
 
+/** A model's parts as both places hold them: the file's bytes, ViT Lens's output patch if any, external weights. */
+export function modelParts(m: { bytes: Uint8Array; graphPatch?: Uint8Array; externalData?: { path: string; data: Uint8Array }[] }): ModelParts {
+  return { parts: m.graphPatch ? [m.bytes, m.graphPatch] : [m.bytes], externalData: m.externalData };
+}
+
+/** How many bytes the model's parts and external weights are. */
+export const partsSize = (m: ModelParts): number => [...m.parts, ...(m.externalData ?? []).map((f) => f.data)].reduce((n, p) => n + p.byteLength, 0);
+
 /** A started worker: where messages go, and how to stop it. */
 export interface RunnerWorker {
   post(msg: ToWorker, transfer: ArrayBuffer[]): void;
@@ -107,12 +115,21 @@ export class RunnerClient {
   async prepare(modelKey: string, modelBytes: () => ModelParts, backend: Backend, warmUp?: { inputName: string; dims: number[] }): Promise<void> {
     await this.inOrder(async () => {
       const worker = await this.ensureWorker(backend);
-      if (this.sentModels.has(modelKey)) return;
-      const sent = modelBytes();
-      const bytes = await joinInSteps(sent.parts);
-      worker.post({ type: 'prepare', modelKey, modelBytes: bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads(), warmUp }, [bytes.buffer as ArrayBuffer]);
+      const sent = await this.unlessHeld(modelKey, modelBytes);
+      if (!sent) return;
+      worker.post({ type: 'prepare', modelKey, modelBytes: sent.bytes, externalData: sent.externalData, backend, wasmUrl: this.place.wasmUrl(backend), threads: this.place.threads(), warmUp }, [sent.bytes.buffer as ArrayBuffer]);
       this.holdOnly(modelKey);
     });
+  }
+
+  /**
+   * The model joined into one fresh buffer (transferred, not copied, to the worker; the caller keeps its own bytes to
+   * resend after a worker restart or another model), or nothing when the worker holds it.
+   */
+  private async unlessHeld(modelKey: string, modelBytes: () => ModelParts): Promise<{ bytes: Uint8Array; externalData: ModelParts['externalData'] } | undefined> {
+    if (this.sentModels.has(modelKey)) return undefined;
+    const sent = modelBytes();
+    return { bytes: await joinInSteps(sent.parts), externalData: sent.externalData };
   }
 
   /** The tail of the messages being composed for the worker. */
@@ -148,10 +165,8 @@ export class RunnerClient {
       const worker = await this.ensureWorker(backend);
       const id = this.next++;
       const threads = this.place.threads();
-      // `modelBytes` builds a fresh buffer (the instrumented model), which is transferred, not copied, to the
-      // worker; the caller keeps its own bytes to resend after a worker restart or another model.
-      const sent = this.sentModels.has(modelKey) ? undefined : modelBytes();
-      const bytes = sent ? await joinInSteps(sent.parts) : undefined;
+      const sent = await this.unlessHeld(modelKey, modelBytes);
+      const bytes = sent?.bytes;
       const msg: ToWorker = {
         type: 'run', id, modelKey, modelBytes: bytes, externalData: sent?.externalData, input, inputName, dims, outputs, backend,
         wasmUrl: this.place.wasmUrl(backend), threads, extraFeeds: extra.feeds, companionOf: extra.companionOf,

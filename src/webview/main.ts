@@ -13,6 +13,7 @@ import { clsRowSuffices, computeView, displayValues, fusionOf, gridOf, RunData, 
 import { HeatmapView } from './heatmapView';
 import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
+import { modelParts } from '../shared/runnerClient';
 import { type HeldInHost, HostRunResult, runInExtensionHost } from './hostRun';
 import type { VitStructure } from '../shared/vitStructure';
 import { renderIdeas } from './ideasView';
@@ -427,7 +428,7 @@ function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | '
   const { height, width } = inputSize(model.card.preprocess);
   return client.run(model.key, () => {
     if (!stored?.bytes) throw new Error(t('Model bytes missing in the webview.'));
-    return { parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData };
+    return modelParts({ ...stored, bytes: stored.bytes });
   }, input, model.structure.input.name, [batch, model.structure.input.channels, height, width], outputs, backend, timeoutMs);
 }
 
@@ -467,7 +468,7 @@ function modelAhead(msg: Extract<HostToWebview, { type: 'modelAhead' }>): void {
   arrivedAhead = msg.modelKey;
   performance.mark('vitlens-ahead');
   post({ type: 'received', modelKey: msg.modelKey });
-  void pageBackend(msg.backend).then((b) => client.prepare(stored.key, () => ({ parts: stored.graphPatch ? [stored.bytes, stored.graphPatch] : [stored.bytes], externalData: stored.externalData }), b)).catch(() => undefined);
+  void pageBackend(msg.backend).then((b) => client.prepare(stored.key, () => modelParts(stored), b)).catch(() => undefined);
 }
 
 /** The panel's model on another image, for a folder average: its mean attention distance per layer and head. */
