@@ -26,6 +26,8 @@ module.exports = (_env, argv) => {
     entry: { extension: './src/extension.ts' },
     output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
     externals: { vscode: 'commonjs vscode' },
+    // The host's JPEG decoder (src/host/decodeJpeg.ts) reads its WASM from dist/ at run time.
+    plugins: [new CopyPlugin({ patterns: [{ from: 'node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm' }] })],
   };
   // The extension host's model thread (vitLens.runModelIn = "extensionHost"): onnxruntime-web's Node build, bundled;
   // at run time it imports its WASM glue (ort-wasm-simd-threaded.mjs, copied beside the .wasm) from dist/webview.

@@ -6,12 +6,13 @@ import * as vscode from 'vscode';
 import { type ErrorInfo, ImageError, toErrorInfo } from '../shared/errors';
 import { checkImageSize, readImageHeader } from '../shared/imageHeader';
 import type { PreparedModel } from '../shared/prepareModel';
-import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
+import { type FolderDistance, type HostToWebview, type ImagePayload, type InspectorInfo, type ModelBytes, type PanelAction, type PersistedState, RequestChannel, type AheadMissed, type RunSummary, type ViewState, type WebviewRequest, type WebviewToHost } from '../shared/protocol';
 import { activeModelUri, loadModel, plainBytes } from './modelLoader';
 import { HeldAttention } from '../shared/firstRows';
 import { EarlyVisualize } from '../shared/earlyVisualize';
 import { prepareInHost, runInHost, startHostRunner } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
+import { RunAhead } from './runAhead';
 import { modelParts, partsSize } from '../shared/runnerClient';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -46,6 +47,8 @@ export class VisualizePanel implements vscode.Disposable {
   private model: PreparedModel | undefined;
   /** With the model in the host: the full attention of the panel's last run, until the panel asks for it. */
   private readonly heldAttention = new HeldAttention();
+  /** With the model in the host: the run started on the host's decode of the image, until the page asks for it. */
+  private readonly runAhead = new RunAhead();
   private ready!: Promise<void>;
   private markReady!: () => void;
   private webgpuEnabled = false;
@@ -165,7 +168,9 @@ export class VisualizePanel implements vscode.Disposable {
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
     // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
-    if (inHost) loading.then(([model]) => prepareInHost(this.context.extensionUri, model)).catch(() => undefined);
+    const seq = ++this.visualizeSeq;
+    // With the model in the host, it runs now on the host's decode of a JPEG (runAhead.ts), else its session is created.
+    if (inHost) loading.then(([model, bytes]) => this.startInHost(seq, model, bytes, name)).catch(() => undefined);
     else if (!this.pageReady) loading.then(([model]) => this.sendAhead(model)).catch(() => undefined);
     // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.
     if (this.pageReady && this.wantsWebgpuPage()) {
@@ -206,7 +211,8 @@ export class VisualizePanel implements vscode.Disposable {
         const parameters = first ? model.parameters : undefined;
         const msg = {
           type: 'visualize',
-          seq: ++this.visualizeSeq,
+          seq,
+          runAhead: inHost && this.runAhead.has(seq),
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: withGraph ? model.graphPatch : undefined, externalData: withGraph ? model.externalData : undefined, parameters: undefined },
@@ -239,6 +245,24 @@ export class VisualizePanel implements vscode.Disposable {
     this.aheadKey = model.key;
     this.bytesSent = { key: model.key, at: Date.now(), bytes: model.bytes.byteLength, ahead: true };
     this.post({ type: 'modelAhead', modelKey: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData, backend: settings().backend });
+  }
+
+  /**
+   * Runs the model on the host's own decode of the image when it decodes it as the page will (a JPEG), without
+   * waiting for the page; else creates the model's session and warms it up, for the page's run.
+   */
+  private startInHost(seq: number, model: PreparedModel, bytes: Uint8Array, name: string): void {
+    const extensionUri = this.context.extensionUri;
+    let ahead = false;
+    try {
+      const header = readImageHeader(bytes, name);
+      checkImageSize(header, name, settings().maxImageMegapixels);
+      const wasm = vscode.Uri.joinPath(extensionUri, 'dist', 'mozjpeg_dec.wasm').fsPath;
+      ahead = this.runAhead.start(seq, model, bytes, header, wasm, (r) => runInHost(extensionUri, model, { ...r, timeoutMs: settings().inferenceTimeoutSeconds * 1000 }));
+    } catch {
+      // Not an image, or too large: the visualize reports it.
+    }
+    if (!ahead) void prepareInHost(extensionUri, model).catch(() => undefined);
   }
 
   /** Resolves when the webview reports the next run's outcome (or the panel closes). */
@@ -350,7 +374,11 @@ export class VisualizePanel implements vscode.Disposable {
         value = { bytes: this.model.bytes, graphPatch: this.model.graphPatch, externalData: this.model.externalData } satisfies ModelBytes;
       } else if (r.kind === 'run') {
         if (this.model?.key !== r.modelKey) throw new Error(vscode.l10n.t('The panel has moved on to another model.'));
-        value = this.heldAttention.firstRows(await runInHost(this.context.extensionUri, this.model, r), r.firstRowsOnly);
+        const model = this.model;
+        const ahead = r.ahead && (await this.runAhead.take(r.ahead.seq, r.modelKey, r.ahead.sha256, r.outputs));
+        if (ahead && 'run' in ahead) value = this.heldAttention.firstRows({ ...ahead.run, ranAhead: true }, r.firstRowsOnly);
+        else if (!r.input) value = ahead ?? ({ differs: 'none' } satisfies AheadMissed);
+        else value = this.heldAttention.firstRows(await runInHost(this.context.extensionUri, model, { ...r, input: r.input }), r.firstRowsOnly);
       } else if (r.kind === 'runRest') {
         value = this.heldAttention.rest(r.runId);
       } else if (r.kind === 'attentionDistance') {
@@ -388,6 +416,7 @@ export class VisualizePanel implements vscode.Disposable {
 
   dispose(): void {
     this.heldAttention.clear();
+    this.runAhead.clear();
     if (VisualizePanel.current === this) {
       VisualizePanel.current = undefined;
       VisualizePanel.viewStateEmitter.fire(undefined);

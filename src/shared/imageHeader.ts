@@ -12,6 +12,8 @@ export interface ImageHeader {
   mime: string;
   width?: number;
   height?: number;
+  /** A JPEG's colour components: 1 grey, 3 YCbCr (or RGB), 4 CMYK or YCCK. */
+  components?: number;
 }
 
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp', webp: 'image/webp', svg: 'image/svg+xml' };
@@ -41,7 +43,7 @@ export function readImageHeader(b: Uint8Array, name: string): ImageHeader {
 }
 
 /** Scans JPEG markers to the first start-of-frame for the dimensions. */
-function jpegSize(b: Uint8Array, dv: DataView): { width?: number; height?: number } {
+function jpegSize(b: Uint8Array, dv: DataView): { width?: number; height?: number; components?: number } {
   let o = 2;
   while (o + 9 < b.byteLength) {
     if (b[o] !== 0xff) return {};
@@ -52,7 +54,7 @@ function jpegSize(b: Uint8Array, dv: DataView): { width?: number; height?: numbe
     }
     const len = dv.getUint16(o + 2);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) return { height: dv.getUint16(o + 5), width: dv.getUint16(o + 7) };
+    if (isSof) return { height: dv.getUint16(o + 5), width: dv.getUint16(o + 7), components: b[o + 9] };
     o += 2 + len;
   }
   return {};

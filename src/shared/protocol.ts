@@ -77,7 +77,16 @@ export interface HostRun {
   warmUpMs?: number;
   /** Outputs sent as their first rows only (firstRows.ts): the host holds the full tensors for a 'runRest' or 'attentionDistance'. */
   rest?: { runId: number; names: string[] };
+  /** The run the host started on its own decode of the image (src/host/runAhead.ts), the page's pixels the same. */
+  ranAhead?: boolean;
 }
+
+/**
+ * The reply to a 'run' request without an input when the host's run ahead cannot serve it, and why: none for this
+ * image, the host could not decode it, its pixels differ from the page's, or the page asks for other outputs. The
+ * page then sends its input.
+ */
+export interface AheadMissed { differs: 'none' | 'decode' | 'pixels' | 'outputs'; detail?: string }
 
 export type ViewMode = 'attention' | 'rollout' | 'features';
 /** 'mean' | 'max' | 'min' over heads, or a head index as a string ('0', '1', …). */
@@ -159,7 +168,8 @@ export type HostToWebview =
   /** `runIn`: 'extensionHost' sends no model bytes; the webview asks the host to run the model ('run' requests). */
   /** `parametersFollow`: the model's drawn parameters come in the next message ('parameters'), not needed before the ideas. */
   /** `seq`: increases with each visualize of a panel; the page ignores one it has seen (a copy sent again after 'ready'). */
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean; seq?: number }
+  /** `runAhead`: the host runs the model on its own decode of the image; the page asks for that run with its pixels' SHA-256. */
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean; seq?: number; runAhead?: boolean }
   | { type: 'parameters'; modelKey: string; parameters: NonNullable<ModelPayload['parameters']> }
   /** A small model's bytes, sent while the page starts (before its 'ready'); `backend`: the page creates its session now. */
   | ({ type: 'modelAhead'; modelKey: string; backend: BackendSetting } & ModelBytes)
@@ -196,7 +206,11 @@ export type WebviewRequest =
   | { kind: 'modelBytes'; modelKey: string }
   /** Run the panel's model in the extension host (vitLens.runModelIn); the reply is a HostRun. */
   /** `firstRowsOnly`: attention outputs to send as row 0 first (the first heatmap's), the full tensors on 'runRest'. */
-  | { kind: 'run'; modelKey: string; input: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number; firstRowsOnly?: string[] }
+  /**
+   * `input` absent: the run the host started ahead for visualize `ahead.seq`, if its pixels have this SHA-256 (else
+   * the reply is AheadMissed).
+   */
+  | { kind: 'run'; modelKey: string; input?: Float32Array; inputName: string; dims: number[]; outputs: string[]; timeoutMs?: number; firstRowsOnly?: string[]; ahead?: { seq: number; sha256: string } }
   /** The full tensors the host held back from run `runId` (HostRun.rest); the reply is WorkerTensor[]. */
   | { kind: 'runRest'; runId: number }
   /**

@@ -436,11 +436,12 @@ function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | '
  * The panel's own model on `input`: in the webview's worker, or in the extension host's model thread (whose reply
  * carries the same tensors). `batch`: images laid back to back (occlusion); `outputs`: default, every view's.
  */
-async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model), firstRowsOnly?: string[]): Promise<HostRunResult> {
+/** `ahead`: in the host, the run it started on its own decode of this image, if its pixels have this SHA-256. */
+async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model), firstRowsOnly?: string[], ahead?: { seq: number; sha256: string }): Promise<HostRunResult> {
   if (runIn === 'webview') return runInWorker(model, heldFor(model.key), input, backend, timeoutMs, batch, outputs);
   const { height, width } = inputSize(model.card.preprocess);
   const dims = [batch, model.structure.input.channels, height, width];
-  return runInExtensionHost(requests, { kind: 'run', modelKey: model.key, input, inputName: model.structure.input.name, dims, outputs, timeoutMs, firstRowsOnly });
+  return runInExtensionHost(requests, { kind: 'run', modelKey: model.key, input, inputName: model.structure.input.name, dims, outputs, timeoutMs, firstRowsOnly }, ahead);
 }
 
 /**
@@ -558,7 +559,9 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   const firstLayer = state.layer >= 0 && state.layer < layers ? state.layer : layers - 1;
   // In the host, a first heatmap of CLS attention needs row 0 of each layer only: the full matrices follow.
   const firstRows = runIn === 'extensionHost' && layers > 0 && clsRowSuffices(model.structure, { ...state, layer: firstLayer }) ? model.attentionOutputs : undefined;
-  const r: HostRunResult = await runPanelModel(model, input.tensor, backend, msg.timeoutMs, 1, runOutputs(model), firstRows);
+  // The host ran the model on its own decode of the image: that run is used if its pixels are these, bit for bit.
+  const ahead = runIn === 'extensionHost' && msg.runAhead && msg.seq !== undefined ? { seq: msg.seq, sha256: await sha256Hex(input.rgba) } : undefined;
+  const r: HostRunResult = await runPanelModel(model, input.tensor, backend, msg.timeoutMs, 1, runOutputs(model), firstRows, ahead);
   if (seq !== runSeq) return;
   performance.mark('vitlens-ran');
   const top = classPredictions(model, r.tensors.get(model.logitsOutput)!.data, 5);
@@ -592,7 +595,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('backend').textContent = runIn === 'extensionHost' ? t`Extension host · WASM · ${threads}` : r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
   $('backend').dataset.place = runIn;
   const session = r.sessionMs ? (r.warmUpMs ? t`session created in ${r.sessionMs.toFixed(0)} ms and warmed up in ${r.warmUpMs.toFixed(0)} ms` : t`session created in ${r.sessionMs.toFixed(0)} ms`) : t('session reused');
-  $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '');
+  $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '') + aheadNote(r);
   setStatus('done', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : t`Done: ${mainOutput(model.structure.outputs).describe}`);
   performance.mark('vitlens-drawn');
   post({ type: 'rendered', summary: { image: image.name, model: model.card.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top } });
@@ -626,7 +629,15 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
 
 // ---- export ----
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
+/** Whether the run came from the host's own decode of the image, or why the page's input was run instead. */
+function aheadNote(r: HostRunResult): string {
+  if (r.ranAhead) return ` · ${t("run ahead on the extension host's decode of the image (the same pixels)")}`;
+  if (r.aheadMissed?.differs === 'pixels') return ` · ${t("the extension host decoded the image to other pixels: run on the panel's")}`;
+  if (r.aheadMissed?.differs === 'decode') return ` · ${t("the extension host could not decode the image: run on the panel's")}`;
+  return '';
+}
+
+async function sha256Hex(bytes: Uint8Array | Uint8ClampedArray): Promise<string> {
   const d = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -7,14 +7,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../support/fixtures';
 import { realModel } from '../support/realModel';
 import { modelThreadFromSource } from '../support/modelThread';
 import { HeldAttention } from '../../src/shared/firstRows';
 import { prepareModel, type PreparedModel } from '../../src/shared/prepareModel';
-import type { HostRun, WebviewRequest, WorkerTensor } from '../../src/shared/protocol';
+import type { AheadMissed, HostRun, WebviewRequest, WorkerTensor } from '../../src/shared/protocol';
+import { decodeJpeg } from '../../src/host/decodeJpeg';
+import { pixelsSha256, RunAhead } from '../../src/host/runAhead';
+import { readImageHeader } from '../../src/shared/imageHeader';
 import { Harness, startHarness } from './harness';
 
 let h: Harness;
@@ -43,7 +46,7 @@ async function nextRequest(kind: WebviewRequest['kind'], seen: Set<number>): Pro
     if (fresh) {
       seen.add(fresh.id);
       const r = fresh.request as unknown as WebviewRequest & { input?: number[] };
-      return { id: fresh.id, request: (r.kind === 'run' ? { ...r, input: Float32Array.from(r.input as number[]) } : r) as WebviewRequest };
+      return { id: fresh.id, request: (r.kind === 'run' ? { ...r, input: r.input && Float32Array.from(r.input) } : r) as WebviewRequest };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -52,8 +55,12 @@ async function nextRequest(kind: WebviewRequest['kind'], seen: Set<number>): Pro
 }
 
 /** Replies to request `id` with `value`, its tensors' data crossing as base64 and rebuilt as Float32Arrays in the page. */
-async function reply(id: number, value: { tensors: WorkerTensor[] } | WorkerTensor[] | { error: string }): Promise<void> {
+async function reply(id: number, value: { tensors: WorkerTensor[] } | WorkerTensor[] | { error: string } | AheadMissed): Promise<void> {
   const enc = (xs: WorkerTensor[]) => xs.map((x) => ({ ...x, data: Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).toString('base64') }));
+  if ('differs' in value) {
+    await h.page.evaluate(({ id, value }) => window.postMessage({ type: 'reply', id, ok: true, value }, '*'), { id, value });
+    return;
+  }
   const wire = 'error' in value ? value : Array.isArray(value) ? { list: enc(value) } : { ...value, tensors: enc(value.tensors) };
   await h.page.evaluate(({ id, wire }) => {
     // No named functions in here: tsx would wrap them in a helper the page does not have.
@@ -81,6 +88,7 @@ async function heatmapPixels(): Promise<{ hash: number; hottest: string; lit: nu
 }
 
 async function runInThread(r: Extract<WebviewRequest, { kind: 'run' }>, m: PreparedModel = model): Promise<HostRun> {
+  assert.ok(r.input, 'a run request without an input');
   const res = await thread.run(r.modelKey, () => ({ parts: m.graphPatch ? [m.bytes, m.graphPatch] : [m.bytes] }), r.input, r.inputName, r.dims, r.outputs, 'wasm', r.timeoutMs);
   return { tensors: [...res.tensors.values()], backend: res.backend, threads: res.threads, inferenceMs: res.inferenceMs, sessionMs: res.sessionMs };
 }
@@ -226,4 +234,87 @@ test('in the extension host, DeiT: the distillation token\'s row is fetched righ
   assert.equal(await out.getAttribute('data-cls-top1'), ref.clsTop1, 'CLS head top-1 as in PyTorch');
   assert.equal(await out.getAttribute('data-dist-top1'), ref.distTop1, 'distillation head top-1 as in PyTorch');
   assert.match(await h.page.locator('#distill-text').textContent() ?? '', /the CLS head says/);
+});
+
+const WASM = path.join(ROOT, 'node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
+
+test('the extension host decodes JPEGs to the same pixels as the page, bit for bit: baseline, progressive, 4:2:0 to 4:4:4, grey, EXIF orientations', async () => {
+  const files = [...readdirSync(path.join(ROOT, 'test/fixtures/jpeg')).map((f) => path.join(ROOT, 'test/fixtures/jpeg', f)), ...['cat_tabby.jpg', 'dog_beagle.jpg', 'pizza.jpg', 'shuttle.jpg'].map((f) => path.join(ROOT, 'samples', f)), path.join(ROOT, 'test/fixtures/bad-images/exif-rotated.jpg')];
+  assert.ok(files.length >= 15);
+  for (const f of files) {
+    const bytes = new Uint8Array(readFileSync(f));
+    const host = await decodeJpeg(bytes, WASM);
+    // As the page decodes (src/webview/imageInput.ts): the file's own values, the EXIF orientation applied.
+    const page = await h.page.evaluate(async (b64) => {
+      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const bm = await createImageBitmap(new Blob([bin], { type: 'image/jpeg' }), { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      const c = new OffscreenCanvas(bm.width, bm.height);
+      const x = c.getContext('2d')!;
+      x.drawImage(bm, 0, 0);
+      const d = new Uint8Array(await crypto.subtle.digest('SHA-256', x.getImageData(0, 0, bm.width, bm.height).data));
+      return { width: bm.width, height: bm.height, sha256: Array.from(d, (v) => v.toString(16).padStart(2, '0')).join('') };
+    }, Buffer.from(bytes).toString('base64'));
+    const name = path.basename(f);
+    assert.deepEqual([host.width, host.height], [page.width, page.height], name);
+    assert.equal(pixelsSha256(host.rgba), page.sha256, `${name}: the host's decode differs from the page's`);
+  }
+});
+
+/** The panel's heatmap, predictions and timing line once it is done with `name`. */
+async function panelResult(): Promise<{ hash: number; top: string[]; timing: string }> {
+  // The ideas wait for the host's attention distances: answered once the heatmap is done.
+  await h.page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status')?.dataset.state ?? ''), undefined, { timeout: 60_000 });
+  await answerDistances();
+  await h.waitForState('done');
+  return { hash: (await heatmapPixels()).hash, top: await h.page.locator('#predictions li').allTextContents(), timing: await h.page.locator('#timing').textContent() ?? '' };
+}
+
+test('in the extension host: the run the host started on its own decode of a JPEG is used when the page\'s pixels are the same, and the page\'s input is run when they are not', async () => {
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined, mode: 'attention', layer: 11, head: 'mean' } }, '*'));
+  const cat = image('cat_tabby.jpg');
+  const aheadOf = (seq: number, bytes: Uint8Array) => {
+    const a = new RunAhead();
+    assert.equal(a.start(seq, model, bytes, readImageHeader(bytes, 'jpeg'), WASM, (r) => runInThread({ kind: 'run', modelKey: model.key, ...r })), true);
+    return a;
+  };
+  // The reference: the page's own input, as without a run ahead.
+  await h.post({ type: 'visualize', seq: 100, backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined }, image: cat });
+  const plain = await nextRequest('run', seen);
+  assert.ok(plain.request.kind === 'run' && plain.request.input && !plain.request.ahead);
+  await reply(plain.id, held.firstRows(await runInThread(plain.request), plain.request.firstRowsOnly));
+  const reference = await panelResult();
+  assert.doesNotMatch(reference.timing, /run ahead/);
+
+  // Run ahead: the page asks with its pixels' SHA-256 and no input, and draws the host's run.
+  const runsBefore = await countRequests('run');
+  const same = aheadOf(101, cat.bytes);
+  await h.post({ type: 'visualize', seq: 101, runAhead: true, backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined }, image: cat });
+  const asked = await nextRequest('run', seen);
+  assert.ok(asked.request.kind === 'run' && asked.request.ahead);
+  assert.equal(asked.request.input, undefined, 'the page sends no input while the host may have run it');
+  assert.equal(asked.request.ahead.seq, 101);
+  const got = await same.take(asked.request.ahead.seq, asked.request.modelKey, asked.request.ahead.sha256, asked.request.outputs);
+  assert.ok('run' in got, `the host's run ahead serves the page: ${JSON.stringify(got)}`);
+  await reply(asked.id, held.firstRows({ ...got.run, ranAhead: true }, asked.request.firstRowsOnly));
+  const ahead = await panelResult();
+  assert.match(ahead.timing, /run ahead on the extension host's decode of the image \(the same pixels\)/);
+  assert.equal(ahead.hash, reference.hash, 'the same heatmap as from the page\'s input');
+  assert.deepEqual(ahead.top, reference.top, 'the same predictions');
+  assert.equal(await countRequests('run'), runsBefore + 1, 'one request for this image');
+
+  // The host ran another image's pixels (as if its decode differed): the page sends its input, and says so.
+  const other = aheadOf(102, image('pizza.jpg').bytes);
+  await h.post({ type: 'visualize', seq: 102, runAhead: true, backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined }, image: cat });
+  const first = await nextRequest('run', seen);
+  assert.ok(first.request.kind === 'run' && first.request.ahead && !first.request.input);
+  const missed = await other.take(first.request.ahead.seq, first.request.modelKey, first.request.ahead.sha256, first.request.outputs);
+  assert.deepEqual(missed, { differs: 'pixels' });
+  await reply(first.id, missed);
+  const again = await nextRequest('run', seen);
+  assert.ok(again.request.kind === 'run' && again.request.input && !again.request.ahead, 'then the page sends its own input');
+  await reply(again.id, held.firstRows(await runInThread(again.request), again.request.firstRowsOnly));
+  const fallback = await panelResult();
+  assert.match(fallback.timing, /the extension host decoded the image to other pixels: run on the panel's/);
+  assert.equal(fallback.hash, reference.hash);
+  assert.deepEqual(fallback.top, reference.top);
 });

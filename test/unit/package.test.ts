@@ -34,7 +34,9 @@ function pngHeader(b: Buffer): { width: number; height: number; bitDepth: number
 
 const FORBIDDEN_DIRS = ['src/', 'test/', 'scripts/', 'bench/', 'docs/', 'samples/', 'node_modules/', 'out/', 'test-results/', '.cache/', 'bin/', 'models/reference/'];
 const REQUIRED = ['package.json', 'package.nls.json', 'l10n/bundle.l10n.json', 'README.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md', 'CHANGELOG.md', 'media/icon.png', 'models/vit-tiny-imagenet.onnx', 'models/vit-tiny-imagenet.json'];
-const BUILT = ['dist/extension.js', 'dist/modelThread.js', 'dist/webview/ort-wasm-simd-threaded.mjs', 'dist/webview/main.js', 'dist/webview/sidebar.js', 'dist/webview/worker-wasm.js', 'dist/webview/worker-webgpu.js'];
+/** The extension host's files: the extension, its model thread, and the JPEG decoder's WASM (src/host/decodeJpeg.ts). */
+const HOST_FILES = ['dist/extension.js', 'dist/modelThread.js', 'dist/mozjpeg_dec.wasm'];
+const BUILT = ['dist/extension.js', 'dist/modelThread.js', 'dist/mozjpeg_dec.wasm', 'dist/webview/ort-wasm-simd-threaded.mjs', 'dist/webview/main.js', 'dist/webview/sidebar.js', 'dist/webview/worker-wasm.js', 'dist/webview/worker-webgpu.js'];
 
 /** Single files .vscodeignore lets in by name (`!samples/cat_tabby.jpg`), not by a glob. */
 const namedInIgnoreFile = () => new Set(readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8').split('\n')
@@ -47,12 +49,14 @@ function checkListing(files: string[], where: string): void {
     assert.ok(dir === undefined || named.has(f), `${where}: ${f} is under ${dir} and not named in .vscodeignore`);
     assert.ok(!/\.(ts|tsx|mts|cts)$/.test(f), `${where}: TypeScript source ${f} is packaged`);
     assert.ok(!/\.(vsix|py|sh|pt|tgz)$/.test(f), `${where}: ${f} is packaged`);
-    assert.ok(!f.startsWith('dist/') || f === 'dist/extension.js' || f === 'dist/modelThread.js' || f.startsWith('dist/webview/'), `${where}: ${f} (only dist/extension.js, dist/modelThread.js and dist/webview/ belong in the package)`);
+    assert.ok(!f.startsWith('dist/') || HOST_FILES.includes(f) || f.startsWith('dist/webview/'), `${where}: ${f} (only ${HOST_FILES.join(', ')} and dist/webview/ belong in the package)`);
   }
   for (const f of REQUIRED) assert.ok(files.includes(f), `${where}: ${f} is not packaged`);
   // A packaged photo is someone else's work: THIRD_PARTY_NOTICES.md must say where it comes from.
   const notices = readFileSync(path.join(ROOT, 'THIRD_PARTY_NOTICES.md'), 'utf8');
   for (const f of files.filter((x) => x.startsWith('samples/'))) assert.ok(notices.includes(f), `${where}: ${f} is packaged but not credited in THIRD_PARTY_NOTICES.md`);
+  // So is a packaged WASM binary built from someone else's code.
+  for (const f of files.filter((x) => x.endsWith('.wasm'))) assert.ok(notices.includes(path.basename(f)) || notices.includes('dist/webview/*.wasm'), `${where}: ${f} is packaged but not in THIRD_PARTY_NOTICES.md`);
 }
 
 test('package.json: icon is a 128×128 PNG under 30 KB, dark gallery banner, keywords within the Marketplace limit', () => {
