@@ -26,17 +26,43 @@ export interface DecodedImage {
 let decoder: Promise<MozJPEGModule> | undefined;
 let lastMessage = '';
 
+/**
+ * In Node the module defines a global ImageData class, which its decode builds its result with. The extension host
+ * is shared with every other extension, some of which may read a global ImageData as "in a browser": it exists only
+ * while a decode runs.
+ */
+const g = globalThis as { ImageData?: unknown };
+let imageDataClass: unknown;
+function withImageData<T>(f: () => T): T {
+  const had = 'ImageData' in g;
+  if (!had) g.ImageData = imageDataClass;
+  try {
+    return f();
+  } finally {
+    if (!had) delete g.ImageData;
+  }
+}
+
 function load(wasmPath: string): Promise<MozJPEGModule> {
-  decoder ??= WebAssembly.compile(fs.readFileSync(wasmPath)).then((wasm) => moduleFactory({
-    noInitialRun: true,
-    instantiateWasm: (imports, done) => {
-      const instance = new WebAssembly.Instance(wasm, imports);
-      done(instance);
-      return instance.exports;
-    },
-    // libjpeg's warnings and errors: kept for the error message, not printed in the host's console.
-    printErr: (s) => (lastMessage = s),
-  }));
+  decoder ??= WebAssembly.compile(fs.readFileSync(wasmPath)).then((wasm) => {
+    const had = 'ImageData' in g;
+    const module = moduleFactory({
+      noInitialRun: true,
+      instantiateWasm: (imports, done) => {
+        const instance = new WebAssembly.Instance(wasm, imports);
+        done(instance);
+        return instance.exports;
+      },
+      // libjpeg's warnings and errors: kept for the error message, not printed in the host's console.
+      printErr: (s) => (lastMessage = s),
+    });
+    // The factory defined the class as it started (synchronously): kept here for the decodes.
+    if (!had) {
+      imageDataClass = g.ImageData;
+      delete g.ImageData;
+    }
+    return module;
+  });
   return decoder;
 }
 
@@ -49,7 +75,7 @@ export async function decodeJpeg(bytes: Uint8Array, wasmPath: string): Promise<D
   lastMessage = '';
   let img: ImageData | null;
   try {
-    img = m.decode(bytes, true);
+    img = withImageData(() => m.decode(bytes, true));
   } catch (e) {
     // libjpeg's error exit leaves the WASM instance in an unknown state: the next decode starts a fresh one.
     decoder = undefined;

@@ -40,6 +40,8 @@ test('the host decodes the sample JPEGs to the same pixels as PIL, bit for bit',
     for (let i = 0; i < d.rgba.length; i++) if (d.rgba[i] !== pil.data[i]) differ++;
     assert.equal(differ, 0, `${name}: ${differ} of ${d.rgba.length} values differ from PIL's decode`);
   }
+  // The extension host is shared: the module's global ImageData exists only while it decodes.
+  assert.equal('ImageData' in globalThis, false);
 });
 
 test('a corrupt JPEG is refused with libjpeg\'s reason, and the next one decodes', async () => {
