@@ -108,10 +108,35 @@ async function coldStart(page: Page, image: string, profile?: string): Promise<{
 }
 
 /**
+ * The next image as the issue's "right-click → first heatmap" has it: Visualize Image from the Explorer's context
+ * menu, no tab opened. Timed by the page's own marks (ms after the click), not by this script's polling, which
+ * lags the screen by up to a poll and a round trip.
+ */
+async function fromExplorerMenu(page: Page, image: string): Promise<Record<string, number>> {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: image }).first();
+  const item = page.getByRole('menuitem', { name: /^(ViT Lens: )?Visualize Image$/ }).first();
+  for (let i = 0; i < 5; i++) {
+    await row.click({ button: 'right' });
+    if (await item.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) break;
+    await page.keyboard.press('Escape');
+  }
+  await item.hover();
+  await sleep(300);
+  const t = performance.now();
+  await item.click();
+  const clicked = Date.now() - (performance.now() - t);
+  await doneFor(page, image);
+  const w = await marks(page);
+  const since = (k: string) => Math.round(w.timeOrigin + w[k] - clicked);
+  const first = Number.isNaN(w['first-heatmap']) || w['first-heatmap'] === undefined ? since('drawn') : since('first-heatmap');
+  return { first, visualize: since('visualize'), running: since('running'), ran: since('ran'), inference: w.inference, draw: first - since('ran') };
+}
+
+/**
  * cold, warm, kept: to the first heatmap; `complete`: to the panel's status done; `patch`: from selecting a patch on
  * the warm image to its map (in the host, the rest of the attention crosses then).
  */
-interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; patch: number[]; complete: { cold: number[]; warm: number[]; kept: number[] }; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
+interface Measured { name: string; cold: number[]; warm: number[]; kept: number[]; patch: number[]; menu: Record<string, number>[]; complete: { cold: number[]; warm: number[]; kept: number[] }; phases: Record<string, number>[]; warmPhases: Record<string, number>[]; keptPhases: Record<string, number>[] }
 
 /**
  * Three cold/warm cycles with `modelPath` ('' = the bundled default, the ImageNet ViT-Ti/16) in a fresh code-server,
@@ -125,7 +150,7 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   const extraArgs = (process.env.VITLENS_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
   const server = await startCodeServer({ folder: ws, vsix, extraArgs, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}) } });
   const browser = await launchBrowser();
-  const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
+  const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], menu: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
   try {
     const page = await (await browser.browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     await page.goto(server.folderUrl, { timeout: 60_000 });
@@ -155,6 +180,7 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
       await f.waitForFunction(() => /\(5, 5\)/.test(document.getElementById('view-caption')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 20 });
       m.patch.push(performance.now() - t2);
       await f.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined } }, '*'));
+      m.menu.push(await fromExplorerMenu(page, images[1 + ((cycle + 1) % 3)]));
       m.warmPhases.push({ visualize: since('visualize'), running: since('running'), ran: since('ran'), 'first-heatmap': since('first-heatmap'), drawn: since('drawn'), inference: w.inference });
       // The panel keeps a copy of the model in its storage after the first heatmap: wait until it has decided.
       if (runIn === 'webview') await (await panelFrame(page)).waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.kept, undefined, { timeout: 120_000 });
@@ -198,7 +224,8 @@ async function main(): Promise<void> {
     const med = (k: string) => median(m.phases.map((p) => p[k] ?? NaN));
     const wmed = (k: string) => median(m.warmPhases.map((p) => p[k] ?? NaN));
     const kmed = (k: string) => median(m.keptPhases.map((p) => p[k] ?? NaN));
-    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), cold with the model kept by the panel **${median(m.kept).toFixed(0)} ms** (${m.kept.map((v) => v.toFixed(0)).join(', ')}; page started ${kmed('pageStart')} ms after the click, the kept copy read ${kmed('kept-read')} ms and the run done ${kmed('ran')} ms after that), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); the panel done (status): cold ${median(m.complete.cold).toFixed(0)} ms, kept ${median(m.complete.kept).toFixed(0)} ms, warm ${median(m.complete.warm).toFixed(0)} ms; a patch selected on the warm image to its map ${median(m.patch).toFixed(0)} ms (${m.patch.map((v) => v.toFixed(0)).join(', ')}); cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, first heatmap from first rows ${med('first-heatmap')}, panel done ${med('drawn')}; the run reported session creation ${med('session')} ms (the host's warm-up run ${med('warmUp')} ms) and inference ${med('inference')} ms; warm breakdown, ms after the click: image received ${wmed('visualize')}, decoded and running ${wmed('running')}, run done ${wmed('ran')} (inference ${wmed('inference')}), first heatmap from first rows ${wmed('first-heatmap')}, panel done ${wmed('drawn')}.`);
+    const mmed = (k: string) => median(m.menu.map((p) => p[k] ?? NaN));
+    lines.push(`${name}: cold **${median(m.cold).toFixed(0)} ms** (${m.cold.map((v) => v.toFixed(0)).join(', ')}), cold with the model kept by the panel **${median(m.kept).toFixed(0)} ms** (${m.kept.map((v) => v.toFixed(0)).join(', ')}; page started ${kmed('pageStart')} ms after the click, the kept copy read ${kmed('kept-read')} ms and the run done ${kmed('ran')} ms after that), warm **${median(m.warm).toFixed(0)} ms** (${m.warm.map((v) => v.toFixed(0)).join(', ')}); the panel done (status): cold ${median(m.complete.cold).toFixed(0)} ms, kept ${median(m.complete.kept).toFixed(0)} ms, warm ${median(m.complete.warm).toFixed(0)} ms; a patch selected on the warm image to its map ${median(m.patch).toFixed(0)} ms (${m.patch.map((v) => v.toFixed(0)).join(', ')}); cold breakdown: the panel's page started loading ${med('pageStart')} ms after the click; then, in ms after that: main.js requested ${med('mainJsStart')}, script ran ${med('script')}, ready sent ${med('ready')}, model and image received ${med('visualize')}, run done (decode, session, inference) ${med('ran')}, first heatmap from first rows ${med('first-heatmap')}, panel done ${med('drawn')}; the run reported session creation ${med('session')} ms (the host's warm-up run ${med('warmUp')} ms) and inference ${med('inference')} ms; the next image from the Explorer's context menu (no tab opened; the page's clock) **${mmed('first')} ms** (${m.menu.map((p) => p.first).join(', ')}; image received ${mmed('visualize')}, decoded ${mmed('running')}, run done ${mmed('ran')}, inference ${mmed('inference')}, run done to first heatmap ${mmed('draw')}: ${(mmed('first') / (mmed('inference') + mmed('draw'))).toFixed(2)} × (inference + draw)); warm breakdown, ms after the click: image received ${wmed('visualize')}, decoded and running ${wmed('running')}, run done ${wmed('ran')} (inference ${wmed('inference')}), first heatmap from first rows ${wmed('first-heatmap')}, panel done ${wmed('drawn')}.`);
     console.log(lines[lines.length - 1]);
   }
   const line = `Visualize Active Image to first heatmap in VS Code (code-server 4.100.3; medians of 3; from the command's click to the heatmap; cold = a new panel that has never seen the model; cold with the model kept = a new panel after one that has (vitLens.modelCacheMB; in the host: the model thread's session kept); warm = the next image in the same panel, including opening its tab): ${lines.join(' ')}`;
