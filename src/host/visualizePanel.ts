@@ -167,9 +167,9 @@ export class VisualizePanel implements vscode.Disposable {
     // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
-    // With the model in the host, its session is created meanwhile too (a failure is reported by the run).
     const seq = ++this.visualizeSeq;
-    // With the model in the host, it runs now on the host's decode of a JPEG (runAhead.ts), else its session is created.
+    // With the model in the host, it runs meanwhile on the host's decode of a JPEG (runAhead.ts), else its session is
+    // created (a failure is reported by the run).
     if (inHost) loading.then(([model, bytes]) => this.startInHost(seq, model, bytes, name)).catch(() => undefined);
     else if (!this.pageReady) loading.then(([model]) => this.sendAhead(model)).catch(() => undefined);
     // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.

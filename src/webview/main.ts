@@ -435,8 +435,8 @@ function runInWorker(model: ModelPayload, stored: Pick<ModelPayload, 'bytes' | '
 /**
  * The panel's own model on `input`: in the webview's worker, or in the extension host's model thread (whose reply
  * carries the same tensors). `batch`: images laid back to back (occlusion); `outputs`: default, every view's.
+ * `ahead`: in the host, the run it started on its own decode of this image, if its pixels have this SHA-256.
  */
-/** `ahead`: in the host, the run it started on its own decode of this image, if its pixels have this SHA-256. */
 async function runPanelModel(model: ModelPayload, input: Float32Array, backend: Backend, timeoutMs?: number, batch = 1, outputs = runOutputs(model), firstRowsOnly?: string[], ahead?: { seq: number; sha256: string }): Promise<HostRunResult> {
   if (runIn === 'webview') return runInWorker(model, heldFor(model.key), input, backend, timeoutMs, batch, outputs);
   const { height, width } = inputSize(model.card.preprocess);
