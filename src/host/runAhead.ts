@@ -1,6 +1,6 @@
 /**
- * With the model in the extension host, the host decodes a JPEG itself (decodeJpeg.ts: the same decoder as the
- * panel's Chromium) and runs the model on it at once, instead of waiting about a second for a new panel's page to
+ * With the model in the extension host, the host decodes a JPEG or an opaque PNG itself (decodeJpeg.ts: the same
+ * decoder as the panel's Chromium; decodePng.ts) and runs the model on it at once, instead of waiting about a second for a new panel's page to
  * load, decode the image and send its pixels back. The page still decodes the image, for its own view of it, and asks
  * for this run with the SHA-256 of its model-input pixels: the run is used only when they are the same, bit for bit;
  * else the page sends its own input and the model runs again. No vscode import: Node tests drive it directly.
@@ -13,9 +13,14 @@ import type { PreparedModel } from '../shared/prepareModel';
 import { preprocessRgba, toInputTensor } from '../shared/preprocess';
 import { runOutputs, type AheadMissed, type HostRun } from '../shared/protocol';
 import { decodeJpeg } from './decodeJpeg';
+import { decodePng } from './decodePng';
 
-/** Larger images are left to the page: decoding them whole would hold the host's thread (about 7 ms a megapixel). */
+/**
+ * Larger images are left to the page: decoding them whole would hold the host's thread (a JPEG about 7 ms a
+ * megapixel; a PNG, unfiltered in JavaScript, about 40-60).
+ */
 export const AHEAD_MAX_PIXELS = 12e6;
+export const AHEAD_MAX_PNG_PIXELS = 4e6;
 
 /** What the host asks the model thread for: the same as the page's 'run' request. */
 export interface AheadInput { input: Float32Array; inputName: string; dims: number[]; outputs: string[] }
@@ -26,16 +31,20 @@ export function pixelsSha256(rgba: Uint8Array | Uint8ClampedArray): string {
 }
 
 /**
- * Whether the host decodes this image as the page will: a JPEG in grey or YCbCr of a known size (CMYK and YCCK
- * JPEGs, and every other format, are decoded by the page only).
+ * Whether the host decodes this image as the page will: a JPEG in grey or YCbCr (not CMYK or YCCK), or a PNG of 8 bits
+ * or fewer without an alpha channel (16-bit PNGs are reduced to 8 bits differently; a palette's transparency shows only
+ * when decoded), of a known size. Every other image is decoded by the page only.
  */
 export function canRunAhead(header: ImageHeader): boolean {
-  return header.format === 'jpeg' && (header.components === 1 || header.components === 3) && !!header.width && !!header.height && header.width * header.height <= AHEAD_MAX_PIXELS;
+  const pixels = (header.width ?? 0) * (header.height ?? 0);
+  if (header.format === 'jpeg') return (header.components === 1 || header.components === 3) && pixels > 0 && pixels <= AHEAD_MAX_PIXELS;
+  if (header.format === 'png') return !!header.png && header.png.bitDepth <= 8 && [0, 2, 3].includes(header.png.colorType) && pixels > 0 && pixels <= AHEAD_MAX_PNG_PIXELS;
+  return false;
 }
 
 /** The model's input from the host's decode, as the page computes it from its own (main.ts, imageInput.ts). */
-export async function inputAhead(model: PreparedModel, bytes: Uint8Array, wasmPath: string): Promise<{ sha256: string; request: AheadInput }> {
-  const img = await decodeJpeg(bytes, wasmPath);
+export async function inputAhead(model: PreparedModel, bytes: Uint8Array, format: ImageHeader['format'], wasmPath: string): Promise<{ sha256: string; request: AheadInput }> {
+  const img = format === 'png' ? await decodePng(bytes) : await decodeJpeg(bytes, wasmPath);
   // A model that runs at any size runs at the image's aspect ratio, as the page's atImageSize decides.
   const m = atImageSize(model, img.width, img.height);
   const p = m.card.preprocess;
@@ -57,7 +66,7 @@ export class RunAhead {
   start(seq: number, model: PreparedModel, bytes: Uint8Array, header: ImageHeader, wasmPath: string, run: (r: AheadInput) => Promise<HostRun>): boolean {
     this.ahead = undefined;
     if (!canRunAhead(header)) return false;
-    const started = inputAhead(model, bytes, wasmPath).then(({ sha256, request }) => {
+    const started = inputAhead(model, bytes, header.format, wasmPath).then(({ sha256, request }) => {
       const result = run(request);
       result.catch(() => undefined); // the page's request reports it
       return { sha256, outputs: request.outputs, result };

@@ -168,7 +168,7 @@ export class VisualizePanel implements vscode.Disposable {
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
     const seq = ++this.visualizeSeq;
-    // With the model in the host, it runs meanwhile on the host's decode of a JPEG (runAhead.ts), else its session is
+    // With the model in the host, it runs meanwhile on the host's decode of a JPEG or opaque PNG (runAhead.ts), else its session is
     // created (a failure is reported by the run).
     if (inHost) loading.then(([model, bytes]) => this.startInHost(seq, model, bytes, name)).catch(() => undefined);
     else if (!this.pageReady) loading.then(([model]) => this.sendAhead(model)).catch(() => undefined);
@@ -248,7 +248,7 @@ export class VisualizePanel implements vscode.Disposable {
   }
 
   /**
-   * Runs the model on the host's own decode of the image when it decodes it as the page will (a JPEG), without
+   * Runs the model on the host's own decode of the image when it decodes it as the page will (a JPEG, an opaque PNG), without
    * waiting for the page; else creates the model's session and warms it up, for the page's run.
    */
   private startInHost(seq: number, model: PreparedModel, bytes: Uint8Array, name: string): void {

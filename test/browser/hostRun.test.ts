@@ -16,7 +16,8 @@ import { HeldAttention } from '../../src/shared/firstRows';
 import { prepareModel, type PreparedModel } from '../../src/shared/prepareModel';
 import type { AheadMissed, HostRun, WebviewRequest, WorkerTensor } from '../../src/shared/protocol';
 import { decodeJpeg } from '../../src/host/decodeJpeg';
-import { pixelsSha256, RunAhead } from '../../src/host/runAhead';
+import { canRunAhead, pixelsSha256, RunAhead } from '../../src/host/runAhead';
+import { decodePng } from '../../src/host/decodePng';
 import { readImageHeader } from '../../src/shared/imageHeader';
 import { Harness, startHarness } from './harness';
 
@@ -238,23 +239,41 @@ test('in the extension host, DeiT: the distillation token\'s row is fetched righ
 
 const WASM = path.join(ROOT, 'node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
 
+/** The image as the page decodes it (src/webview/imageInput.ts): the file's own values, the EXIF orientation applied. */
+async function pageDecode(bytes: Uint8Array, mime: string): Promise<{ width: number; height: number; sha256: string }> {
+  return h.page.evaluate(async ({ b64, mime }) => {
+    const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bm = await createImageBitmap(new Blob([bin], { type: mime }), { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    const c = new OffscreenCanvas(bm.width, bm.height);
+    const x = c.getContext('2d')!;
+    x.drawImage(bm, 0, 0);
+    const d = new Uint8Array(await crypto.subtle.digest('SHA-256', x.getImageData(0, 0, bm.width, bm.height).data));
+    return { width: bm.width, height: bm.height, sha256: Array.from(d, (v) => v.toString(16).padStart(2, '0')).join('') };
+  }, { b64: Buffer.from(bytes).toString('base64'), mime });
+}
+
 test('the extension host decodes JPEGs to the same pixels as the page, bit for bit: baseline, progressive, 4:2:0 to 4:4:4, grey, EXIF orientations', async () => {
   const files = [...readdirSync(path.join(ROOT, 'test/fixtures/jpeg')).map((f) => path.join(ROOT, 'test/fixtures/jpeg', f)), ...['cat_tabby.jpg', 'dog_beagle.jpg', 'pizza.jpg', 'shuttle.jpg'].map((f) => path.join(ROOT, 'samples', f)), path.join(ROOT, 'test/fixtures/bad-images/exif-rotated.jpg')];
   assert.ok(files.length >= 15);
   for (const f of files) {
     const bytes = new Uint8Array(readFileSync(f));
     const host = await decodeJpeg(bytes, WASM);
-    // As the page decodes (src/webview/imageInput.ts): the file's own values, the EXIF orientation applied.
-    const page = await h.page.evaluate(async (b64) => {
-      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const bm = await createImageBitmap(new Blob([bin], { type: 'image/jpeg' }), { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-      const c = new OffscreenCanvas(bm.width, bm.height);
-      const x = c.getContext('2d')!;
-      x.drawImage(bm, 0, 0);
-      const d = new Uint8Array(await crypto.subtle.digest('SHA-256', x.getImageData(0, 0, bm.width, bm.height).data));
-      return { width: bm.width, height: bm.height, sha256: Array.from(d, (v) => v.toString(16).padStart(2, '0')).join('') };
-    }, Buffer.from(bytes).toString('base64'));
+    const page = await pageDecode(bytes, 'image/jpeg');
     const name = path.basename(f);
+    assert.deepEqual([host.width, host.height], [page.width, page.height], name);
+    assert.equal(pixelsSha256(host.rgba), page.sha256, `${name}: the host's decode differs from the page's`);
+  }
+});
+
+test('the extension host decodes opaque PNGs of 8 bits or fewer to the same pixels as the page: RGB, grey, palette, 1-bit, ICC, gAMA and sRGB chunks', async () => {
+  const files = [...readdirSync(path.join(ROOT, 'test/fixtures/png')).map((f) => path.join(ROOT, 'test/fixtures/png', f)), ...['astronaut.png', 'chelsea.png', 'coffee.png'].map((f) => path.join(ROOT, 'samples', f)), ...['grey8.png', 'rgb.png'].map((f) => path.join(ROOT, 'test/fixtures/bad-images', f)), path.join(ROOT, 'test/fixtures/images/shapes-star.png')];
+  assert.ok(files.length >= 12);
+  for (const f of files) {
+    const bytes = new Uint8Array(readFileSync(f));
+    const name = path.basename(f);
+    assert.ok(canRunAhead(readImageHeader(bytes, name)), `${name} is one the host runs ahead`);
+    const host = await decodePng(bytes);
+    const page = await pageDecode(bytes, 'image/png');
     assert.deepEqual([host.width, host.height], [page.width, page.height], name);
     assert.equal(pixelsSha256(host.rgba), page.sha256, `${name}: the host's decode differs from the page's`);
   }

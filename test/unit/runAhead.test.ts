@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { decodeJpeg } from '../../src/host/decodeJpeg';
+import { decodePng } from '../../src/host/decodePng';
 import { canRunAhead, pixelsSha256, RunAhead, type AheadInput } from '../../src/host/runAhead';
 import { readImageHeader } from '../../src/shared/imageHeader';
 import { preprocessRgba, toInputTensor } from '../../src/shared/preprocess';
@@ -56,8 +57,21 @@ test('the host runs ahead only on JPEGs it decodes as the page does: grey or YCb
   const cmyk = readImageHeader(file('test/fixtures/bad-images', 'cmyk.jpg'), 'cmyk');
   assert.equal(cmyk.components, 4);
   assert.equal(canRunAhead(cmyk), false);
-  assert.equal(canRunAhead(readImageHeader(file('samples', 'chelsea.png'), 'chelsea')), false);
   assert.equal(canRunAhead({ format: 'jpeg', mime: 'image/jpeg', width: 5000, height: 4000, components: 3 }), false);
+  // PNG: 8 bits or fewer, no alpha channel, up to 4 MP.
+  assert.deepEqual(readImageHeader(file('samples', 'chelsea.png'), 'chelsea').png, { bitDepth: 8, colorType: 2 });
+  assert.equal(canRunAhead(readImageHeader(file('samples', 'chelsea.png'), 'chelsea')), true);
+  assert.equal(canRunAhead(readImageHeader(file('test/fixtures/png', 'palette-64.png'), 'palette')), true);
+  assert.equal(canRunAhead(readImageHeader(file('test/fixtures/bad-images', 'alpha.png'), 'alpha')), false);
+  assert.equal(canRunAhead(readImageHeader(file('test/fixtures/bad-images', 'grey16.png'), 'grey16')), false);
+  assert.equal(canRunAhead(readImageHeader(file('test/fixtures/bad-images', 'huge-20000x20000.png'), 'huge')), false);
+  assert.equal(canRunAhead(readImageHeader(file('test/fixtures/bad-images', 'image.webp'), 'webp')), false);
+});
+
+test('a PNG with transparent pixels is left to the page, which composites them on white', async () => {
+  await assert.rejects(decodePng(file('test/fixtures/bad-images', 'alpha.png')), /transparent pixels/);
+  const d = await decodePng(file('samples', 'coffee.png'));
+  assert.deepEqual([d.width, d.height, d.rgba.length], [600, 400, 600 * 400 * 4]);
 });
 
 /** The page's model-input pixels for a sample, computed from PIL's decode as the page computes them from its own. */
@@ -96,6 +110,18 @@ test('the page gets the run ahead when its pixels are the same, once; else it is
   assert.deepEqual(await ahead.take(11, 'another model', pixelsSha256(pixels), runOutputs(model)), { differs: 'none' });
   ahead.start(12, model, bytes, header, WASM, run);
   assert.deepEqual(await ahead.take(12, model.key, pixelsSha256(pixels), [...runOutputs(model), 'other']), { differs: 'outputs' });
+});
+
+test('a PNG runs ahead on the host\'s decode, with the input the model card asks for', async () => {
+  const bytes = file('samples', 'coffee.png');
+  const ahead = new RunAhead();
+  const asked: AheadInput[] = [];
+  assert.equal(ahead.start(3, model, bytes, readImageHeader(bytes, 'coffee'), WASM, async (r) => (asked.push(r), fakeRun)), true);
+  const d = await decodePng(bytes);
+  const pixels = preprocessRgba(d.rgba, d.width, d.height, model.card.preprocess);
+  assert.deepEqual(await ahead.take(3, model.key, pixelsSha256(pixels), runOutputs(model)), { run: fakeRun });
+  assert.deepEqual(asked[0].dims, [1, 3, 224, 224]);
+  assert.deepEqual(asked[0].input, toInputTensor(pixels, model.card.preprocess));
 });
 
 test('no run ahead for a CMYK JPEG; a JPEG the host cannot decode is reported as such', async () => {
