@@ -27,6 +27,8 @@ def pngs():
     im.save(out("rgb.png"))
     im.convert("L").save(out("grey.png"))
     im.quantize(64).save(out("palette-64.png"))
+    # Palette entry 0 fully transparent: the host leaves it to the page (its tRNS chunk).
+    im.quantize(64).save(out("palette-transparent.png"), transparency=0)
     im.convert("L").convert("1").save(out("bilevel-1bit.png"))
     rgb = open(out("rgb.png"), "rb").read()
     # Chromium ignores these with colorSpaceConversion 'none', as the host does.

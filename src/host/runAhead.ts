@@ -32,13 +32,13 @@ export function pixelsSha256(rgba: Uint8Array | Uint8ClampedArray): string {
 
 /**
  * Whether the host decodes this image as the page will: a JPEG in grey or YCbCr (not CMYK or YCCK), or a PNG of 8 bits
- * or fewer without an alpha channel (16-bit PNGs are reduced to 8 bits differently; a palette's transparency shows only
- * when decoded), of a known size. Every other image is decoded by the page only.
+ * or fewer without alpha or tRNS transparency (16-bit PNGs are reduced to 8 bits differently; the page composites
+ * transparency on white through its canvas), of a known size. Every other image is decoded by the page only.
  */
 export function canRunAhead(header: ImageHeader): boolean {
   const pixels = (header.width ?? 0) * (header.height ?? 0);
   if (header.format === 'jpeg') return (header.components === 1 || header.components === 3) && pixels > 0 && pixels <= AHEAD_MAX_PIXELS;
-  if (header.format === 'png') return !!header.png && header.png.bitDepth <= 8 && [0, 2, 3].includes(header.png.colorType) && pixels > 0 && pixels <= AHEAD_MAX_PNG_PIXELS;
+  if (header.format === 'png') return !!header.png && header.png.bitDepth <= 8 && [0, 2, 3].includes(header.png.colorType) && !header.png.transparency && pixels > 0 && pixels <= AHEAD_MAX_PNG_PIXELS;
   return false;
 }
 

@@ -14,8 +14,11 @@ export interface ImageHeader {
   height?: number;
   /** A JPEG's colour components: 1 grey, 3 YCbCr (or RGB), 4 CMYK or YCCK. */
   components?: number;
-  /** A PNG's bits per sample and colour type (0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA). */
-  png?: { bitDepth: number; colorType: number };
+  /**
+   * A PNG's bits per sample, colour type (0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA), and whether it has a
+   * tRNS chunk (transparency for a palette or one colour) before its pixels.
+   */
+  png?: { bitDepth: number; colorType: number; transparency: boolean };
 }
 
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp', webp: 'image/webp', svg: 'image/svg+xml' };
@@ -25,7 +28,7 @@ export function readImageHeader(b: Uint8Array, name: string): ImageHeader {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const ascii = (o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
   const h = (format: ImageFormat, width?: number, height?: number): ImageHeader => ({ format, mime: MIME[format], width, height });
-  if (b.byteLength >= 24 && b[0] === 0x89 && ascii(1, 3) === 'PNG') return { ...h('png', dv.getUint32(16), dv.getUint32(20)), ...(b.byteLength >= 26 ? { png: { bitDepth: b[24], colorType: b[25] } } : {}) };
+  if (b.byteLength >= 24 && b[0] === 0x89 && ascii(1, 3) === 'PNG') return { ...h('png', dv.getUint32(16), dv.getUint32(20)), ...(b.byteLength >= 26 ? { png: { bitDepth: b[24], colorType: b[25], transparency: pngHasTransparency(b, dv) } } : {}) };
   if (b.byteLength >= 10 && ascii(0, 3) === 'GIF') return h('gif', dv.getUint16(6, true), dv.getUint16(8, true));
   if (b.byteLength >= 26 && ascii(0, 2) === 'BM') return h('bmp', Math.abs(dv.getInt32(18, true)), Math.abs(dv.getInt32(22, true)));
   if (b.byteLength >= 30 && ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') {
@@ -42,6 +45,16 @@ export function readImageHeader(b: Uint8Array, name: string): ImageHeader {
   const head = new TextDecoder().decode(b.subarray(0, 512)).trimStart().toLowerCase();
   if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return h('svg');
   throw new ImageError(t`${name} is not an image ViT Lens can read (PNG, JPEG, GIF, BMP, WebP or SVG): its first bytes are ${describe(b)}.`);
+}
+
+/** Whether a tRNS chunk comes before the first IDAT (where the PNG format puts it). */
+function pngHasTransparency(b: Uint8Array, dv: DataView): boolean {
+  for (let o = 8; o + 8 <= b.byteLength; o += 12 + dv.getUint32(o)) {
+    const kind = String.fromCharCode(b[o + 4], b[o + 5], b[o + 6], b[o + 7]);
+    if (kind === 'tRNS') return true;
+    if (kind === 'IDAT' || kind === 'IEND') return false;
+  }
+  return false;
 }
 
 /** Scans JPEG markers to the first start-of-frame for the dimensions. */

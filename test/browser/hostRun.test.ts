@@ -266,7 +266,8 @@ test('the extension host decodes JPEGs to the same pixels as the page, bit for b
 });
 
 test('the extension host decodes opaque PNGs of 8 bits or fewer to the same pixels as the page: RGB, grey, palette, 1-bit, ICC, gAMA and sRGB chunks', async () => {
-  const files = [...readdirSync(path.join(ROOT, 'test/fixtures/png')).map((f) => path.join(ROOT, 'test/fixtures/png', f)), ...['astronaut.png', 'chelsea.png', 'coffee.png'].map((f) => path.join(ROOT, 'samples', f)), ...['grey8.png', 'rgb.png'].map((f) => path.join(ROOT, 'test/fixtures/bad-images', f)), path.join(ROOT, 'test/fixtures/images/shapes-star.png')];
+  // (palette-transparent.png is left to the page: its tRNS chunk, test/unit/runAhead.test.ts.)
+  const files = [...readdirSync(path.join(ROOT, 'test/fixtures/png')).filter((f) => !f.includes('transparent')).map((f) => path.join(ROOT, 'test/fixtures/png', f)), ...['astronaut.png', 'chelsea.png', 'coffee.png'].map((f) => path.join(ROOT, 'samples', f)), ...['grey8.png', 'rgb.png'].map((f) => path.join(ROOT, 'test/fixtures/bad-images', f)), path.join(ROOT, 'test/fixtures/images/shapes-star.png')];
   assert.ok(files.length >= 12);
   for (const f of files) {
     const bytes = new Uint8Array(readFileSync(f));

@@ -59,7 +59,10 @@ test('the host runs ahead only on JPEGs it decodes as the page does: grey or YCb
   assert.equal(canRunAhead(cmyk), false);
   assert.equal(canRunAhead({ format: 'jpeg', mime: 'image/jpeg', width: 5000, height: 4000, components: 3 }), false);
   // PNG: 8 bits or fewer, no alpha channel, up to 4 MP.
-  assert.deepEqual(readImageHeader(file('samples', 'chelsea.png'), 'chelsea').png, { bitDepth: 8, colorType: 2 });
+  assert.deepEqual(readImageHeader(file('samples', 'chelsea.png'), 'chelsea').png, { bitDepth: 8, colorType: 2, transparency: false });
+  const clear = readImageHeader(file('test/fixtures/png', 'palette-transparent.png'), 'palette-transparent');
+  assert.deepEqual(clear.png, { bitDepth: 8, colorType: 3, transparency: true });
+  assert.equal(canRunAhead(clear), false);
   assert.equal(canRunAhead(readImageHeader(file('samples', 'chelsea.png'), 'chelsea')), true);
   assert.equal(canRunAhead(readImageHeader(file('test/fixtures/png', 'palette-64.png'), 'palette')), true);
   assert.equal(canRunAhead(readImageHeader(file('test/fixtures/bad-images', 'alpha.png'), 'alpha')), false);
