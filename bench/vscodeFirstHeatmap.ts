@@ -128,7 +128,8 @@ async function fromExplorerMenu(page: Page, image: string): Promise<Record<strin
   await doneFor(page, image);
   const w = await marks(page);
   const since = (k: string) => Math.round(w.timeOrigin + w[k] - clicked);
-  const first = Number.isNaN(w['first-heatmap']) || w['first-heatmap'] === undefined ? since('drawn') : since('first-heatmap');
+  // With the model in the host the first heatmap is drawn from first rows (its own mark); in the panel, when done.
+  const first = since(Number.isFinite(w['first-heatmap']) ? 'first-heatmap' : 'drawn');
   return { first, visualize: since('visualize'), running: since('running'), ran: since('ran'), inference: w.inference, draw: first - since('ran') };
 }
 

@@ -3,8 +3,9 @@ import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { ImageError } from '../shared/errors';
 import { t } from '../shared/l10n';
+import type { DecodedImage } from '../shared/preprocess';
 
-export interface DecodedImage { width: number; height: number; rgba: Uint8Array }
+export type { DecodedImage };
 
 const MAX_PIXELS = 100e6;
 

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
+import type { DecodedImage } from '../shared/preprocess';
 
 /** The parts of the Emscripten module used here (the package's own types leave its options untyped). */
 interface MozJPEGModule { decode(data: Uint8Array, preserveOrientation: boolean): ImageData | null }
@@ -16,12 +17,6 @@ interface ModuleOptions {
   printErr: (s: string) => void;
 }
 const moduleFactory = mozjpegFactory as unknown as (options: ModuleOptions) => Promise<MozJPEGModule>;
-
-export interface DecodedImage {
-  rgba: Uint8ClampedArray;
-  width: number;
-  height: number;
-}
 
 let decoder: Promise<MozJPEGModule> | undefined;
 let lastMessage = '';

@@ -4,7 +4,7 @@
  * composites transparency on white through its canvas, whose rounding the host does not reproduce. No vscode import.
  */
 import { PNG } from 'pngjs';
-import type { DecodedImage } from './decodeJpeg';
+import type { DecodedImage } from '../shared/preprocess';
 
 /** Decodes `bytes`; inflating runs on Node's thread pool. Rejects a PNG with any pixel not fully opaque. */
 export function decodePng(bytes: Uint8Array): Promise<DecodedImage> {

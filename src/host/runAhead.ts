@@ -1,9 +1,10 @@
 /**
  * With the model in the extension host, the host decodes a JPEG or an opaque PNG itself (decodeJpeg.ts: the same
- * decoder as the panel's Chromium; decodePng.ts) and runs the model on it at once, instead of waiting about a second for a new panel's page to
- * load, decode the image and send its pixels back. The page still decodes the image, for its own view of it, and asks
- * for this run with the SHA-256 of its model-input pixels: the run is used only when they are the same, bit for bit;
- * else the page sends its own input and the model runs again. No vscode import: Node tests drive it directly.
+ * decoder as the panel's Chromium; decodePng.ts) and runs the model on it at once, instead of waiting about a second
+ * for a new panel's page to load, decode the image and send its pixels back. The page still decodes the image, for its
+ * own view of it, and asks for this run with the SHA-256 of its model-input pixels: the run is used only when they are
+ * the same, bit for bit; else the page sends its own input and the model runs again. No vscode import: Node tests
+ * drive it directly.
  */
 import { createHash } from 'node:crypto';
 import { atImageSize } from '../shared/anySize';
@@ -37,8 +38,9 @@ export function pixelsSha256(rgba: Uint8Array | Uint8ClampedArray): string {
  */
 export function canRunAhead(header: ImageHeader): boolean {
   const pixels = (header.width ?? 0) * (header.height ?? 0);
-  if (header.format === 'jpeg') return (header.components === 1 || header.components === 3) && pixels > 0 && pixels <= AHEAD_MAX_PIXELS;
-  if (header.format === 'png') return !!header.png && header.png.bitDepth <= 8 && [0, 2, 3].includes(header.png.colorType) && !header.png.transparency && pixels > 0 && pixels <= AHEAD_MAX_PNG_PIXELS;
+  if (!pixels) return false;
+  if (header.format === 'jpeg') return (header.components === 1 || header.components === 3) && pixels <= AHEAD_MAX_PIXELS;
+  if (header.format === 'png') return !!header.png && header.png.bitDepth <= 8 && [0, 2, 3].includes(header.png.colorType) && !header.png.transparency && pixels <= AHEAD_MAX_PNG_PIXELS;
   return false;
 }
 

@@ -2,6 +2,9 @@
 import { inputSize, type Preprocess } from './modelCard';
 import { resizeCrop, ResizeCrop, roundHalfEven, type RowReader } from './resample';
 
+/** An image decoded to 8-bit RGBA, row by row (the CLI's and the extension host's decoders). */
+export interface DecodedImage { width: number; height: number; rgba: Uint8Array | Uint8ClampedArray }
+
 export interface Rect { x: number; y: number; width: number; height: number }
 
 /**
