@@ -149,7 +149,9 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   const images = ['cat_tabby.jpg', 'dog_beagle.jpg', 'pizza.jpg', 'shuttle.jpg'];
   for (const f of images) fs.copyFileSync(path.join(REPO_ROOT, 'samples', f), path.join(ws, f));
   const extraArgs = (process.env.VITLENS_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-  const server = await startCodeServer({ folder: ws, vsix, extraArgs, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}) } });
+  // VITLENS_BENCH_SETTINGS: more settings as JSON, e.g. '{"vitLens.startInExtensionHost": false}' for an A/B.
+  const more = JSON.parse(process.env.VITLENS_BENCH_SETTINGS ?? '{}') as Record<string, unknown>;
+  const server = await startCodeServer({ folder: ws, vsix, extraArgs, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}), ...more } });
   const browser = await launchBrowser();
   const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], menu: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
   try {

@@ -16,5 +16,6 @@ export function settings() {
     inferenceTimeoutSeconds: c.get<number>('inferenceTimeoutSeconds', 120),
     modelCacheMB: c.get<number>('modelCacheMB', 1024),
     runModelIn: c.get<RunModelIn>('runModelIn', 'webview') === 'extensionHost' ? 'extensionHost' as const : 'webview' as const,
+    startInExtensionHost: c.get<boolean>('startInExtensionHost', true),
   };
 }

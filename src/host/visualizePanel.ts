@@ -13,6 +13,7 @@ import { EarlyVisualize } from '../shared/earlyVisualize';
 import { prepareInHost, runInHost, startHostRunner } from './hostRunner';
 import { offerHostRunner } from './runPlaceOffer';
 import { RunAhead } from './runAhead';
+import { StartInHost } from './startInHost';
 import { modelParts, partsSize } from '../shared/runnerClient';
 import { settings } from './settings';
 import { makeNonce, visualizeHtml } from './webviewHtml';
@@ -49,6 +50,10 @@ export class VisualizePanel implements vscode.Disposable {
   private readonly heldAttention = new HeldAttention();
   /** With the model in the host: the run started on the host's decode of the image, until the page asks for it. */
   private readonly runAhead = new RunAhead();
+  /** Where each visualize runs: the setting, or the host while a new page starts (src/host/startInHost.ts). */
+  private readonly place = new StartInHost();
+  /** The page written last starts onnxruntime's WASM only when told ('warmUp'): its first run may be the host's. */
+  private pageWaitsForWarmUp = false;
   private ready!: Promise<void>;
   private markReady!: () => void;
   private webgpuEnabled = false;
@@ -134,6 +139,9 @@ export class VisualizePanel implements vscode.Disposable {
     const asset = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
     this.sentModelKey = undefined;
     this.aheadKey = undefined;
+    this.place.newPage();
+    const s = settings();
+    this.pageWaitsForWarmUp = s.runModelIn === 'webview' && s.startInExtensionHost;
     this.panel.webview.html = visualizeHtml({
       cspSource: w.cspSource,
       scriptUri: asset('dist', 'webview', 'main.js'),
@@ -143,7 +151,7 @@ export class VisualizePanel implements vscode.Disposable {
       wasmBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.wasm'),
       webgpuWorkerUri: asset('dist', 'webview', 'worker-webgpu.js'),
       webgpuBinaryUri: asset('dist', 'webview', 'ort-wasm-simd-threaded.asyncify.wasm'),
-    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled, l10nBundle: vscode.l10n.bundle, language: vscode.env.language, runIn: settings().runModelIn });
+    }, { nonce: makeNonce(), allowWebgpuEval: this.webgpuEnabled, l10nBundle: vscode.l10n.bundle, language: vscode.env.language, runIn: s.runModelIn, warmUpAtStart: s.runModelIn === 'webview' && !this.pageWaitsForWarmUp });
   }
 
   get image(): vscode.Uri | undefined {
@@ -162,16 +170,20 @@ export class VisualizePanel implements vscode.Disposable {
     this.imageUri = image;
     const name = vscode.workspace.asRelativePath(image, false);
     this.panel.title = vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '');
-    const inHost = settings().runModelIn === 'extensionHost';
-    if (inHost) startHostRunner(this.context.extensionUri);
+    if (settings().runModelIn === 'extensionHost') startHostRunner(this.context.extensionUri);
     // Read and instrument the model while the webview starts (and compiles onnxruntime's WASM).
     const loading = Promise.all([loadModel(activeModelUri(this.context.extensionUri)), this.readImage(image)]);
     loading.catch(() => undefined); // reported below, once the panel can show it
     const seq = ++this.visualizeSeq;
-    // With the model in the host, it runs meanwhile on the host's decode of a JPEG or opaque PNG (runAhead.ts), else its session is
-    // created (a failure is reported by the run).
-    if (inHost) loading.then(([model, bytes]) => this.startInHost(seq, model, bytes, name)).catch(() => undefined);
-    else if (!this.pageReady) loading.then(([model]) => this.sendAhead(model)).catch(() => undefined);
+    // Where it runs, once the model's size is known. In the host, it runs meanwhile on the host's decode of a JPEG or opaque
+    // PNG (runAhead.ts), else its session is created (a failure is reported by the run).
+    const placed = loading.then(([model, bytes]) => {
+      const place = this.place.place(settings(), model.key, partsSize(modelParts(model)));
+      if (place.runIn === 'extensionHost') this.runInHostNow(seq, model, bytes, name);
+      else if (!this.pageReady) this.sendAhead(model);
+      return place;
+    });
+    placed.catch(() => undefined);
     // A page written for the host (no WebGPU CSP) whose model now runs here, on a machine with a GPU.
     if (this.pageReady && this.wantsWebgpuPage()) {
       this.webgpuEnabled = true;
@@ -179,8 +191,13 @@ export class VisualizePanel implements vscode.Disposable {
     }
     // With the model in the host the page's 'ready' decides nothing (it keeps no copy and needs no WebGPU reload): the
     // message goes as soon as the image is read, a round trip sooner (src/shared/earlyVisualize.ts).
-    if (!inHost) await this.ready;
+    const inPage = await placed.then((p) => p.runIn === 'webview', () => true);
+    if (inPage) await this.ready;
     if (this.imageUri !== image) return;
+    if (inPage && this.pageWaitsForWarmUp) {
+      this.pageWaitsForWarmUp = false;
+      this.post({ type: 'warmUp', backend: settings().backend });
+    }
     this.post({ type: 'loading', text: vscode.l10n.t('Loading model and {0}…', name) });
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('ViT Lens: {0}', image.path.split('/').pop() ?? '') }, async (progress) => {
       try {
@@ -193,7 +210,7 @@ export class VisualizePanel implements vscode.Disposable {
         // Bytes, output patch, external weights and drawn parameters travel once per model (the webview keeps them
         // by key); the bytes not even then when the webview keeps a copy from an earlier panel.
         const first = this.sentModelKey !== model.key;
-        const runIn = settings().runModelIn;
+        const { runIn, handOver } = await placed;
         // Run in the host: the bytes stay here, and cross only if a view that rewrites the graph asks for them.
         // Bytes sent ahead serve this first visualize of theirs only: after it, sentModelKey says what the page holds.
         const ahead = this.aheadKey === model.key;
@@ -207,12 +224,14 @@ export class VisualizePanel implements vscode.Disposable {
         else if (!ahead) this.bytesSent = undefined;
         // In the host, the output patch and external weights stay here with the bytes (a 'modelBytes' request brings
         // them). The drawn parameters (3 MB for ViT-B) follow the message: only the ideas, drawn after the run, need them.
-        const withGraph = first && runIn === 'webview' && !ahead;
+        // A start in the host sends them too: the page runs the model itself once it has drawn (the bytes it may keep).
+        const withGraph = first && (runIn === 'webview' || handOver) && !ahead;
         const parameters = first ? model.parameters : undefined;
         const msg = {
           type: 'visualize',
           seq,
-          runAhead: inHost && this.runAhead.has(seq),
+          runAhead: runIn === 'extensionHost' && this.runAhead.has(seq),
+          handOver,
           backend: settings().backend,
           timeoutMs: settings().inferenceTimeoutSeconds * 1000,
           model: { ...model, bytes: sendBytes ? model.bytes : undefined, graphPatch: withGraph ? model.graphPatch : undefined, externalData: withGraph ? model.externalData : undefined, parameters: undefined },
@@ -251,7 +270,7 @@ export class VisualizePanel implements vscode.Disposable {
    * Runs the model on the host's own decode of the image when it decodes it as the page will (a JPEG, an opaque PNG), without
    * waiting for the page; else creates the model's session and warms it up, for the page's run.
    */
-  private startInHost(seq: number, model: PreparedModel, bytes: Uint8Array, name: string): void {
+  private runInHostNow(seq: number, model: PreparedModel, bytes: Uint8Array, name: string): void {
     const extensionUri = this.context.extensionUri;
     let ahead = false;
     try {
@@ -320,6 +339,9 @@ export class VisualizePanel implements vscode.Disposable {
         else if (this.pageReady) void offerHostRunner(this.context, Date.now() - Math.max(sent.at, this.readyAt), sent.bytes);
         break;
       }
+      case 'pageSession':
+        this.place.pageSession(m.modelKey);
+        break;
       case 'rendered':
         this.lastSummary = m.summary;
         this.onRenderedEmitter.fire(m.summary);

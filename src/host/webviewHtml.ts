@@ -32,6 +32,11 @@ export interface WebviewHtmlOptions {
   language?: string;
   /** Where the panel's model runs when the page starts (vitLens.runModelIn): in the host the page warms no worker. */
   runIn?: RunModelIn;
+  /**
+   * Whether the page compiles onnxruntime's WASM as soon as it starts (default: with the model in the page). Not when
+   * its first run may be the host's (src/host/startInHost.ts): the host says 'warmUp' when the model runs in the page.
+   */
+  warmUpAtStart?: boolean;
 }
 
 export function contentSecurityPolicy(cspSource: string, o: WebviewHtmlOptions): string {
@@ -80,7 +85,7 @@ export function visualizeHtml(a: WebviewAssets, o: WebviewHtmlOptions): string {
     webgpuWorkerUri: a.webgpuWorkerUri,
     webgpuBinaryUri: a.webgpuBinaryUri,
     webgpuAllowed: o.allowWebgpuEval,
-    runIn: o.runIn ?? 'webview',
+    warmUpAtStart: o.warmUpAtStart ?? o.runIn !== 'extensionHost',
   };
   return `${htmlHead(a, o, t('ViT Lens'))}
 <body>

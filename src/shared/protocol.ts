@@ -169,7 +169,13 @@ export type HostToWebview =
   /** `parametersFollow`: the model's drawn parameters come in the next message ('parameters'), not needed before the ideas. */
   /** `seq`: increases with each visualize of a panel; the page ignores one it has seen (a copy sent again after 'ready'). */
   /** `runAhead`: the host runs the model on its own decode of the image; the page asks for that run with its pixels' SHA-256. */
-  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean; seq?: number; runAhead?: boolean }
+  /**
+   * `handOver`: the model runs in the host while this new page starts (src/host/startInHost.ts); after drawing, the page
+   * creates its own session (with `backend`) and says 'pageSession', and the model's later runs are the page's.
+   */
+  | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean; seq?: number; runAhead?: boolean; handOver?: boolean }
+  /** The page's model will run in the page: start onnxruntime's WASM now (a page written for a start in the host waits for this). */
+  | { type: 'warmUp'; backend: BackendSetting }
   | { type: 'parameters'; modelKey: string; parameters: NonNullable<ModelPayload['parameters']> }
   /** A small model's bytes, sent while the page starts (before its 'ready'); `backend`: the page creates its session now. */
   | ({ type: 'modelAhead'; modelKey: string; backend: BackendSetting } & ModelBytes)
@@ -192,6 +198,8 @@ export type WebviewToHost =
   /** The visualize message (with the model's bytes, when sent) has arrived: the host times the crossing. */
   | { type: 'received'; modelKey: string }
   | { type: 'rendered'; summary: RunSummary }
+  /** After a start in the host ('handOver'): the page has created its own session of `modelKey` and run it once. */
+  | { type: 'pageSession'; modelKey: string }
   | { type: 'viewState'; view: ViewState; info: InspectorInfo }
   | { type: 'failed'; error: ErrorInfo }
   | { type: 'request'; id: number; request: WebviewRequest }

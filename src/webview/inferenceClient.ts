@@ -1,5 +1,5 @@
 /** Starts the inference worker (from a blob: URL, the only worker source the CSP allows) and talks to it. */
-import type { Backend, RunModelIn, ToWorker } from '../shared/protocol';
+import type { Backend, ToWorker } from '../shared/protocol';
 import { l10nBundle } from '../shared/l10n';
 import { RunnerClient } from '../shared/runnerClient';
 
@@ -11,8 +11,8 @@ export interface WebviewConfig {
   webgpuWorkerUri: string;
   webgpuBinaryUri: string;
   webgpuAllowed: boolean;
-  /** vitLens.runModelIn when the page was written. */
-  runIn: RunModelIn;
+  /** Compile onnxruntime's WASM as the page starts (webviewHtml.ts). */
+  warmUpAtStart: boolean;
 }
 
 export class InferenceClient extends RunnerClient {

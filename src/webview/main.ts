@@ -15,6 +15,7 @@ import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
 import { modelParts } from '../shared/runnerClient';
 import { type HeldInHost, HostRunResult, runInExtensionHost } from './hostRun';
+import { handOver } from './handOver';
 import type { VitStructure } from '../shared/vitStructure';
 import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
@@ -462,6 +463,55 @@ async function pageBackend(setting: BackendSetting): Promise<Backend> {
   return setting === 'webgpu' && b !== 'webgpu' ? 'wasm' : b;
 }
 
+/**
+ * The model's bytes in the page, not sent with its message: its kept copy from an earlier panel, else from the host.
+ * `fromHost`: they crossed now (worth keeping a copy of).
+ */
+async function holdModel(model: ModelPayload): Promise<{ stored: NonNullable<typeof held>; fromHost: boolean }> {
+  const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
+  if (kept) performance.mark('vitlens-kept-read');
+  const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
+  held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData };
+  return { stored: held, fromHost: !kept };
+}
+
+/** Whether onnxruntime's WASM has been started in this page. */
+let warmedUp = false;
+function warmUp(setting: BackendSetting): void {
+  if (warmedUp) return;
+  warmedUp = true;
+  void pageBackend(setting).then((b) => client.warmUp(b)).catch(() => undefined);
+}
+
+/**
+ * After a first run in the host while this page started (msg.handOver): the page creates its own session on the image
+ * on screen, compares its logits with the host's, and tells the host (src/webview/handOver.ts).
+ */
+function takeOver(model: ModelPayload, msg: Extract<HostToWebview, { type: 'visualize' }>, input: Float32Array, hostLogits: ArrayLike<number>): void {
+  let keep: Uint8Array | undefined;
+  void handOver(model.key, {
+    hold: async () => {
+      if (heldFor(model.key)) return;
+      const { stored, fromHost } = await holdModel(model);
+      if (fromHost) keep = stored.bytes;
+    },
+    runInPage: async () => {
+      const backend = await pageBackend(msg.backend);
+      // Every output a run of the panel asks for: the session must serve the next image's views.
+      const r = await runInWorker(model, heldFor(model.key), input, backend, msg.timeoutMs);
+      return r.tensors.get(model.logitsOutput)!.data;
+    },
+    hostLogits,
+    done: (check) => {
+      app.dataset.handOver = `${model.key} ${check.maxDiff}`;
+      post({ type: 'pageSession', modelKey: model.key });
+    },
+  }).then(() => {
+    // As for bytes the host sent with a visualize: a copy for the next panel.
+    if (keep) keepCopy(model, keep, msg.modelCacheBytes ?? 0);
+  });
+}
+
 /** A small model's bytes, sent while this page started: held, and its session created before the image arrives. */
 function modelAhead(msg: Extract<HostToWebview, { type: 'modelAhead' }>): void {
   const stored = { key: msg.modelKey, bytes: msg.bytes, graphPatch: msg.graphPatch, externalData: msg.externalData };
@@ -540,10 +590,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   } else if (runIn === 'webview' && !heldFor(model.key)) {
     // Not sent: the host knows this page keeps a copy from an earlier panel (else ask it for the bytes).
     setStatus('loading', t`Reading ${model.fileName} from the panel's storage…`);
-    const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
-    if (kept) performance.mark('vitlens-kept-read');
-    const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
-    held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData };
+    await holdModel(model);
     if (seq !== runSeq) return;
   }
   setStatus('loading', t`Preparing ${image.name}…`);
@@ -595,7 +642,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
   $('backend').textContent = runIn === 'extensionHost' ? t`Extension host · WASM · ${threads}` : r.backend === 'webgpu' ? t('WebGPU') : t`WASM · ${threads}`;
   $('backend').dataset.place = runIn;
   const session = r.sessionMs ? (r.warmUpMs ? t`session created in ${r.sessionMs.toFixed(0)} ms and warmed up in ${r.warmUpMs.toFixed(0)} ms` : t`session created in ${r.sessionMs.toFixed(0)} ms`) : t('session reused');
-  $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '') + aheadNote(r);
+  $('timing').textContent = t`Inference ${r.inferenceMs.toFixed(0)} ms · ${session}` + (r.fellBack ? ` · ${r.fellBack}` : '') + aheadNote(r, msg.handOver);
   setStatus('done', top[0] ? t`Top-1: ${top[0].label} (${(top[0].prob * 100).toFixed(1)}%)` : t`Done: ${mainOutput(model.structure.outputs).describe}`);
   performance.mark('vitlens-drawn');
   post({ type: 'rendered', summary: { image: image.name, model: model.card.name, backend: r.backend, threads: r.threads, inferenceMs: r.inferenceMs, sessionMs: r.sessionMs, top } });
@@ -613,24 +660,33 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     }, (e: unknown) => {
       ideas.dataset.state = 'error';
       console.error('ViT Lens: the teaching views failed', e);
+    }).then(() => {
+      // The panel takes the model over after its first heatmap and views: until then both would share the cores.
+      if (msg.handOver) takeOver(model, msg, input.tensor, r.tensors.get(model.logitsOutput)!.data);
     });
   }, 0);
   // Keep a copy of bytes the host had to send, for the next panel (after the views, off the critical path).
   const sent = model.bytes ?? (arrivedAhead === model.key ? heldFor(model.key)?.bytes : undefined);
+  if (sent) setTimeout(() => keepCopy(model, sent, msg.modelCacheBytes ?? 0), 500);
+}
+
+/** Keeps a copy of bytes the host sent, for the next panel, within `budget` bytes (vitLens.modelCacheMB; 0: none). */
+function keepCopy(model: ModelPayload, bytes: Uint8Array, budget: number): void {
   const id = model.bytesId;
-  const budget = msg.modelCacheBytes ?? 0;
-  if (sent && id) {
-    setTimeout(() => {
-      // data-kept: the last model this was decided for, and whether its copy was kept (read by the tests).
-      void (budget ? cacheModel(id, sent, budget) : clearCachedModels()).then(() => (app.dataset.kept = `${id} ${budget && sent.byteLength <= budget ? 'kept' : 'not-kept'}`));
-    }, 500);
-  }
+  if (!id) return;
+  // data-kept: the last model this was decided for, and whether its copy was kept (read by the tests).
+  void (budget ? cacheModel(id, bytes, budget) : clearCachedModels()).then(() => (app.dataset.kept = `${id} ${budget && bytes.byteLength <= budget ? 'kept' : 'not-kept'}`));
 }
 
 // ---- export ----
 
 /** Whether the run came from the host's own decode of the image, or why the page's input was run instead. */
-function aheadNote(r: HostRunResult): string {
+function aheadNote(r: HostRunResult, handingOver?: boolean): string {
+  const started = handingOver ? ` · ${t('run in the extension host while the panel started; the panel runs the next images')}` : '';
+  return started + aheadMissNote(r);
+}
+
+function aheadMissNote(r: HostRunResult): string {
   if (r.ranAhead) return ` · ${t("run ahead on the extension host's decode of the image (the same pixels)")}`;
   if (r.aheadMissed?.differs === 'pixels') return ` · ${t("the extension host decoded the image to other pixels: run on the panel's")}`;
   if (r.aheadMissed?.differs === 'decode') return ` · ${t("the extension host could not decode the image: run on the panel's")}`;
@@ -826,6 +882,9 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
     case 'modelAhead':
       modelAhead(msg);
       break;
+    case 'warmUp':
+      warmUp(msg.backend);
+      break;
     case 'parameters':
       drawn = { key: msg.modelKey, parameters: msg.parameters };
       if (drawnArrives?.key === msg.modelKey) drawnArrives.arrived();
@@ -882,4 +941,4 @@ Promise.all([hasGpuAdapter(), cachedModelIds()]).then(([gpuAdapter, cachedModels
 // Compile onnxruntime's WASM while the host reads and instruments the model (a GPU page warms WebGPU instead). Not
 // when the model runs in the extension host: the page would fetch and compile 13.6 MB of WASM on the cores the
 // host's run needs, and start its worker only for a view that runs a rewritten graph here.
-if (config.runIn !== 'extensionHost') void client.pickBackend().then((b) => client.warmUp(b)).catch(() => undefined);
+if (config.warmUpAtStart) warmUp('auto');

@@ -32,6 +32,8 @@ export interface Harness {
   post(msg: HostToWebview): Promise<void>;
   posted(): Promise<WebviewToHost[]>;
   waitForState(state: 'done' | 'error', timeoutMs?: number): Promise<void>;
+  /** The paths the page (and its workers) fetched from the test's server so far. */
+  served(): string[];
   close(): Promise<void>;
 }
 
@@ -59,6 +61,8 @@ export async function startHarness(opts: {
   l10nBundle?: L10nBundle;
   /** vitLens.runModelIn as the host writes it into the page (default: webview). */
   runIn?: RunModelIn;
+  /** As the host writes it for a page whose first run may be the host's (src/host/startInHost.ts). */
+  warmUpAtStart?: boolean;
 } = {}): Promise<Harness> {
   const theme = opts.theme ?? 'dark';
   const body = THEME_BODY[theme];
@@ -67,8 +71,10 @@ export async function startHarness(opts: {
   if (!existsSync(path.join(ROOT, 'dist/webview/main.js'))) throw new Error('dist/webview/main.js missing: run `npm run build` first.');
   const nonce = 'testnonce' + Math.random().toString(36).slice(2);
   let origin = '';
+  const served: string[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin);
+    served.push(url.pathname);
     if (url.pathname === '/') {
       const assets = { cspSource: origin, styleUri: `${origin}/media/vitLens.css`, codiconUri: `${origin}/dist/webview/codicons/codicon.css` };
       const pageHtml = opts.page === 'sidebar' ? inspectorHtml({ ...assets, scriptUri: `${origin}/dist/webview/sidebar.js` }, { nonce, l10nBundle: opts.l10nBundle }) : visualizeHtml({
@@ -78,7 +84,7 @@ export async function startHarness(opts: {
         wasmBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.wasm`,
         webgpuWorkerUri: `${origin}/dist/webview/worker-webgpu.js`,
         webgpuBinaryUri: `${origin}/dist/webview/ort-wasm-simd-threaded.asyncify.wasm`,
-      }, { nonce, allowWebgpuEval: !!opts.webgpu, l10nBundle: opts.l10nBundle, runIn: opts.runIn });
+      }, { nonce, allowWebgpuEval: !!opts.webgpu, l10nBundle: opts.l10nBundle, runIn: opts.runIn, warmUpAtStart: opts.warmUpAtStart });
       const html = pageHtml
         .replace(`<script nonce="${nonce}"`, `<script nonce="${nonce}">${VSCODE_STUB}${themeScript}</script>\n<script nonce="${nonce}"`)
         .replace('</head>', `<link rel="stylesheet" href="${origin}/test/browser/theme-${theme}.css">\n</head>`);
@@ -137,6 +143,7 @@ export async function startHarness(opts: {
       // 'done' is the first heatmap; the teaching views below it render right after.
       if (state === 'done') await page.waitForFunction(() => document.getElementById('ideas')?.dataset.state === 'ready', undefined, { timeout: timeoutMs });
     },
+    served: () => [...served],
     close: async () => {
       await browser.close();
       await new Promise<void>((r) => server.close(() => r()));

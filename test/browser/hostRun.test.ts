@@ -338,3 +338,40 @@ test('in the extension host: the run the host started on its own decode of a JPE
   assert.equal(fallback.hash, reference.hash);
   assert.deepEqual(fallback.top, reference.top);
 });
+
+test('a new panel started in the extension host (vitLens.startInExtensionHost): no WASM in the page until the host\'s run is drawn; then the page creates its own session, its logits agree with the host\'s, and the next image runs in the page', async () => {
+  const wasmFetched = () => h.served().filter((p) => p.endsWith('.wasm'));
+  // This page was written as the host writes one whose first run may be the host's: no WASM compiled at its start.
+  assert.deepEqual(wasmFetched(), [], 'the page fetched no WASM while the host ran its models');
+  await h.page.evaluate(() => window.postMessage({ type: 'applyView', view: { selected: undefined, mode: 'attention', layer: 11, head: 'mean' } }, '*'));
+  const cat = image('cat_tabby.jpg');
+  await h.post({ type: 'visualize', seq: 200, handOver: true, backend: 'wasm', runIn: 'extensionHost', model: { ...model, bytes: undefined }, image: cat });
+  const run = await nextRequest('run', seen);
+  assert.ok(run.request.kind === 'run' && run.request.input);
+  await reply(run.id, held.firstRows(await runInThread(run.request), run.request.firstRowsOnly));
+  const first = await panelResult();
+  assert.match(first.timing, /run in the extension host while the panel started; the panel runs the next images/);
+  assert.match(await h.page.locator('#backend').textContent() ?? '', /^Extension host · WASM/);
+  // After the heatmap and the views, the page takes the model over: first its bytes (no kept copy here)...
+  const bytes = await nextRequest('modelBytes', seen);
+  assert.deepEqual(wasmFetched(), [], 'nor before its first heatmap and views were drawn');
+  await h.page.evaluate(({ id, value }) => window.postMessage({ type: 'reply', id, ok: true, value }, '*'), { id: bytes.id, value: { bytes: model.bytes, graphPatch: model.graphPatch } });
+  // ...then its own session, run once on the image on screen, its logits compared with the host's.
+  await h.page.waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.handOver, undefined, { timeout: 120_000 });
+  const [key, maxDiff] = (await h.page.evaluate(() => document.getElementById('vit-lens-app')!.dataset.handOver!)).split(' ');
+  assert.equal(key, model.key);
+  assert.ok(Number(maxDiff) < 1e-3, `the page's logits differ from the host's by up to ${maxDiff}`);
+  const told = await h.page.evaluate(() => (window as unknown as { __posted: { type: string; modelKey?: string }[] }).__posted.filter((m) => m.type === 'pageSession').map((m) => m.modelKey));
+  assert.deepEqual(told, [model.key], 'the page told the host');
+  assert.deepEqual(wasmFetched(), ['/dist/webview/ort-wasm-simd-threaded.wasm']);
+  // The next image, as the host then sends it: run in the page's worker, its session reused; nothing asked of the host.
+  const runsBefore = await countRequests('run');
+  await h.post({ type: 'visualize', seq: 201, backend: 'wasm', runIn: 'webview', model: { ...model, bytes: undefined }, image: cat });
+  await h.waitForState('done');
+  assert.equal(await countRequests('run'), runsBefore, 'no run asked of the host');
+  assert.match(await h.page.locator('#backend').textContent() ?? '', /^WASM · 1 thread/);
+  const timing = await h.page.locator('#timing').textContent() ?? '';
+  assert.match(timing, /session reused/);
+  assert.doesNotMatch(timing, /extension host/);
+  assert.deepEqual(await h.page.locator('#predictions li').allTextContents(), first.top, 'the same predictions as the host\'s run');
+});
