@@ -7,6 +7,13 @@
  */
 
 /**
+ * How long the panel waits, after its views are drawn, before it takes the model over: creating a session competes
+ * for the cores with the host's run of the next image (on 2 cores the bundled ViT-Ti's next image took 0.9-1.5 s
+ * instead of 0.6-0.8 s when the take-over started at once). A user who moves on within it gets the host's runs.
+ */
+export const HAND_OVER_AFTER_MS = 3000;
+
+/**
  * Float rounding (another thread count, WebGPU's kernels) moves logits by far less than 1 % of their range; a run on
  * other pixels or another graph moves them by far more.
  */

@@ -15,7 +15,7 @@ import { loadImageInput } from './imageInput';
 import { InferenceClient, RunResult, WebviewConfig } from './inferenceClient';
 import { modelParts } from '../shared/runnerClient';
 import { type HeldInHost, HostRunResult, runInExtensionHost } from './hostRun';
-import { handOver } from './handOver';
+import { HAND_OVER_AFTER_MS, handOver } from './handOver';
 import type { VitStructure } from '../shared/vitStructure';
 import { renderIdeas } from './ideasView';
 import { setupVariants, updateVariants } from './variantsView';
@@ -475,6 +475,9 @@ async function holdModel(model: ModelPayload): Promise<{ stored: NonNullable<typ
   return { stored: held, fromHost: !kept };
 }
 
+/** A take-over waiting for the panel to be idle (HAND_OVER_AFTER_MS). */
+let handOverTimer: ReturnType<typeof setTimeout> | undefined;
+
 /** Whether onnxruntime's WASM has been started in this page. */
 let warmedUp = false;
 function warmUp(setting: BackendSetting): void {
@@ -569,6 +572,7 @@ setupClassMaps({
 
 async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Promise<void> {
   const seq = ++runSeq;
+  clearTimeout(handOverTimer);
   // Marks for the benchmark's time-to-first-heatmap breakdown (bench/vscodeFirstHeatmap.ts).
   performance.mark('vitlens-visualize');
   const { image } = msg;
@@ -661,8 +665,10 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
       ideas.dataset.state = 'error';
       console.error('ViT Lens: the teaching views failed', e);
     }).then(() => {
-      // The panel takes the model over after its first heatmap and views: until then both would share the cores.
-      if (msg.handOver) takeOver(model, msg, input.tensor, r.tensors.get(model.logitsOutput)!.data);
+      // The panel takes the model over once it has drawn and no other image has come for a while: until then both
+      // places would share the cores.
+      const logits = r.tensors.get(model.logitsOutput)!.data;
+      if (msg.handOver && seq === runSeq) handOverTimer = setTimeout(() => { if (seq === runSeq) takeOver(model, msg, input.tensor, logits); }, HAND_OVER_AFTER_MS);
     });
   }, 0);
   // Keep a copy of bytes the host had to send, for the next panel (after the views, off the critical path).
