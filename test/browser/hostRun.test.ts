@@ -375,3 +375,17 @@ test('a new panel started in the extension host (vitLens.startInExtensionHost): 
   assert.doesNotMatch(timing, /extension host/);
   assert.deepEqual(await h.page.locator('#predictions li').allTextContents(), first.top, 'the same predictions as the host\'s run');
 });
+
+test("a page written for a start in the host compiles onnxruntime's WASM only when the host says the model runs in the page ('warmUp')", async () => {
+  const p = await startHarness({ warmUpAtStart: false });
+  const wasm = () => p.served().filter((f) => f.endsWith('.wasm'));
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(wasm(), [], 'nothing fetched at the start');
+    await p.post({ type: 'warmUp', backend: 'wasm' });
+    for (let i = 0; i < 300 && !wasm().length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(wasm(), ['/dist/webview/ort-wasm-simd-threaded.wasm']);
+  } finally {
+    await p.close();
+  }
+});
