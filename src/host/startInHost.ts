@@ -6,7 +6,7 @@
  * drawn that first heatmap, creates its own session and says so ('pageSession'); from then on the model runs in the
  * panel as the setting says. No vscode import: Node tests drive it directly.
  */
-import type { RunModelIn } from '../shared/protocol';
+import type { BackendSetting, RunModelIn } from '../shared/protocol';
 
 /** Models up to this size start in the host: both places then hold a session of it for a while. */
 export const START_IN_HOST_MAX_BYTES = 32 * 2 ** 20;
@@ -14,6 +14,8 @@ export const START_IN_HOST_MAX_BYTES = 32 * 2 ** 20;
 export interface PlaceSettings {
   runModelIn: RunModelIn;
   startInExtensionHost: boolean;
+  /** vitLens.backend: 'webgpu' asks for the GPU from the first run, so nothing starts in the host (WASM) then. */
+  backend: BackendSetting;
 }
 
 /** Where one panel's visualizes run, its page's start handed over to the host. */
@@ -33,12 +35,13 @@ export class StartInHost {
 
   /**
    * Where `modelKey`'s next run goes. In the host when the setting says so; else in the host when the page is new (or
-   * still creating its session of a model the host started) and the model is small; else in the page.
+   * still creating its session of a model the host started), the model is small and WebGPU is not asked for by name;
+   * else in the page.
    */
   place(s: PlaceSettings, modelKey: string, bytes: number): { runIn: RunModelIn; handOver: boolean } {
     if (s.runModelIn === 'extensionHost') return { runIn: 'extensionHost', handOver: false };
     const starting = !this.pageRan || this.bridged === modelKey;
-    const handOver = s.startInExtensionHost && starting && !this.pageSessions.has(modelKey) && bytes <= START_IN_HOST_MAX_BYTES;
+    const handOver = s.startInExtensionHost && s.backend !== 'webgpu' && starting && !this.pageSessions.has(modelKey) && bytes <= START_IN_HOST_MAX_BYTES;
     this.bridged = handOver ? modelKey : undefined;
     if (!handOver) this.pageRan = true;
     return handOver ? { runIn: 'extensionHost', handOver } : { runIn: 'webview', handOver };

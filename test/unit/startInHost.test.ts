@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { START_IN_HOST_MAX_BYTES, StartInHost } from '../../src/host/startInHost';
 import { compareLogits, handOver, type HandOverCheck } from '../../src/webview/handOver';
 
-const inPanel = { runModelIn: 'webview' as const, startInExtensionHost: true };
+const inPanel = { runModelIn: 'webview' as const, startInExtensionHost: true, backend: 'auto' as const };
 const SMALL = 11e6;
 
 test('a new page: a small model runs in the host until the page says it has its own session, then in the page', () => {
@@ -37,13 +37,16 @@ test('large models, the setting off, or a page already running its own model: th
   assert.equal(new StartInHost().place(inPanel, 'edge', START_IN_HOST_MAX_BYTES).runIn, 'extensionHost');
   assert.equal(new StartInHost().place(inPanel, 'edge', START_IN_HOST_MAX_BYTES + 1).runIn, 'webview');
   assert.deepEqual(new StartInHost().place({ ...inPanel, startInExtensionHost: false }, 'vit-ti', SMALL), { runIn: 'webview', handOver: false });
+  // WebGPU asked for by name: the first run is the GPU's too (with 'wasm' the host's WASM is the same backend).
+  assert.deepEqual(new StartInHost().place({ ...inPanel, backend: 'webgpu' }, 'vit-ti', SMALL), { runIn: 'webview', handOver: false });
+  assert.equal(new StartInHost().place({ ...inPanel, backend: 'wasm' }, 'vit-ti', SMALL).runIn, 'extensionHost');
   const p = new StartInHost();
   assert.equal(p.place(inPanel, 'vit-b', 346e6).runIn, 'webview');
   assert.equal(p.place(inPanel, 'vit-ti', SMALL).runIn, 'webview', 'the page has run a model of its own: it is not starting');
   const h = new StartInHost();
-  assert.deepEqual(h.place({ runModelIn: 'extensionHost', startInExtensionHost: true }, 'vit-b', 346e6), { runIn: 'extensionHost', handOver: false });
+  assert.deepEqual(h.place({ ...inPanel, runModelIn: 'extensionHost' }, 'vit-b', 346e6), { runIn: 'extensionHost', handOver: false });
   h.pageSession('vit-b');
-  assert.equal(h.place({ runModelIn: 'extensionHost', startInExtensionHost: false }, 'vit-b', 346e6).runIn, 'extensionHost');
+  assert.equal(h.place({ ...inPanel, runModelIn: 'extensionHost', startInExtensionHost: false }, 'vit-b', 346e6).runIn, 'extensionHost');
 });
 
 test("the page's logits against the host's: float rounding agrees, another image's or a shifted class's does not", () => {
