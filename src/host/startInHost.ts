@@ -3,8 +3,8 @@
  * code-server, then compiles onnxruntime's WASM and creates its session: the bundled ViT-Ti's first heatmap came
  * 3.4-4.1 s after the click. Meanwhile the extension host can already run the model (runAhead.ts). So while a new
  * page starts, a small model runs in the host's model thread (vitLens.startInExtensionHost), and the page, once it has
- * drawn that first heatmap, creates its own session and says so ('pageSession'); from then on the model runs in the
- * panel as the setting says. No vscode import: Node tests drive it directly.
+ * drawn that first heatmap and seen no other image for 3 s, creates its own session and says so ('pageSession'); from
+ * then on the model runs in the panel as the setting says. No vscode import: Node tests drive it directly.
  */
 import type { BackendSetting, RunModelIn } from '../shared/protocol';
 

@@ -170,8 +170,8 @@ export type HostToWebview =
   /** `seq`: increases with each visualize of a panel; the page ignores one it has seen (a copy sent again after 'ready'). */
   /** `runAhead`: the host runs the model on its own decode of the image; the page asks for that run with its pixels' SHA-256. */
   /**
-   * `handOver`: the model runs in the host while this new page starts (src/host/startInHost.ts); after drawing, the page
-   * creates its own session (with `backend`) and says 'pageSession', and the model's later runs are the page's.
+   * `handOver`: the model runs in the host while this new page starts (src/host/startInHost.ts); once it has drawn and
+   * is idle, the page creates its own session (with `backend`) and says 'pageSession': the model's later runs are its own.
    */
   | { type: 'visualize'; model: ModelPayload; image: ImagePayload; backend: BackendSetting; timeoutMs?: number; modelCacheBytes?: number; runIn?: RunModelIn; parametersFollow?: boolean; seq?: number; runAhead?: boolean; handOver?: boolean }
   /** The page's model will run in the page: start onnxruntime's WASM now (a page written for a start in the host waits for this). */
