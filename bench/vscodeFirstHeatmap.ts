@@ -128,8 +128,9 @@ async function fromExplorerMenu(page: Page, image: string): Promise<Record<strin
   await doneFor(page, image);
   const w = await marks(page);
   const since = (k: string) => Math.round(w.timeOrigin + w[k] - clicked);
-  // With the model in the host the first heatmap is drawn from first rows (its own mark); in the panel, when done.
-  const first = since(Number.isFinite(w['first-heatmap']) ? 'first-heatmap' : 'drawn');
+  // With the model in the host the first heatmap is drawn from first rows (its own mark, this run's if after its
+  // visualize mark); in the panel, when done.
+  const first = since(w['first-heatmap'] >= w.visualize ? 'first-heatmap' : 'drawn');
   return { first, visualize: since('visualize'), running: since('running'), ran: since('ran'), inference: w.inference, draw: first - since('ran') };
 }
 
@@ -156,6 +157,10 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], menu: [], menuAfterHandOver: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
   try {
     const page = await (await browser.browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
+    page.context().on('response', (r) => { if (r.status() >= 400) consoleLines.push(`HTTP ${r.status()} ${r.url()} (${new Date().toISOString().slice(11, 23)})`); });
+    page.context().on('request', (r) => { if (/\.wasm/.test(r.url())) consoleLines.push(`REQ ${r.url()} (${new Date().toISOString().slice(11, 23)})`); });
     await page.goto(server.folderUrl, { timeout: 60_000 });
     await page.locator('.part.statusbar').waitFor({ timeout: 90_000 });
     await sleep(4000);
@@ -187,7 +192,12 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
       // A new panel's first images run in the host (vitLens.startInExtensionHost) until the panel has taken the model
       // over: one more image once it has, run in the panel.
       if (runIn === 'webview' && more['vitLens.startInExtensionHost'] !== false) {
-        await (await panelFrame(page)).waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.handOver, undefined, { timeout: 120_000 });
+        const pf = await panelFrame(page);
+        await pf.waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.handOver, undefined, { timeout: 30_000 }).catch(async (e: unknown) => {
+          console.log('DEBUG', await pf.evaluate(() => JSON.stringify({ ds: { ...document.getElementById('vit-lens-app')!.dataset, config: undefined }, timing: document.getElementById('timing')?.textContent, status: document.getElementById('status')?.textContent })));
+          console.log('DEBUG console', consoleLines.join('\n'));
+          throw e;
+        });
         m.menuAfterHandOver.push(await fromExplorerMenu(page, images[1 + ((cycle + 2) % 3)]));
       }
       m.warmPhases.push({ visualize: since('visualize'), running: since('running'), ran: since('ran'), 'first-heatmap': since('first-heatmap'), drawn: since('drawn'), inference: w.inference });

@@ -48,7 +48,8 @@ export function contentSecurityPolicy(cspSource: string, o: WebviewHtmlOptions):
     `font-src ${cspSource}`,
     `script-src 'nonce-${o.nonce}' ${cspSource} 'wasm-unsafe-eval'${evalSrc}`,
     'worker-src blob:', // l10n-ignore: CSP directive
-    `connect-src ${cspSource}`,
+    // blob:: onnxruntime's WASM as the page fetched it (src/webview/inferenceClient.ts), read by its worker.
+    `connect-src ${cspSource} blob:`,
   ].join('; ');
 }
 

@@ -15,12 +15,36 @@ export interface WebviewConfig {
   warmUpAtStart: boolean;
 }
 
+/**
+ * onnxruntime's WASM, fetched by the page and handed to its workers as a blob: URL. VS Code's webview service worker
+ * sends a worker's requests to the webview whose frame registered with it last (microsoft/vscode#244143): once another
+ * webview had opened (an image preview), a worker this panel started later was refused its WASM (401, that webview's
+ * resource roots). The page's own requests carry its webview's id.
+ */
+const wasmBlobs = new Map<string, Promise<string>>();
+function wasmFromPage(url: string): Promise<string> {
+  let blobUrl = wasmBlobs.get(url);
+  if (!blobUrl) {
+    blobUrl = fetch(url).then(async (r) => {
+      if (!r.ok) throw new Error(`${r.status} ${r.statusText}: ${url}`);
+      return URL.createObjectURL(new Blob([await r.arrayBuffer()], { type: 'application/wasm' }));
+    });
+    blobUrl.catch(() => wasmBlobs.delete(url)); // a later worker tries again
+    wasmBlobs.set(url, blobUrl);
+  }
+  return blobUrl;
+}
+
 export class InferenceClient extends RunnerClient {
   constructor(private readonly config: WebviewConfig) {
+    const binaryUri = (backend: Backend) => (backend === 'webgpu' ? config.webgpuBinaryUri : config.wasmBinaryUri);
+    /** Each backend's WASM as a blob: URL, once a worker for it has started. */
+    const wasmUrls = new Map<Backend, string>();
     super({
       start: async (backend, onMessage, onCrash) => {
         const url = backend === 'webgpu' ? config.webgpuWorkerUri : config.wasmWorkerUri;
-        const code = await (await fetch(url)).blob();
+        const [code, wasm] = await Promise.all([fetch(url).then((r) => r.blob()), wasmFromPage(binaryUri(backend))]);
+        wasmUrls.set(backend, wasm);
         const worker = new Worker(URL.createObjectURL(code));
         worker.onmessage = (e) => onMessage(e.data);
         worker.onerror = (e) => onCrash(e.message);
@@ -28,7 +52,7 @@ export class InferenceClient extends RunnerClient {
         if (bundle) worker.postMessage({ type: 'l10n', bundle } satisfies ToWorker);
         return { post: (m, transfer) => worker.postMessage(m, transfer), terminate: () => worker.terminate() };
       },
-      wasmUrl: (backend) => (backend === 'webgpu' ? config.webgpuBinaryUri : config.wasmBinaryUri),
+      wasmUrl: (backend) => wasmUrls.get(backend) ?? binaryUri(backend),
       // Threaded WASM only when cross-origin isolated.
       threads: () => (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1),
     });

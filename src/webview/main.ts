@@ -105,6 +105,11 @@ async function parametersOf(key: string): Promise<ModelPayload['parameters']> {
   return drawn?.key === key ? drawn.parameters : undefined;
 }
 const heldFor = (key: string) => (held?.key === key ? held : undefined);
+/**
+ * The output patch and external weights of the model whose first message came without its bytes (a start in the host,
+ * src/host/startInHost.ts): the host sends them once per model, and the page joins them to the bytes it gets later.
+ */
+let graphOf: Pick<ModelPayload, 'key' | 'graphPatch' | 'externalData'> | undefined;
 /** The model whose bytes came ahead of its visualize message ('modelAhead'). */
 let arrivedAhead: string | undefined;
 /** The highest visualize `seq` received: the host may send one again when it was posted before the page listened. */
@@ -471,7 +476,8 @@ async function holdModel(model: ModelPayload): Promise<{ stored: NonNullable<typ
   const kept = model.bytesId ? await readCachedModel(model.bytesId, model.fileSize) : undefined;
   if (kept) performance.mark('vitlens-kept-read');
   const got = kept ? { bytes: kept } : ((await requests.request({ kind: 'modelBytes', modelKey: model.key })) as ModelBytes);
-  held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? got.graphPatch, externalData: model.externalData ?? got.externalData };
+  const sent = graphOf?.key === model.key ? graphOf : undefined;
+  held = { key: model.key, bytes: got.bytes, graphPatch: model.graphPatch ?? sent?.graphPatch ?? got.graphPatch, externalData: model.externalData ?? sent?.externalData ?? got.externalData };
   return { stored: held, fromHost: !kept };
 }
 
@@ -589,6 +595,7 @@ async function visualize(msg: Extract<HostToWebview, { type: 'visualize' }>): Pr
     drawnArrives = undefined;
   }
   if (model.bytes) post({ type: 'received', modelKey: model.key });
+  if (!model.bytes && (model.graphPatch || model.externalData)) graphOf = { key: model.key, graphPatch: model.graphPatch, externalData: model.externalData };
   if (model.bytes) {
     held = { key: model.key, bytes: model.bytes, graphPatch: model.graphPatch, externalData: model.externalData };
   } else if (runIn === 'webview' && !heldFor(model.key)) {
