@@ -49,7 +49,7 @@ export function contentSecurityPolicy(cspSource: string, o: WebviewHtmlOptions):
     `script-src 'nonce-${o.nonce}' ${cspSource} 'wasm-unsafe-eval'${evalSrc}`,
     'worker-src blob:', // l10n-ignore: CSP directive
     // blob:: onnxruntime's WASM as the page fetched it (src/webview/inferenceClient.ts), read by its worker.
-    `connect-src ${cspSource} blob:`,
+    `connect-src ${cspSource} blob:`, // l10n-ignore: CSP directive
   ].join('; ');
 }
 
