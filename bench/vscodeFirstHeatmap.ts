@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT, startCodeServer } from '../test/vscode/codeServer';
 import type { RunModelIn } from '../src/shared/protocol';
+import { START_IN_HOST_MAX_BYTES } from '../src/host/startInHost';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -152,15 +153,17 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   const extraArgs = (process.env.VITLENS_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
   // VITLENS_BENCH_SETTINGS: more settings as JSON, e.g. '{"vitLens.startInExtensionHost": false}' for an A/B.
   const more = JSON.parse(process.env.VITLENS_BENCH_SETTINGS ?? '{}') as Record<string, unknown>;
+  // A new panel's first images run in the host for models up to START_IN_HOST_MAX_BYTES (the bundled one is 11 MB).
+  const startsInHost = runIn === 'webview' && more['vitLens.startInExtensionHost'] !== false && more['vitLens.backend'] !== 'webgpu' && (!modelPath || modelPath.startsWith('bundled:') || fs.statSync(modelPath).size <= START_IN_HOST_MAX_BYTES);
   const server = await startCodeServer({ folder: ws, vsix, extraArgs, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}), ...more } });
   const browser = await launchBrowser();
   const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], menu: [], menuAfterHandOver: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };
   try {
     const page = await (await browser.browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    // The panel's own warnings (a hand-over that failed says why only there) and refused requests, shown on a failure.
     const consoleLines: string[] = [];
-    page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
-    page.context().on('response', (r) => { if (r.status() >= 400) consoleLines.push(`HTTP ${r.status()} ${r.url()} (${new Date().toISOString().slice(11, 23)})`); });
-    page.context().on('request', (r) => { if (/\.wasm/.test(r.url())) consoleLines.push(`REQ ${r.url()} (${new Date().toISOString().slice(11, 23)})`); });
+    page.on('console', (msg) => { if (msg.text().startsWith('ViT Lens')) consoleLines.push(`${msg.type()}: ${msg.text()}`); });
+    page.context().on('response', (r) => { if (r.status() >= 400) consoleLines.push(`HTTP ${r.status()} ${r.url()}`); });
     await page.goto(server.folderUrl, { timeout: 60_000 });
     await page.locator('.part.statusbar').waitFor({ timeout: 90_000 });
     await sleep(4000);
@@ -191,11 +194,10 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
       m.menu.push(await fromExplorerMenu(page, images[1 + ((cycle + 1) % 3)]));
       // A new panel's first images run in the host (vitLens.startInExtensionHost) until the panel has taken the model
       // over: one more image once it has, run in the panel.
-      if (runIn === 'webview' && more['vitLens.startInExtensionHost'] !== false) {
+      if (startsInHost) {
         const pf = await panelFrame(page);
-        await pf.waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.handOver, undefined, { timeout: 30_000 }).catch(async (e: unknown) => {
-          console.log('DEBUG', await pf.evaluate(() => JSON.stringify({ ds: { ...document.getElementById('vit-lens-app')!.dataset, config: undefined }, timing: document.getElementById('timing')?.textContent, status: document.getElementById('status')?.textContent })));
-          console.log('DEBUG console', consoleLines.join('\n'));
+        await pf.waitForFunction(() => !!document.getElementById('vit-lens-app')?.dataset.handOver, undefined, { timeout: 30_000 }).catch((e: unknown) => {
+          console.log(`the panel did not take the model over:\n${consoleLines.join('\n')}`);
           throw e;
         });
         m.menuAfterHandOver.push(await fromExplorerMenu(page, images[1 + ((cycle + 2) % 3)]));
