@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT, startCodeServer } from '../test/vscode/codeServer';
 import type { RunModelIn } from '../src/shared/protocol';
-import { START_IN_HOST_MAX_BYTES } from '../src/host/startInHost';
+import { StartInHost } from '../src/host/startInHost';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -153,8 +153,9 @@ async function measure(vsix: string, name: string, modelPath: string, runIn: Run
   const extraArgs = (process.env.VITLENS_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
   // VITLENS_BENCH_SETTINGS: more settings as JSON, e.g. '{"vitLens.startInExtensionHost": false}' for an A/B.
   const more = JSON.parse(process.env.VITLENS_BENCH_SETTINGS ?? '{}') as Record<string, unknown>;
-  // A new panel's first images run in the host for models up to START_IN_HOST_MAX_BYTES (the bundled one is 11 MB).
-  const startsInHost = runIn === 'webview' && more['vitLens.startInExtensionHost'] !== false && more['vitLens.backend'] !== 'webgpu' && (!modelPath || modelPath.startsWith('bundled:') || fs.statSync(modelPath).size <= START_IN_HOST_MAX_BYTES);
+  // Whether a new panel's first images run in the host: the extension's own rule, on the file's size (bundled: small).
+  const size = !modelPath || modelPath.startsWith('bundled:') ? 0 : fs.statSync(modelPath).size;
+  const startsInHost = new StartInHost().place({ runModelIn: runIn, startInExtensionHost: more['vitLens.startInExtensionHost'] !== false, backend: more['vitLens.backend'] === 'webgpu' ? 'webgpu' : 'auto' }, 'bench', size).handOver;
   const server = await startCodeServer({ folder: ws, vsix, extraArgs, settings: { 'vitLens.runModelIn': runIn, ...(modelPath ? { 'vitLens.modelPath': modelPath } : {}), ...more } });
   const browser = await launchBrowser();
   const m: Measured = { name, cold: [], warm: [], kept: [], patch: [], menu: [], menuAfterHandOver: [], complete: { cold: [], warm: [], kept: [] }, phases: [], warmPhases: [], keptPhases: [] };

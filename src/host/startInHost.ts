@@ -44,7 +44,7 @@ export class StartInHost {
     const handOver = s.startInExtensionHost && s.backend !== 'webgpu' && starting && !this.pageSessions.has(modelKey) && bytes <= START_IN_HOST_MAX_BYTES;
     this.bridged = handOver ? modelKey : undefined;
     if (!handOver) this.pageRan = true;
-    return handOver ? { runIn: 'extensionHost', handOver } : { runIn: 'webview', handOver };
+    return { runIn: handOver ? 'extensionHost' : 'webview', handOver };
   }
 
   /** The page created its own session of `modelKey`: its next runs are its own. */
